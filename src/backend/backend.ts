@@ -1,0 +1,110 @@
+/**
+ * The kernel set, declared once. `wasm` (SIMD WebAssembly) and `js` (plain loops on Float32Array)
+ * implement it with the same semantics; models, layers and the training loop see only this.
+ *
+ * Memory: each backend owns one linear memory. A `Ptr` is a byte offset into it, 16-byte aligned,
+ * handed out by `alloc`. Kernels take pointers and sizes only, never allocate, and keep no state.
+ * All matrices are row-major, batch-first: X is [m × n_in], W is [n_in × n_out], Z = X·W + b.
+ */
+export type Ptr = number;
+
+/** Activation codes shared by both backends (and by the AssemblyScript kernels). */
+export const ACTIVATION = {
+  linear: 0,
+  sigmoid: 1,
+  tanh: 2,
+  relu: 3,
+  leakyRelu: 4,
+  softmax: 5,
+} as const;
+export type ActivationName = keyof typeof ACTIVATION;
+export type ActivationCode = (typeof ACTIVATION)[ActivationName];
+export const ACTIVATION_NAMES = Object.keys(ACTIVATION) as ActivationName[];
+
+export type BackendName = 'wasm' | 'js';
+
+export interface Backend {
+  readonly name: BackendName;
+
+  /** Float32 / Int32 views over the whole memory. Re-read after `alloc`: memory may have grown. */
+  readonly f32: Float32Array;
+  readonly i32: Int32Array;
+
+  /** Reserve `count` 4-byte elements, 16-byte aligned and zero-filled; grows memory as needed. */
+  alloc(count: number): Ptr;
+  /** The allocation top; `release(mark)` frees everything allocated after it (stack discipline). */
+  mark(): number;
+  release(mark: number): void;
+
+  // --- GEMM: C[m×n] = op(A)·op(B), or C += op(A)·op(B) when `accumulate`. Any m, n, k ≥ 1.
+  // C must not alias A or B.
+  /** A is [m×k], B is [k×n]. */
+  gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
+  /** Aᵀ·B: A is stored [k×m], B is [k×n] (dW = A_prevᵀ·dZ). */
+  gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
+  /** A·Bᵀ: A is [m×k], B is stored [n×k] (dA_prev = dZ·Wᵀ). */
+  gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
+
+  // --- Bias and reductions. x is [m×n], bias / out are [n].
+  /** x[i,j] += bias[j]. */
+  biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void;
+  /** out[j] = Σ_i x[i,j] (or out[j] += … when `accumulate`): db from dZ. */
+  colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: boolean): void;
+
+  // --- Activations. `alpha` is leakyRelu's negative slope (ignored by the others).
+  // softmax is row-wise over n columns, max-subtracted.
+  /** y = g(x); y may alias x. */
+  activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void;
+  /** y = g(x + bias) with bias broadcast over rows, one pass; y may alias x. x is not modified unless aliased. */
+  biasActivation(act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number): void;
+  /**
+   * dZ = dA ⊙ g'(Z), with g' written in terms of the output a = g(z):
+   * sigmoid a(1−a), tanh 1−a², relu [a>0], leakyRelu a>0 ? 1 : alpha, linear 1,
+   * softmax (row-wise Jacobian) dz = a ⊙ (dA − Σ_j dA_j a_j). dZ may alias dA.
+   */
+  activationBackward(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number): void;
+
+  // --- Losses over a batch of m rows and n outputs. Return the loss value, write its gradient.
+  /**
+   * Binary cross-entropy on sigmoid outputs, from the logits z (stable for any |z|):
+   * returns mean over m·n of max(z,0) − z·y + log(1 + e^−|z|); writes dz = (a − y)/(m·n).
+   * `a` = sigmoid(z) from the forward pass. dz may alias a.
+   */
+  lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
+  /**
+   * Categorical cross-entropy on softmax outputs, from the logits z (log-sum-exp, max-subtracted):
+   * returns mean over m of −Σ_j y_j log softmax(z)_j; writes dz = (a − y)/m. dz may alias a.
+   */
+  lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
+  /** Mean squared error: returns mean over m·n of (a − y)²; writes da = 2(a − y)/(m·n). da may alias a. */
+  lossMse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number;
+  /**
+   * Correct predictions in a batch: n = 1 compares a ≥ 0.5 with y ≥ 0.5; n > 1 compares the argmax
+   * of a row of a with the argmax of the row of y (first maximum wins).
+   */
+  countCorrect(a: Ptr, y: Ptr, m: number, n: number): number;
+
+  // --- Data movement.
+  /** dst row r = src row index[r] for r < count; rows are rowLen floats; index is an i32 array. */
+  gatherRows(src: Ptr, index: Ptr, count: number, rowLen: number, dst: Ptr): void;
+  /** dst[i] = src[i] for i < n (no overlap). */
+  copy(src: Ptr, dst: Ptr, n: number): void;
+  /** x[i] = value for i < n. */
+  fill(x: Ptr, n: number, value: number): void;
+  /** 1 if every x[i] (i < n) is finite, else 0. */
+  allFinite(x: Ptr, n: number): number;
+
+  // --- Optimizer updates, in place over n parameters. `l2` adds l2·w to the gradient first.
+  /** w ← w − lr·g. */
+  sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void;
+  /** Momentum with bias correction (seed 001): m ← βm + (1−β)g; w ← w − lr·m/(1−βᵗ). t ≥ 1. */
+  momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number): void;
+  /**
+   * Adam (Kingma & Ba): m ← β1·m + (1−β1)g; v ← β2·v + (1−β2)g²;
+   * w ← w − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ). t ≥ 1.
+   */
+  adam(
+    w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
+  ): void;
+}
