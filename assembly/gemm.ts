@@ -1,0 +1,271 @@
+// GEMM: C[m×n] = op(A)·op(B) (or C += … when `accumulate`), for the three products backprop needs.
+//
+// Goto/BLIS structure: the k dimension is cut into KC-deep slabs; a KC×NC block of op(B) is packed
+// into NR-wide column panels and an MC×KC block of op(A) into MR-tall row panels, both in the
+// caller's scratch; a 4×8 f32x4 micro-kernel then walks the packed panels. Packing reads A and B in
+// their stored orientation, so Aᵀ·B and A·Bᵀ cost the same as A·B and no transpose is materialised.
+// Panels are zero-padded to whole tiles, so edges need no special path in the micro-kernel loop;
+// only the write-back of a partial tile is scalar.
+//
+// Strides (lda, ldb, ldc) are in elements, so a caller can run one call per range of rows of C or
+// per column panel of C, each with its own scratch.
+
+// Register tile: 8 accumulators + 2 B vectors + 4 A broadcasts = 14 of V8's 15 xmm registers.
+const MR = 4;
+const NR = 8;
+// KC·NR·4 B = 8 KiB micro-panel of B stays in L1 while the MC×KC block of A (128 KiB) sits in L2;
+// the KC×NC block of B (512 KiB) also fits in L2 beside it.
+const KC = 256;
+const MC = 128;
+const NC = 512;
+
+const PACK_A = 0;
+const PACK_B = PACK_A + MC * KC * 4;
+const TILE = PACK_B + KC * NC * 4;
+const SCRATCH_BYTES = TILE + MR * NR * 4;
+
+/** Floats of scratch one GEMM call needs (packed A block, packed B block, one tile). */
+export function gemmScratchFloats(): i32 {
+  return SCRATCH_BYTES >> 2;
+}
+
+/** C[m×n] = A[m×k]·B[k×n] (+ C if accumulate). C must not alias A or B; scratch: gemmScratchFloats(). */
+export function gemmNN(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, scratch: usize,
+): void {
+  gemm(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch);
+}
+
+/** C[m×n] = Aᵀ·B with A stored [k×m], B [k×n] (+ C if accumulate). Same rules as gemmNN. */
+export function gemmTN(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, scratch: usize,
+): void {
+  gemm(true, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch);
+}
+
+/** C[m×n] = A·Bᵀ with A [m×k], B stored [n×k] (+ C if accumulate). Same rules as gemmNN. */
+export function gemmNT(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, scratch: usize,
+): void {
+  gemm(false, true, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch);
+}
+
+function gemm(
+  transA: bool, transB: bool, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: bool, scratch: usize,
+): void {
+  const packA = scratch + PACK_A;
+  const packB = scratch + PACK_B;
+  const tile = scratch + TILE;
+  const ldcBytes = <usize>ldc << 2;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      if (transB) packBT(b + ((<usize>jc * ldb + pc) << 2), ldb, kc, nc, packB);
+      else packBN(b + ((<usize>pc * ldb + jc) << 2), ldb, kc, nc, packB);
+      // Later k-slabs add onto what the first one wrote.
+      const acc = accumulate || pc > 0;
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        if (transA) packAT(a + ((<usize>pc * lda + ic) << 2), lda, mc, kc, packA);
+        else packAN(a + ((<usize>ic * lda + pc) << 2), lda, mc, kc, packA);
+        const cBlock = c + ((<usize>ic * ldc + jc) << 2);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const bPanel = packB + <usize>jr * kc * 4;
+          const cols = min(NR, nc - jr);
+          for (let ir = 0; ir < mc; ir += MR) {
+            gemm_4x8(
+              kc, packA + <usize>ir * kc * 4, bPanel,
+              cBlock + <usize>ir * ldcBytes + (<usize>jr << 2), ldcBytes,
+              acc, min(MR, mc - ir), cols, tile,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Micro-kernel: a 4×8 tile of C from a packed A panel (kc steps of 4 floats: rows i..i+3 at one p)
+ * and a packed B panel (kc steps of 8 floats: columns j..j+7 at one p). c points at C[i][j], ldc is
+ * in bytes. Only the top-left rows×cols of the tile are written (edges); tile is 32 floats of scratch.
+ */
+function gemm_4x8(
+  kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
+  accumulate: bool, rows: i32, cols: i32, tile: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = ap + (<usize>kc << 4);
+  while (ap < end) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const a0 = v128.load32_splat(ap);
+    const a1 = v128.load32_splat(ap, 4);
+    const a2 = v128.load32_splat(ap, 8);
+    const a3 = v128.load32_splat(ap, 12);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    ap += 16;
+    bp += 32;
+  }
+  if (rows == MR && cols == NR) {
+    storeRow(c, c00, c01, accumulate);
+    storeRow(c + ldc, c10, c11, accumulate);
+    storeRow(c + 2 * ldc, c20, c21, accumulate);
+    storeRow(c + 3 * ldc, c30, c31, accumulate);
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const dst = c + <usize>r * ldc;
+    const src = tile + (<usize>r << 5);
+    for (let j = 0; j < cols; j++) {
+      const off = <usize>j << 2;
+      const v = load<f32>(src + off);
+      store<f32>(dst + off, accumulate ? load<f32>(dst + off) + v : v);
+    }
+  }
+}
+
+@inline function storeRow(dst: usize, lo: v128, hi: v128, accumulate: bool): void {
+  if (accumulate) {
+    lo = f32x4.add(lo, v128.load(dst));
+    hi = f32x4.add(hi, v128.load(dst, 16));
+  }
+  v128.store(dst, lo);
+  v128.store(dst, hi, 16);
+}
+
+/** Stores the columns of the 4×4 block with rows r0..r3 at dst, dst+stride, dst+2·stride, dst+3·stride. */
+@inline function transpose4Store(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+/** Packs op(A) = A (stored row-major, a at A[i0][p0]): mc×kc into MR-row panels, p-major. */
+function packAN(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
+  const rowBytes = <usize>lda << 2;
+  for (let i = 0; i < mc; i += MR) {
+    const src = a + <usize>i * rowBytes;
+    const rows = min(MR, mc - i);
+    let p = 0;
+    if (rows == MR) {
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + (<usize>p << 2);
+        transpose4Store(
+          v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes),
+          dst + (<usize>p << 4), 16,
+        );
+      }
+    }
+    for (; p < kc; p++) {
+      const d = dst + (<usize>p << 4);
+      for (let r = 0; r < MR; r++) {
+        store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + <usize>r * rowBytes + (<usize>p << 2)) : 0);
+      }
+    }
+    dst += <usize>kc << 4;
+  }
+}
+
+/** Packs op(A) = Aᵀ (A stored [k×m], a at A[p0][i0]): mc×kc into MR-row panels, p-major. */
+function packAT(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
+  const rowBytes = <usize>lda << 2;
+  for (let i = 0; i < mc; i += MR) {
+    const src = a + (<usize>i << 2);
+    const rows = min(MR, mc - i);
+    if (rows == MR) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst + (<usize>p << 4), v128.load(src + <usize>p * rowBytes));
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const s = src + <usize>p * rowBytes;
+        const d = dst + (<usize>p << 4);
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + (<usize>r << 2)) : 0);
+      }
+    }
+    dst += <usize>kc << 4;
+  }
+}
+
+/** Packs op(B) = B (stored row-major, b at B[p0][j0]): kc×nc into NR-column panels, p-major. */
+function packBN(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
+  const rowBytes = <usize>ldb << 2;
+  for (let j = 0; j < nc; j += NR) {
+    const src = b + (<usize>j << 2);
+    const cols = min(NR, nc - j);
+    if (cols == NR) {
+      for (let p = 0; p < kc; p++) {
+        const s = src + <usize>p * rowBytes;
+        const d = dst + (<usize>p << 5);
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const s = src + <usize>p * rowBytes;
+        const d = dst + (<usize>p << 5);
+        for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), q < cols ? load<f32>(s + (<usize>q << 2)) : 0);
+      }
+    }
+    dst += <usize>kc << 5;
+  }
+}
+
+/** Packs op(B) = Bᵀ (B stored [n×k], b at B[j0][p0]): kc×nc into NR-column panels, p-major. */
+function packBT(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
+  const rowBytes = <usize>ldb << 2;
+  for (let j = 0; j < nc; j += NR) {
+    const src = b + <usize>j * rowBytes;
+    const cols = min(NR, nc - j);
+    let p = 0;
+    if (cols == NR) {
+      // Columns j..j+7 of op(B) are rows of B: transpose two 4×4 blocks per 4 steps of p.
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + (<usize>p << 2);
+        const d = dst + (<usize>p << 5);
+        transpose4Store(
+          v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes),
+          d, 32,
+        );
+        const s4 = s + 4 * rowBytes;
+        transpose4Store(
+          v128.load(s4), v128.load(s4 + rowBytes), v128.load(s4 + 2 * rowBytes), v128.load(s4 + 3 * rowBytes),
+          d + 16, 32,
+        );
+      }
+    }
+    for (; p < kc; p++) {
+      const d = dst + (<usize>p << 5);
+      for (let q = 0; q < NR; q++) {
+        store<f32>(d + (<usize>q << 2), q < cols ? load<f32>(src + <usize>q * rowBytes + (<usize>p << 2)) : 0);
+      }
+    }
+    dst += <usize>kc << 5;
+  }
+}

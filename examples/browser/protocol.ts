@@ -1,0 +1,47 @@
+/** Messages between the demo page and its training worker. Shared by main.ts and worker.ts. */
+
+export const DATASETS = ['spiral', 'moons', 'circles', 'xor'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+
+export interface DataRequest {
+  dataset: DatasetName;
+  samples: number;
+  seed: number;
+}
+
+export interface TrainConfig extends DataRequest {
+  hidden: number[];
+  activation: 'relu' | 'tanh' | 'sigmoid' | 'leakyRelu';
+  optimizer: 'sgd' | 'momentum' | 'adam';
+  learningRate: number;
+  batchSize: number;
+  backend: 'wasm' | 'js';
+}
+
+/** The square of the plane the decision map covers: x in [x0, x0 + size], y in [y0, y0 + size]. */
+export interface Bounds {
+  x0: number;
+  y0: number;
+  size: number;
+}
+
+export type ToWorker =
+  | { type: 'data'; request: DataRequest }
+  | { type: 'train'; config: TrainConfig }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'data'; points: Float32Array; labels: Int32Array; classes: number; bounds: Bounds }
+  | {
+      type: 'progress';
+      epoch: number;
+      loss: number;
+      acc: number;
+      samplesPerSec: number;
+      backend: 'wasm' | 'js';
+      /** gridSize² rows of `classes` probabilities (one column for two classes: P(class 1)). */
+      grid: Float32Array;
+      gridSize: number;
+    }
+  | { type: 'stopped'; epoch: number }
+  | { type: 'error'; message: string };

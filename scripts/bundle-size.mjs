@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// What simdnet adds to a web page: the whole library (every export kept, the embedded wasm and
+// @assemblyscript/loader included) bundled for the browser by Vite, minified, then gzipped.
+// Usage: npm run size   (needs the generated wasm module: npm run build:wasm)
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'vite';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const source = join(repo, 'src/index.ts');
+const wasmFile = join(repo, 'build/simdnet.wasm');
+
+const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
+const kB = (n) => `${(n / 1024).toFixed(1)} kB`;
+
+// An app entry that uses every export, so tree-shaking keeps the whole library: an upper bound.
+const dir = mkdtempSync(join(tmpdir(), 'simdnet-size-'));
+try {
+  const entry = join(dir, 'entry.js');
+  writeFileSync(entry, `import * as simdnet from ${JSON.stringify(source)};\nglobalThis.simdnet = simdnet;\n`);
+  const result = await build({
+    configFile: false,
+    root: dir,
+    logLevel: 'warn',
+    build: { write: false, minify: true, target: 'es2022', rollupOptions: { input: entry } },
+  });
+  const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output);
+  const chunks = outputs.filter((o) => o.type === 'chunk');
+  const code = chunks.map((c) => c.code).join('\n');
+  const assets = outputs.filter((o) => o.type === 'asset' && !o.fileName.endsWith('.html'));
+  if (assets.length) throw new Error(`expected a single self-contained script, got extra files: ${assets.map((a) => a.fileName).join(', ')}`);
+  const builtins = code.match(/["'`]node:[\w/]+["'`]/g);
+  if (builtins) throw new Error(`the browser build references Node built-ins: ${[...new Set(builtins)].join(', ')}`);
+
+  const bytes = Buffer.from(code);
+  console.log(`browser build (JS with the wasm embedded), minified: ${kB(bytes.length)}, gzipped: ${kB(gz(bytes))}`);
+  if (existsSync(wasmFile)) {
+    const wasm = readFileSync(wasmFile);
+    console.log(`  of which the wasm module alone: ${kB(wasm.length)} raw, ${kB(gz(wasm))} gzipped (base64 in the bundle)`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

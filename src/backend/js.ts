@@ -1,0 +1,433 @@
+/**
+ * The pure-JS backend: the kernel set of backend.ts as plain loops over a Float32Array.
+ *
+ * It is the baseline every benchmark compares against and the fallback where WebAssembly SIMD is
+ * missing, so it is written the way a careful JS programmer would write it, and no cleverer: one
+ * ArrayBuffer as "linear memory", typed-array views hoisted into locals once per kernel, i-k-j
+ * loops with k unrolled by 4, no allocation inside a kernel. Intermediate arithmetic happens in
+ * doubles (JS numbers) and is rounded to float32 on store.
+ */
+import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
+
+const ALIGN = 16;
+const DEFAULT_INITIAL_BYTES = 1 << 20;
+/** Offset 0 is never handed out, so that a zero pointer is always a bug. */
+const HEAP_BASE = ALIGN;
+
+export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): Backend {
+  let buffer = new ArrayBuffer(Math.max(roundUp(initialBytes, ALIGN), 2 * ALIGN));
+  let f32 = new Float32Array(buffer);
+  let i32 = new Int32Array(buffer);
+  let top = HEAP_BASE;
+
+  // Grows like wasm memory does from the caller's point of view: old views go stale.
+  function ensureCapacity(bytes: number): void {
+    if (bytes <= buffer.byteLength) return;
+    let size = buffer.byteLength;
+    while (size < bytes) size *= 2;
+    const grown = new ArrayBuffer(size);
+    new Uint8Array(grown).set(new Uint8Array(buffer));
+    buffer = grown;
+    f32 = new Float32Array(buffer);
+    i32 = new Int32Array(buffer);
+  }
+
+  // --- GEMM. C[m×n] (=|+=) op(A)·op(B); C must not alias A or B.
+
+  /** A is [m×k], B is [k×n]: i-k-j order, four rows of B per pass over a row of C. */
+  function gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const f = f32;
+    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const k4 = k - (k % 4);
+    for (let i = 0; i < m; i++) {
+      const ci = C + i * n;
+      const ai = A + i * k;
+      if (!accumulate) f.fill(0, ci, ci + n);
+      let p = 0;
+      for (; p < k4; p += 4) {
+        const a0 = f[ai + p], a1 = f[ai + p + 1], a2 = f[ai + p + 2], a3 = f[ai + p + 3];
+        const b0 = B + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+        for (let j = 0; j < n; j++) {
+          f[ci + j] += a0 * f[b0 + j] + a1 * f[b1 + j] + a2 * f[b2 + j] + a3 * f[b3 + j];
+        }
+      }
+      for (; p < k; p++) {
+        const ap = f[ai + p];
+        const bp = B + p * n;
+        for (let j = 0; j < n; j++) f[ci + j] += ap * f[bp + j];
+      }
+    }
+  }
+
+  /** Aᵀ·B with A stored [k×m], B [k×n]: as gemmNN, reading column i of A with stride m. */
+  function gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const f = f32;
+    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const k4 = k - (k % 4);
+    for (let i = 0; i < m; i++) {
+      const ci = C + i * n;
+      if (!accumulate) f.fill(0, ci, ci + n);
+      let p = 0;
+      for (; p < k4; p += 4) {
+        const ap = A + p * m + i;
+        const a0 = f[ap], a1 = f[ap + m], a2 = f[ap + 2 * m], a3 = f[ap + 3 * m];
+        const b0 = B + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+        for (let j = 0; j < n; j++) {
+          f[ci + j] += a0 * f[b0 + j] + a1 * f[b1 + j] + a2 * f[b2 + j] + a3 * f[b3 + j];
+        }
+      }
+      for (; p < k; p++) {
+        const ap = f[A + p * m + i];
+        const bp = B + p * n;
+        for (let j = 0; j < n; j++) f[ci + j] += ap * f[bp + j];
+      }
+    }
+  }
+
+  /**
+   * A·Bᵀ with A [m×k], B stored [n×k]. Row i of A and row j of B are both contiguous, so the
+   * natural loop is a dot product over k (unrolled by 4, four partial sums) per C[i,j]; i-k-j
+   * order here would walk B with stride k.
+   */
+  function gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const f = f32;
+    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const k4 = k - (k % 4);
+    for (let i = 0; i < m; i++) {
+      const ai = A + i * k;
+      const ci = C + i * n;
+      for (let j = 0; j < n; j++) {
+        const bj = B + j * k;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let p = 0;
+        for (; p < k4; p += 4) {
+          s0 += f[ai + p] * f[bj + p];
+          s1 += f[ai + p + 1] * f[bj + p + 1];
+          s2 += f[ai + p + 2] * f[bj + p + 2];
+          s3 += f[ai + p + 3] * f[bj + p + 3];
+        }
+        for (; p < k; p++) s0 += f[ai + p] * f[bj + p];
+        const dot = s0 + s1 + (s2 + s3);
+        f[ci + j] = accumulate ? f[ci + j] + dot : dot;
+      }
+    }
+  }
+
+  // --- Bias and reductions.
+
+  /** x[i,j] += bias[j] over x [m×n]. */
+  function biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {
+    const f = f32;
+    const X = x >> 2, b = bias >> 2;
+    for (let i = 0; i < m; i++) {
+      const xi = X + i * n;
+      for (let j = 0; j < n; j++) f[xi + j] += f[b + j];
+    }
+  }
+
+  /** out[j] (=|+=) Σ_i x[i,j] over x [m×n], summed row by row into out. */
+  function colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: boolean): void {
+    const f = f32;
+    const X = x >> 2, o = out >> 2;
+    if (!accumulate) f.fill(0, o, o + n);
+    for (let i = 0; i < m; i++) {
+      const xi = X + i * n;
+      for (let j = 0; j < n; j++) f[o + j] += f[xi + j];
+    }
+  }
+
+  // --- Activations.
+
+  /** Applies g in place to the n floats at index `y` (one row, so softmax normalises it). */
+  function activateRow(f: Float32Array, act: ActivationCode, y: number, n: number, alpha: number): void {
+    const end = y + n;
+    switch (act) {
+      case ACTIVATION.linear:
+        return;
+      case ACTIVATION.sigmoid:
+        for (let j = y; j < end; j++) f[j] = sigmoid(f[j]);
+        return;
+      case ACTIVATION.tanh:
+        for (let j = y; j < end; j++) f[j] = Math.tanh(f[j]);
+        return;
+      case ACTIVATION.relu:
+        // `v < 0 ? 0 : v` lets NaN through, so divergence stays visible to allFinite.
+        for (let j = y; j < end; j++) { const v = f[j]; f[j] = v < 0 ? 0 : v; }
+        return;
+      case ACTIVATION.leakyRelu:
+        for (let j = y; j < end; j++) { const v = f[j]; f[j] = v < 0 ? alpha * v : v; }
+        return;
+      case ACTIVATION.softmax: {
+        let max = -Infinity;
+        for (let j = y; j < end; j++) if (f[j] > max) max = f[j];
+        let sum = 0;
+        for (let j = y; j < end; j++) { const e = Math.exp(f[j]); f[j] = e; sum += e; }
+        const inv = 1 / sum;
+        for (let j = y; j < end; j++) f[j] *= inv;
+        return;
+      }
+      default:
+        throw new Error(`unknown activation code ${act as number}`);
+    }
+  }
+
+  /** y = g(x) over [m×n]; y may alias x. */
+  function activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
+    const f = f32;
+    const X = x >> 2, Y = y >> 2;
+    if (X !== Y) f.copyWithin(Y, X, X + m * n);
+    for (let i = 0; i < m; i++) activateRow(f, act, Y + i * n, n, alpha);
+  }
+
+  /** y = g(x + bias) over [m×n], row by row (the row stays in cache for g); y may alias x. */
+  function biasActivation(
+    act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number,
+  ): void {
+    const f = f32;
+    const X = x >> 2, b = bias >> 2, Y = y >> 2;
+    for (let i = 0; i < m; i++) {
+      const xi = X + i * n, yi = Y + i * n;
+      for (let j = 0; j < n; j++) f[yi + j] = f[xi + j] + f[b + j];
+      activateRow(f, act, yi, n, alpha);
+    }
+  }
+
+  /** dZ = dA ⊙ g'(Z), g' from the output a = g(z) (see backend.ts); dZ may alias dA. */
+  function activationBackward(
+    act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number,
+  ): void {
+    const f = f32;
+    const A = a >> 2, G = dA >> 2, D = dZ >> 2;
+    const len = m * n;
+    switch (act) {
+      case ACTIVATION.linear:
+        if (G !== D) f.copyWithin(D, G, G + len);
+        return;
+      case ACTIVATION.sigmoid:
+        for (let i = 0; i < len; i++) { const s = f[A + i]; f[D + i] = f[G + i] * s * (1 - s); }
+        return;
+      case ACTIVATION.tanh:
+        for (let i = 0; i < len; i++) { const t = f[A + i]; f[D + i] = f[G + i] * (1 - t * t); }
+        return;
+      case ACTIVATION.relu:
+        for (let i = 0; i < len; i++) f[D + i] = f[A + i] > 0 ? f[G + i] : 0;
+        return;
+      case ACTIVATION.leakyRelu:
+        for (let i = 0; i < len; i++) f[D + i] = f[A + i] > 0 ? f[G + i] : alpha * f[G + i];
+        return;
+      case ACTIVATION.softmax:
+        // Row-wise Jacobian: dz_j = a_j (dA_j − Σ_k dA_k a_k).
+        for (let r = 0; r < m; r++) {
+          const ar = A + r * n, gr = G + r * n, dr = D + r * n;
+          let dot = 0;
+          for (let j = 0; j < n; j++) dot += f[gr + j] * f[ar + j];
+          for (let j = 0; j < n; j++) f[dr + j] = f[ar + j] * (f[gr + j] - dot);
+        }
+        return;
+      default:
+        throw new Error(`unknown activation code ${act as number}`);
+    }
+  }
+
+  // --- Losses. The loss is summed in a double; gradients are written in float32.
+
+  /** Mean of max(z,0) − z·y + log(1 + e^−|z|) over m·n; dz = (a − y)/(m·n); dz may alias a. */
+  function lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number {
+    const f = f32;
+    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const len = m * n;
+    const scale = 1 / len;
+    let sum = 0;
+    for (let i = 0; i < len; i++) {
+      const zi = f[Z + i], yi = f[Yp + i];
+      sum += Math.max(zi, 0) - zi * yi + Math.log1p(Math.exp(-Math.abs(zi)));
+      f[D + i] = (f[A + i] - yi) * scale;
+    }
+    return sum * scale;
+  }
+
+  /** Mean over rows of −Σ_j y_j (z_j − logΣ_k e^{z_k}), max-subtracted; dz = (a − y)/m; dz may alias a. */
+  function lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number {
+    const f = f32;
+    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const scale = 1 / m;
+    let sum = 0;
+    for (let r = 0; r < m; r++) {
+      const zr = Z + r * n, ar = A + r * n, yr = Yp + r * n, dr = D + r * n;
+      let max = -Infinity;
+      for (let j = 0; j < n; j++) if (f[zr + j] > max) max = f[zr + j];
+      let se = 0;
+      for (let j = 0; j < n; j++) se += Math.exp(f[zr + j] - max);
+      const lse = max + Math.log(se);
+      for (let j = 0; j < n; j++) {
+        const yj = f[yr + j];
+        if (yj !== 0) sum += yj * (lse - f[zr + j]);
+        f[dr + j] = (f[ar + j] - yj) * scale;
+      }
+    }
+    return sum * scale;
+  }
+
+  /** Mean of (a − y)² over m·n; da = 2(a − y)/(m·n); da may alias a. */
+  function lossMse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number {
+    const f = f32;
+    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const len = m * n;
+    const scale = 1 / len;
+    let sum = 0;
+    for (let i = 0; i < len; i++) {
+      const d = f[A + i] - f[Yp + i];
+      sum += d * d;
+      f[D + i] = 2 * d * scale;
+    }
+    return sum * scale;
+  }
+
+  /** n = 1: (a ≥ 0.5) == (y ≥ 0.5); n > 1: argmax(a row) == argmax(y row), first maximum wins. */
+  function countCorrect(a: Ptr, y: Ptr, m: number, n: number): number {
+    const f = f32;
+    const A = a >> 2, Yp = y >> 2;
+    let correct = 0;
+    if (n === 1) {
+      for (let i = 0; i < m; i++) if ((f[A + i] >= 0.5) === (f[Yp + i] >= 0.5)) correct++;
+      return correct;
+    }
+    for (let r = 0; r < m; r++) {
+      if (argmax(f, A + r * n, n) === argmax(f, Yp + r * n, n)) correct++;
+    }
+    return correct;
+  }
+
+  // --- Data movement.
+
+  /** dst row r = src row index[r]; rows are rowLen floats, index is i32. */
+  function gatherRows(src: Ptr, index: Ptr, count: number, rowLen: number, dst: Ptr): void {
+    const f = f32, idx = i32;
+    const S = src >> 2, I = index >> 2, D = dst >> 2;
+    for (let r = 0; r < count; r++) {
+      const from = S + idx[I + r] * rowLen;
+      f.copyWithin(D + r * rowLen, from, from + rowLen);
+    }
+  }
+
+  function copy(src: Ptr, dst: Ptr, n: number): void {
+    f32.copyWithin(dst >> 2, src >> 2, (src >> 2) + n);
+  }
+
+  function fill(x: Ptr, n: number, value: number): void {
+    f32.fill(value, x >> 2, (x >> 2) + n);
+  }
+
+  function allFinite(x: Ptr, n: number): number {
+    const f = f32;
+    const X = x >> 2;
+    for (let i = 0; i < n; i++) {
+      const v = f[X + i];
+      if (v - v !== 0) return 0; // NaN for ±Infinity and NaN
+    }
+    return 1;
+  }
+
+  // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2).
+
+  /** w ← w − lr·g'. */
+  function sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
+    const f = f32;
+    const W = w >> 2, G = g >> 2;
+    for (let i = 0; i < n; i++) {
+      const wi = f[W + i];
+      f[W + i] = wi - lr * (f[G + i] + l2 * wi);
+    }
+  }
+
+  /** m ← βm + (1−β)g'; w ← w − lr·m/(1−βᵗ). */
+  function momentum(
+    w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number,
+  ): void {
+    const f = f32;
+    const W = w >> 2, G = g >> 2, M = mom >> 2;
+    const step = lr / (1 - Math.pow(beta, t));
+    const oneMinusBeta = 1 - beta;
+    for (let i = 0; i < n; i++) {
+      const wi = f[W + i];
+      const gi = f[G + i] + l2 * wi;
+      const mi = beta * f[M + i] + oneMinusBeta * gi;
+      f[M + i] = mi;
+      f[W + i] = wi - step * mi;
+    }
+  }
+
+  /** m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'²; w ← w − lr·m̂/(√v̂ + ε). */
+  function adam(
+    w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
+  ): void {
+    const f = f32;
+    const W = w >> 2, G = g >> 2, M = m >> 2, V = v >> 2;
+    const c1 = 1 / (1 - Math.pow(beta1, t));
+    const c2 = 1 / (1 - Math.pow(beta2, t));
+    const b1c = 1 - beta1, b2c = 1 - beta2;
+    for (let i = 0; i < n; i++) {
+      const wi = f[W + i];
+      const gi = f[G + i] + l2 * wi;
+      const mi = beta1 * f[M + i] + b1c * gi;
+      const vi = beta2 * f[V + i] + b2c * gi * gi;
+      f[M + i] = mi;
+      f[V + i] = vi;
+      f[W + i] = wi - (lr * mi * c1) / (Math.sqrt(vi * c2) + epsilon);
+    }
+  }
+
+  return {
+    name: 'js',
+    get f32() { return f32; },
+    get i32() { return i32; },
+
+    alloc(count: number): Ptr {
+      if (!Number.isInteger(count) || count < 0) throw new RangeError(`alloc: count must be a non-negative integer, got ${count}`);
+      const ptr = top;
+      const end = roundUp(ptr + count * 4, ALIGN);
+      ensureCapacity(end);
+      // Memory below a released mark may hold old data: zero what we hand out.
+      f32.fill(0, ptr >> 2, end >> 2);
+      top = end;
+      return ptr;
+    },
+    mark(): number {
+      return top;
+    },
+    release(mark: number): void {
+      if (!Number.isInteger(mark) || mark < HEAP_BASE || mark > top || mark % ALIGN !== 0) {
+        throw new RangeError(`release: mark must be a value returned by mark() (≤ ${top}), got ${mark}`);
+      }
+      top = mark;
+    },
+
+    gemmNN, gemmTN, gemmNT,
+    biasAdd, colSum,
+    activation, biasActivation, activationBackward,
+    lossSigmoidBce, lossSoftmaxCce, lossMse, countCorrect,
+    gatherRows, copy, fill, allFinite,
+    sgd, momentum, adam,
+  };
+}
+
+/** σ(z) without overflow: e^−|z| ≤ 1 on both branches. */
+function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+function argmax(f: Float32Array, start: number, n: number): number {
+  let best = 0;
+  let max = f[start];
+  for (let j = 1; j < n; j++) {
+    if (f[start + j] > max) { max = f[start + j]; best = j; }
+  }
+  return best;
+}
+
+function roundUp(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}

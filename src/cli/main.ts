@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * The `simdnet` command: parses the command line, runs one command, and turns failures into a
+ * message and an exit code: 0 done, 1 bad data or failed run, 2 wrong usage.
+ */
+import { SimdnetError } from '../index.js';
+import { bench } from './bench.js';
+import { DataError } from './csv.js';
+import { evaluate } from './evaluate.js';
+import { helpText, parseCommandLine, UsageError } from './options.js';
+import { readPackageJson } from './package-info.js';
+import { predict } from './predict.js';
+import { train } from './train.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const err = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.kind === 'help') {
+      out(helpText(parsed.command));
+      return EXIT_OK;
+    }
+    if (parsed.kind === 'version') {
+      out(readPackageJson().version ?? 'unknown');
+      return EXIT_OK;
+    }
+    const { settings } = parsed;
+    switch (settings.command) {
+      case 'train':
+        await train(settings, out);
+        return EXIT_OK;
+      case 'evaluate':
+        await evaluate(settings, out);
+        return EXIT_OK;
+      case 'predict':
+        await predict(settings, out, err);
+        return EXIT_OK;
+      case 'bench':
+        return bench(err);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err(`simdnet: ${error.message}`);
+      err('Run "simdnet --help" for the commands and options.');
+      return EXIT_USAGE;
+    }
+    if (error instanceof DataError || error instanceof SimdnetError) {
+      err(`simdnet: ${error.message}`);
+      return EXIT_FAILED;
+    }
+    err(`simdnet: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT_FAILED;
+  }
+}
+
+// Leave the exit to the event loop (exitCode, not exit()) so buffered stdout is flushed to pipes.
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,73 @@
+/**
+ * Data for a saved model (`evaluate`, `predict`): read with the model's feature columns and
+ * prepared with its saved statistics. The data the model was trained on gives its held-out test
+ * rows (same seed, same split); any other file is used whole.
+ */
+import { resolve } from 'node:path';
+import {
+  isGenerated,
+  loadCsvForModel,
+  loadGenerated,
+  loadMnist,
+  splitRows,
+  standardize,
+  takeRows,
+  type Dataset,
+} from './data.js';
+import type { CliMetadata } from './model-file.js';
+import { UsageError } from './options.js';
+import { formatInt } from './progress.js';
+
+export interface ModelData {
+  data: Dataset;
+  /** For the report: "the test split of xor (80 rows, seed 42)" or "all 150 rows of flowers.csv". */
+  description: string;
+}
+
+export async function loadForModel(
+  meta: CliMetadata,
+  dataArg: string | undefined,
+  seedArg: number | undefined,
+  labelArg: string | undefined,
+  needLabel: boolean,
+  inputUnits: number,
+): Promise<ModelData> {
+  const source = dataArg ?? meta.data.source;
+  const seed = seedArg ?? meta.data.seed;
+  const builtin = source === 'mnist' || isGenerated(source);
+  let data: Dataset;
+  let description: string;
+
+  if (builtin) {
+    if (!meta.data.builtin || meta.data.source !== source) {
+      throw new UsageError(
+        `this model was trained on ${meta.data.source} (${meta.features.length} features); it cannot read --data ${source}`,
+      );
+    }
+    const all = source === 'mnist' ? await loadMnist() : await loadGenerated(source, seed);
+    const { test } = splitRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
+    data = takeRows(all, test);
+    description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
+  } else {
+    if (!source.toLowerCase().endsWith('.csv')) {
+      throw new UsageError(`--data must be a .csv file or a built-in data set name, got "${source}"`);
+    }
+    const label = labelArg ?? meta.label;
+    const all = loadCsvForModel(source, meta.features, label, meta.task, meta.classes, needLabel);
+    const sameFile = !meta.data.builtin && resolve(source) === resolve(meta.data.source);
+    if (sameFile && needLabel) {
+      const { test } = splitRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
+      data = takeRows(all, test);
+      description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
+    } else {
+      data = all;
+      description = `all ${formatInt(data.rows)} rows of ${source}`;
+    }
+  }
+
+  if (data.features.length !== inputUnits) {
+    throw new UsageError(`the model reads ${inputUnits} features; ${source} gives ${data.features.length}`);
+  }
+  if (meta.standardization !== null) standardize(data, meta.standardization);
+  return { data, description };
+}

@@ -1,0 +1,235 @@
+/** `simdnet train`: load and split the data, train with a progress display, test, save. */
+import { dense, sequential } from '../index.js';
+import { DataError } from './csv.js';
+import {
+  fitStandardization,
+  fitTargetScale,
+  isGenerated,
+  loadCsvForTraining,
+  loadGenerated,
+  loadMnist,
+  SHIFT_COPIES,
+  splitRows,
+  standardize,
+  takeRows,
+  withShiftedCopies,
+  type Dataset,
+} from './data.js';
+import { checkSavePath, MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelFile, type CliMetadata } from './model-file.js';
+import { DEFAULT_LEARNING_RATE, DEFAULTS, UsageError, type LossName, type Settings } from './options.js';
+import { createProgress, formatInt, formatPercent, formatLoss } from './progress.js';
+import { decodeTargets, predictAll, scoreClassification, scoreRegression } from './scoring.js';
+
+/** The accuracy the default MNIST run promises; the final line says whether it was reached. */
+export const MNIST_TARGET = 0.96;
+
+type Out = (line: string) => void;
+
+export async function train(settings: Settings, out: Out): Promise<void> {
+  const started = performance.now();
+  const seed = settings.seed ?? DEFAULTS.seed;
+  const source = settings.data ?? DEFAULTS.data;
+  if (settings.save !== undefined) checkSavePath(settings.save);
+
+  const builtin = source === 'mnist' || isGenerated(source);
+  if (!builtin && !source.toLowerCase().endsWith('.csv')) {
+    throw new UsageError(`--data must be mnist, spiral, moons, circles, xor or a .csv file, got "${source}"`);
+  }
+  const regressionWanted = settings.loss === 'meanSquaredError' && !builtin;
+  const all = await loadData(source, settings.label, regressionWanted, seed);
+  const loss = chooseLoss(settings.loss, all);
+
+  const augment = settings.augment ?? (all.image !== undefined ? 'shift' : 'none');
+  if (augment === 'shift' && all.image === undefined) {
+    throw new UsageError(`--augment shift moves image pixels; it needs image data (--data mnist), not ${source}`);
+  }
+
+  // Split first, then fit the preprocessing on the training rows only: the test rows stay unseen.
+  const split = splitRows(all.rows, seed, settings.testSplit, settings.validationSplit);
+  const trainRows = takeRows(all, split.train);
+  const validation = takeRows(all, split.validation);
+  const test = takeRows(all, split.test);
+  if (trainRows.rows === 0) throw new DataError(`${source}: no rows left to train on after the split`);
+  // Pixels are already in [0, 1]; standardising them would blow up the near-constant border pixels.
+  const standardization = all.image === undefined ? fitStandardization(trainRows) : null;
+  const targetScale = all.task === 'regression' ? fitTargetScale(trainRows) : null;
+  for (const part of [trainRows, validation, test]) {
+    if (standardization !== null) standardize(part, standardization);
+    if (targetScale !== null) part.y = part.y.map((v) => (v - targetScale.mean) / targetScale.std);
+  }
+  const fitData = augment === 'shift' ? withShiftedCopies(trainRows) : trainRows;
+
+  const inputs = all.features.length;
+  const output = outputLayer(loss, all);
+  const learningRate = settings.lr ?? DEFAULT_LEARNING_RATE[settings.optimizer];
+  const widths = [inputs, ...settings.hidden, output.units];
+
+  out(
+    `data     ${describeSource(all)}: ${formatInt(all.rows)} rows → ${formatInt(trainRows.rows)} train` +
+      (augment === 'shift' ? ` (+ ${SHIFT_COPIES} one-pixel shifts each = ${formatInt(fitData.rows)} samples/epoch)` : '') +
+      `, ${formatInt(validation.rows)} validation, ${formatInt(test.rows)} test (seed ${seed})`,
+  );
+  out(
+    `model    ${widths.join('-')}, ${settings.hidden.length > 0 ? `${settings.activation}/` : ''}${output.activation}, ` +
+      `${lossLabel(loss)}, ${settings.optimizer} lr ${learningRate}, batch ${settings.batchSize}, ` +
+      `${settings.epochs} epochs, backend ${settings.backend}`,
+  );
+
+  const layers = [
+    ...settings.hidden.map((units, i) =>
+      dense({ units, activation: settings.activation, ...(i === 0 ? { inputShape: [inputs] as [number] } : {}) }),
+    ),
+    dense({
+      units: output.units,
+      activation: output.activation,
+      ...(settings.hidden.length === 0 ? { inputShape: [inputs] as [number] } : {}),
+    }),
+  ];
+  const model = await sequential({ layers, backend: settings.backend, seed });
+  try {
+    model.compile({
+      loss,
+      optimizer: { type: settings.optimizer, learningRate },
+      metrics: all.task === 'classification' ? ['accuracy'] : [],
+    });
+    out(`         ${formatInt(model.countParams())} parameters`);
+
+    const progress = createProgress({
+      epochs: settings.epochs,
+      samplesPerEpoch: fitData.rows,
+      accuracy: all.task === 'classification',
+    });
+    // Ctrl-C in the middle of a bar would otherwise leave the cursor hidden.
+    const onInterrupt = (): void => {
+      progress.stop();
+      process.stdout.write('\ninterrupted; nothing saved\n');
+      process.exit(130);
+    };
+    process.once('SIGINT', onInterrupt);
+    const running = { rows: 0, loss: 0, correct: 0 };
+    const fitStarted = performance.now();
+    try {
+      progress.epochStart(0);
+      await model.fit(matrix(fitData), fitData.y, {
+        epochs: settings.epochs,
+        batchSize: settings.batchSize,
+        shuffle: true,
+        seed,
+        ...(validation.rows > 0 ? { validationData: [matrix(validation), validation.y] as const } : {}),
+        callbacks: {
+          onBatchEnd(batch: number, logs: { loss: number; acc?: number }) {
+            // The model reports each batch on its own; the bar shows the epoch's running mean.
+            const done = Math.min((batch + 1) * settings.batchSize, fitData.rows);
+            const m = done - running.rows;
+            running.rows = done;
+            running.loss += logs.loss * m;
+            running.correct += (logs.acc ?? 0) * m;
+            progress.batchEnd(done, {
+              loss: running.loss / done,
+              ...(logs.acc === undefined ? {} : { acc: running.correct / done }),
+            });
+          },
+          onEpochEnd(epoch: number, logs: { loss: number; acc?: number; val_loss?: number; val_acc?: number }) {
+            progress.epochEnd(epoch, logs);
+            Object.assign(running, { rows: 0, loss: 0, correct: 0 });
+            if (epoch + 1 < settings.epochs) progress.epochStart(epoch + 1);
+          },
+        },
+      });
+    } finally {
+      progress.stop();
+      process.removeListener('SIGINT', onInterrupt);
+    }
+    const fitSeconds = (performance.now() - fitStarted) / 1000;
+
+    if (test.rows > 0) {
+      const outputs = predictAll(model, test);
+      if (all.task === 'classification') {
+        const s = scoreClassification(outputs, output.units, test.y, loss);
+        const target =
+          source === 'mnist'
+            ? ` (target ≥ ${MNIST_TARGET * 100}%: ${s.accuracy >= MNIST_TARGET ? 'reached' : 'NOT reached'})`
+            : '';
+        out(`test     loss ${formatLoss(s.loss)}  accuracy ${formatPercent(s.accuracy)} (${formatInt(s.correct)}/${formatInt(s.rows)})`);
+        out(`test accuracy ${formatPercent(s.accuracy)}${target}`);
+      } else {
+        const original = takeRows(all, split.test).y;
+        const s = scoreRegression(decodeTargets(outputs, targetScale!), original);
+        out(`test     mse ${formatLoss(s.mse)}  rmse ${formatLoss(s.rmse)}  r² ${s.r2.toFixed(4)} (${formatInt(s.rows)} rows)`);
+      }
+    } else {
+      out('test     no test rows (--test-split 0)');
+    }
+
+    if (settings.save !== undefined) {
+      const metadata: CliMetadata = {
+        format: MODEL_FORMAT,
+        formatVersion: MODEL_FORMAT_VERSION,
+        task: all.task,
+        features: all.features,
+        label: all.label,
+        classes: all.classes,
+        loss,
+        standardization,
+        target: targetScale,
+        data: { source, builtin, seed, testSplit: settings.testSplit, validationSplit: settings.validationSplit },
+        training: {
+          hidden: settings.hidden,
+          activation: settings.activation,
+          optimizer: settings.optimizer,
+          learningRate,
+          epochs: settings.epochs,
+          batchSize: settings.batchSize,
+          augment,
+        },
+      };
+      writeModelFile(settings.save, model.save({ metadata: metadata as unknown as Record<string, unknown> }));
+      out(`saved    ${settings.save}`);
+    }
+    const wall = (performance.now() - started) / 1000;
+    out(`wall time ${wall.toFixed(1)} s (training ${fitSeconds.toFixed(1)} s)`);
+  } finally {
+    model.dispose();
+  }
+}
+
+async function loadData(source: string, label: string | undefined, regression: boolean, seed: number): Promise<Dataset> {
+  if (source === 'mnist') return loadMnist();
+  if (isGenerated(source)) return loadGenerated(source, seed);
+  return loadCsvForTraining(source, label, regression);
+}
+
+/** Cross-entropy unless asked otherwise: binary for two classes, categorical for more. */
+function chooseLoss(asked: LossName | undefined, data: Dataset): LossName {
+  if (data.task === 'regression') return 'meanSquaredError';
+  const k = data.classes.length;
+  if (asked === undefined) return k === 2 ? 'binaryCrossentropy' : 'categoricalCrossentropy';
+  if (asked === 'binaryCrossentropy' && k !== 2) {
+    throw new UsageError(`--loss bce is for two classes; ${describeSource(data)} has ${k} (use --loss cce)`);
+  }
+  return asked;
+}
+
+/** The output layer each loss pairs with: one sigmoid for two classes, softmax for more. */
+function outputLayer(loss: LossName, data: Dataset): { units: number; activation: 'sigmoid' | 'softmax' | 'linear' } {
+  if (data.task === 'regression') return { units: 1, activation: 'linear' };
+  const k = data.classes.length;
+  if (loss === 'binaryCrossentropy') return { units: 1, activation: 'sigmoid' };
+  if (loss === 'categoricalCrossentropy') return { units: k, activation: 'softmax' };
+  // Squared error on classes: independent 0/1 outputs (one for two classes).
+  return { units: k === 2 ? 1 : k, activation: 'sigmoid' };
+}
+
+function lossLabel(loss: LossName): string {
+  return { categoricalCrossentropy: 'categorical cross-entropy', binaryCrossentropy: 'binary cross-entropy', meanSquaredError: 'mean squared error' }[loss];
+}
+
+export function describeSource(data: Pick<Dataset, 'source' | 'task' | 'classes' | 'label' | 'features'>): string {
+  if (data.source === 'mnist') return 'mnist digits';
+  const what = data.task === 'regression' ? `target "${data.label}"` : `${data.classes.length} classes`;
+  return `${data.source} (${data.features.length} features, ${what})`;
+}
+
+export function matrix(data: Dataset): { data: Float32Array; shape: [number, number] } {
+  return { data: data.x, shape: [data.rows, data.features.length] };
+}

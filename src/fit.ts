@@ -1,0 +1,210 @@
+/**
+ * fit's options, its history, and the epoch loop: the data set is copied into backend memory once,
+ * each epoch shuffles an index array there and gathers batches with gatherRows, and the steps of
+ * train.ts run on buffers laid out once for the largest batch.
+ */
+import type { Ptr } from './backend/backend.js';
+import { checkKeys, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
+import type { LabelsLike, MatrixLike, Rows } from './data.js';
+import type { LossName } from './losses.js';
+import type { Optimizer } from './optimizers.js';
+import { allocateBatch, upload } from './plan.js';
+import { Random, checkSeed } from './random.js';
+import { evaluateRows, trainBatch, type Network, type Totals } from './train.js';
+
+/** Passed to callbacks. Batch logs hold the batch's own loss (and accuracy); epoch logs the epoch's mean. */
+export interface Logs {
+  loss: number;
+  acc?: number;
+  val_loss?: number;
+  val_acc?: number;
+  samplesPerSec?: number;
+}
+
+export interface Callbacks {
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  /** `logs` is one object reused for every batch: copy what you keep. */
+  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+}
+
+export interface FitOptions {
+  /** Default 1. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Reshuffle the training rows every epoch; default true. */
+  shuffle?: boolean;
+  /** Fraction in [0, 1) of rows, taken from the end before shuffling, held out for validation. */
+  validationSplit?: number;
+  /** Held-out data (takes precedence over validationSplit). */
+  validationData?: readonly [MatrixLike, LabelsLike];
+  /** Seeds the shuffles; default: the model's own stream, so successive fits differ reproducibly. */
+  seed?: number;
+  callbacks?: Callbacks;
+}
+
+export interface History {
+  /** Epoch numbers, from 0 in each fit call. */
+  epoch: number[];
+  history: { loss: number[]; acc?: number[]; val_loss?: number[]; val_acc?: number[] };
+}
+
+export interface ResolvedFitOptions {
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  validationSplit: number;
+  validationData?: readonly [unknown, unknown];
+  seed?: number;
+  callbacks: Callbacks;
+}
+
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'callbacks'];
+
+export function parseFitOptions(where: string, options: unknown): ResolvedFitOptions {
+  if (options === undefined) options = {};
+  if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { epochs: 10, batchSize: 32 }', options);
+  checkKeys(where, 'options', options, FIT_KEYS);
+  const { epochs = 1, batchSize = 32, shuffle = true, validationSplit = 0, validationData, seed, callbacks = {} } = options;
+  if (!isPositiveInteger(epochs)) throw invalid(where, 'epochs', 'a positive integer', epochs);
+  if (!isPositiveInteger(batchSize)) throw invalid(where, 'batchSize', 'a positive integer', batchSize);
+  if (typeof shuffle !== 'boolean') throw invalid(where, 'shuffle', 'true or false', shuffle);
+  if (typeof validationSplit !== 'number' || !(validationSplit >= 0 && validationSplit < 1)) {
+    throw invalid(where, 'validationSplit', 'a number in [0, 1)', validationSplit);
+  }
+  if (validationData !== undefined && !(Array.isArray(validationData) && validationData.length === 2)) {
+    throw invalid(where, 'validationData', 'a pair [x, y]', validationData);
+  }
+  if (seed !== undefined) checkSeed(where, 'seed', seed);
+  if (!isPlainObject(callbacks)) throw invalid(where, 'callbacks', 'an object with onEpochEnd / onBatchEnd functions', callbacks);
+  checkKeys(where, 'callbacks', callbacks, ['onEpochEnd', 'onBatchEnd']);
+  for (const [name, fn] of Object.entries(callbacks)) {
+    if (fn !== undefined && typeof fn !== 'function') throw invalid(where, `callbacks.${name}`, 'a function', fn);
+  }
+  return {
+    epochs, batchSize, shuffle, validationSplit,
+    validationData: validationData as readonly [unknown, unknown] | undefined,
+    seed: seed as number | undefined,
+    callbacks: callbacks as Callbacks,
+  };
+}
+
+/** Training rows first, then (for validationSplit) the held-out rows at the end, as Keras does. */
+export function splitRows(where: string, rows: number, validationSplit: number): number {
+  const train = Math.floor(rows * (1 - validationSplit));
+  if (train < 1 || (validationSplit > 0 && train === rows)) {
+    throw new SimdnetError(
+      'validationSplit',
+      `${where}: validationSplit ${validationSplit} of ${rows} rows must leave at least one row for training ` +
+        `and one for validation, got ${train} for training and ${rows - train} for validation`,
+    );
+  }
+  return train;
+}
+
+export interface FitJob {
+  net: Network;
+  loss: LossName;
+  optimizer: Optimizer;
+  accuracy: boolean;
+  x: Rows;
+  y: Rows;
+  /** Rows of x, y used for training; rows after them are the validation split. */
+  trainRows: number;
+  validation?: { x: Rows; y: Rows };
+  options: ResolvedFitOptions;
+  rng: Random;
+  /** Checked after every awaited callback: a model disposed meanwhile stops the loop. */
+  isDisposed(): boolean;
+}
+
+export async function runFit(job: FitJob): Promise<History> {
+  const { net, loss, optimizer, accuracy, x, y, trainRows, options, rng } = job;
+  const { backend, specs } = net;
+  const inWidth = specs[0].inputUnits;
+  const outWidth = specs[specs.length - 1].units;
+  const { epochs, batchSize, shuffle, callbacks } = options;
+  const history: History = { epoch: [], history: { loss: [] } };
+  const top = backend.mark();
+  try {
+    // The data set, once: validationSplit rows are read in place after the training rows.
+    const xData = upload(backend, x.data);
+    const yData = upload(backend, y.data);
+    let xVal: Ptr = xData + 4 * trainRows * inWidth;
+    let yVal: Ptr = yData + 4 * trainRows * outWidth;
+    let valRows = x.rows - trainRows;
+    if (job.validation) {
+      xVal = upload(backend, job.validation.x.data);
+      yVal = upload(backend, job.validation.y.data);
+      valRows = job.validation.x.rows;
+    }
+    const index = backend.alloc(trainRows);
+    const first = index >> 2;
+    const order = backend.i32;
+    for (let i = 0; i < trainRows; i++) order[first + i] = i;
+    const bufs = allocateBatch(backend, specs, Math.min(batchSize, trainRows), { gather: shuffle, loss: true, backward: true });
+    // Validation reuses these buffers in batches of bufs.rows, so it never needs its own.
+
+    const totals: Totals = { loss: 0, correct: 0 };
+    const batchTotals: Totals = { loss: 0, correct: 0 };
+    const batchLogs: Logs = accuracy ? { loss: 0, acc: 0 } : { loss: 0 };
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const started = performance.now();
+      if (shuffle) rng.shuffleInt32(backend.i32, first, trainRows);
+      totals.loss = 0;
+      totals.correct = 0;
+      let batch = 0;
+      for (let start = 0; start < trainRows; start += bufs.rows, batch++) {
+        const m = Math.min(bufs.rows, trainRows - start);
+        let xb = xData + 4 * start * inWidth;
+        let yb = yData + 4 * start * outWidth;
+        if (shuffle) {
+          backend.gatherRows(xData, index + 4 * start, m, inWidth, bufs.x);
+          backend.gatherRows(yData, index + 4 * start, m, outWidth, bufs.y);
+          xb = bufs.x;
+          yb = bufs.y;
+        }
+        const correctBefore = totals.correct;
+        const value = trainBatch(net, loss, optimizer, xb, yb, m, bufs, accuracy, totals);
+        if (callbacks.onBatchEnd) {
+          batchLogs.loss = value;
+          if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / m;
+          const pending = callbacks.onBatchEnd(batch, batchLogs);
+          if (pending) await pending;
+          if (job.isDisposed()) throw disposedDuringFit();
+        }
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const logs: Logs = { loss: totals.loss / trainRows };
+      if (accuracy) logs.acc = totals.correct / trainRows;
+      if (valRows > 0) {
+        batchTotals.loss = 0;
+        batchTotals.correct = 0;
+        evaluateRows(net, loss, xVal, yVal, valRows, bufs, accuracy, batchTotals);
+        logs.val_loss = batchTotals.loss / valRows;
+        if (accuracy) logs.val_acc = batchTotals.correct / valRows;
+      }
+      logs.samplesPerSec = seconds > 0 ? trainRows / seconds : Infinity;
+      record(history, epoch, logs);
+      if (callbacks.onEpochEnd) await callbacks.onEpochEnd(epoch, logs);
+      else await Promise.resolve(); // let other work run between epochs
+      if (job.isDisposed()) throw disposedDuringFit();
+    }
+    return history;
+  } finally {
+    if (!job.isDisposed()) backend.release(top);
+  }
+}
+
+function record(history: History, epoch: number, logs: Logs): void {
+  const h = history.history;
+  history.epoch.push(epoch);
+  h.loss.push(logs.loss);
+  if (logs.acc !== undefined) (h.acc ??= []).push(logs.acc);
+  if (logs.val_loss !== undefined) (h.val_loss ??= []).push(logs.val_loss);
+  if (logs.val_acc !== undefined) (h.val_acc ??= []).push(logs.val_acc);
+}
+
+function disposedDuringFit(): SimdnetError {
+  return new SimdnetError('model', 'fit(): the model was disposed during training');
+}

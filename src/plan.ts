@@ -1,0 +1,124 @@
+/**
+ * The memory plan (design principle 2): where every buffer lives in backend memory.
+ *
+ * Model region, laid out once when the model is built and kept until dispose:
+ *   params  [W1, b1, W2, b2, …]   all contiguous, so one optimizer call updates the whole model
+ *   grads   same layout as params
+ *   state0  optimizer state (momentum's m, Adam's m), same layout
+ *   state1  optimizer state (Adam's v), same layout
+ * Each tensor starts on a 16-byte boundary; the few padding floats stay zero in params, grads and
+ * state alike, so the optimizer leaves them at zero.
+ *
+ * Per-call region (fit, predict, evaluate), allocated above the model region after backend.mark()
+ * and freed with release(): the data set, copied in once; activations for the largest batch; the
+ * two dZ buffers the backward pass alternates between. A training step then allocates nothing.
+ */
+import type { Backend, Ptr } from './backend/backend.js';
+import type { LayerSpec } from './layers.js';
+
+/** Floats per 16 bytes: tensor starts are rounded up to this. */
+const ALIGN_FLOATS = 4;
+
+export interface ParamLayout {
+  /** Float offsets of W_l and b_l from the start of the region. */
+  readonly weightOffsets: readonly number[];
+  readonly biasOffsets: readonly number[];
+  /** Floats in the region, padding included: what an optimizer call covers. */
+  readonly floats: number;
+  /** Trainable parameters, padding excluded. */
+  readonly count: number;
+}
+
+export function layoutParams(specs: readonly LayerSpec[]): ParamLayout {
+  const weightOffsets: number[] = [];
+  const biasOffsets: number[] = [];
+  let at = 0;
+  let count = 0;
+  for (const spec of specs) {
+    weightOffsets.push(at);
+    at = alignUp(at + spec.inputUnits * spec.units);
+    biasOffsets.push(at);
+    at = alignUp(at + spec.units);
+    count += spec.inputUnits * spec.units + spec.units;
+  }
+  return { weightOffsets, biasOffsets, floats: at, count };
+}
+
+export interface ModelMemory {
+  readonly layout: ParamLayout;
+  readonly params: Ptr;
+  readonly grads: Ptr;
+  readonly state0: Ptr;
+  readonly state1: Ptr;
+  /** Per layer: W_l, b_l and their gradients dW_l, db_l. */
+  readonly w: readonly Ptr[];
+  readonly b: readonly Ptr[];
+  readonly dw: readonly Ptr[];
+  readonly db: readonly Ptr[];
+}
+
+export function allocateModel(backend: Backend, specs: readonly LayerSpec[]): ModelMemory {
+  const layout = layoutParams(specs);
+  const params = backend.alloc(layout.floats);
+  const grads = backend.alloc(layout.floats);
+  // Adam's two slots are reserved whatever the optimizer, so compile never reshapes memory.
+  const state0 = backend.alloc(layout.floats);
+  const state1 = backend.alloc(layout.floats);
+  const at = (base: Ptr, offsets: readonly number[]): Ptr[] => offsets.map((o) => base + 4 * o);
+  return {
+    layout, params, grads, state0, state1,
+    w: at(params, layout.weightOffsets),
+    b: at(params, layout.biasOffsets),
+    dw: at(grads, layout.weightOffsets),
+    db: at(grads, layout.biasOffsets),
+  };
+}
+
+/** Buffers for batches of up to `rows` rows. */
+export interface BatchBuffers {
+  readonly rows: number;
+  /**
+   * A_l per layer. Hidden layers keep only A (their Z is overwritten in place: activationBackward
+   * needs just A); the last entry is A_L, with the output logits Z_L kept apart in `logits`
+   * because the stable cross-entropies read them.
+   */
+  readonly acts: readonly Ptr[];
+  readonly logits: Ptr;
+  /** The gathered batch of inputs and labels (0 when batches are read in place). */
+  readonly x: Ptr;
+  readonly y: Ptr;
+  /** dZ buffers of rows × widest layer; the backward pass alternates between them (0 if unused). */
+  readonly delta: Ptr;
+  readonly spare: Ptr;
+}
+
+export interface BatchNeeds {
+  /** Shuffled training gathers rows into x and y. */
+  gather: boolean;
+  /** A loss needs dZ_L; the backward pass also needs the spare dZ buffer. */
+  loss: boolean;
+  backward: boolean;
+}
+
+export function allocateBatch(backend: Backend, specs: readonly LayerSpec[], rows: number, needs: BatchNeeds): BatchBuffers {
+  const last = specs[specs.length - 1];
+  const widest = Math.max(...specs.map((s) => s.units));
+  const acts = specs.map((s) => backend.alloc(rows * s.units));
+  const logits = backend.alloc(rows * last.units);
+  const x = needs.gather ? backend.alloc(rows * specs[0].inputUnits) : 0;
+  const y = needs.gather ? backend.alloc(rows * last.units) : 0;
+  const delta = needs.loss || needs.backward ? backend.alloc(rows * widest) : 0;
+  const spare = needs.backward && specs.length > 1 ? backend.alloc(rows * widest) : 0;
+  return { rows, acts, logits, x, y, delta, spare };
+}
+
+/** Copies rows into a fresh allocation and returns its pointer (read the view after alloc: it may grow). */
+export function upload(backend: Backend, data: Float32Array): Ptr {
+  const ptr = backend.alloc(data.length);
+  backend.f32.set(data, ptr >> 2);
+  return ptr;
+}
+
+function alignUp(floats: number): number {
+  return Math.ceil(floats / ALIGN_FLOATS) * ALIGN_FLOATS;
+}

@@ -1,0 +1,127 @@
+/**
+ * The kernel sequences of one batch: forward, loss, backward, update. Everything here works on
+ * pointers laid out by plan.ts and allocates nothing, on the JS heap or in backend memory.
+ *
+ * From the seeds to the code. The seeds write samples as columns, Z = W·X + b with X [n_in × m];
+ * here samples are rows (batch-first, row-major), the transpose: X is [m × n_in], W [n_in × n_out].
+ *
+ *   seeds (columns)                            here (rows)                         kernel
+ *   Z[l] = W[l]·A[l−1] + b[l]                  Z_l = A_{l−1}·W_l + b_l              gemmNN, then bias
+ *   A[l] = g(Z[l])                             A_l = g(Z_l)                         biasActivation
+ *   dZ[L] = A[L] − Y, with 1/m on dW, db       dZ_L = (A_L − Y)/m (1/m folded in)   lossSigmoidBce / lossSoftmaxCce
+ *   dW[l] = (1/m)·dZ[l]·A[l−1]ᵀ                dW_l = A_{l−1}ᵀ·dZ_l                 gemmTN
+ *   db[l] = (1/m)·np.sum(dZ[l], axis=1)        db_l = Σ_rows dZ_l                   colSum
+ *   dA[l−1] = W[l]ᵀ·dZ[l]                      dA_{l−1} = dZ_l·W_lᵀ                 gemmNT
+ *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    activationBackward (g' from A)
+ *   w ← w − α·∇w (and momentum, Adam)          one call over all parameters        sgd / momentum / adam
+ */
+import type { Backend, Ptr } from './backend/backend.js';
+import type { LayerSpec } from './layers.js';
+import { lossAndGradient, type LossName } from './losses.js';
+import { applyOptimizer, type Optimizer } from './optimizers.js';
+import type { BatchBuffers, ModelMemory } from './plan.js';
+
+/** A model as the kernels see it. `step` counts optimizer updates (Adam's and momentum's t). */
+export interface Network {
+  readonly backend: Backend;
+  readonly specs: readonly LayerSpec[];
+  readonly mem: ModelMemory;
+  step: number;
+}
+
+/** Running sums over the batches of an epoch or an evaluation, updated in place. */
+export interface Totals {
+  /** Σ batch loss × batch rows. */
+  loss: number;
+  correct: number;
+}
+
+/** Forward pass over m ≤ bufs.rows rows at x: A_L ends in bufs.acts[L−1], Z_L in bufs.logits. */
+export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): void {
+  const { backend, specs, mem } = net;
+  const last = specs.length - 1;
+  let input = x;
+  for (let l = 0; l < last; l++) {
+    const s = specs[l];
+    const a = bufs.acts[l];
+    backend.gemmNN(m, s.units, s.inputUnits, input, mem.w[l], a, false);
+    backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
+    input = a;
+  }
+  const out = specs[last];
+  backend.gemmNN(m, out.units, out.inputUnits, input, mem.w[last], bufs.logits, false);
+  backend.biasAdd(bufs.logits, mem.b[last], m, out.units);
+  backend.activation(out.code, bufs.logits, bufs.acts[last], m, out.units, out.alpha);
+}
+
+/** Loss of the batch after `forward`; writes dZ_L into bufs.delta. */
+export function batchLoss(net: Network, loss: LossName, y: Ptr, m: number, bufs: BatchBuffers): number {
+  const last = net.specs.length - 1;
+  return lossAndGradient(net.backend, loss, net.specs[last], bufs.logits, bufs.acts[last], y, bufs.delta, m);
+}
+
+/** Backward pass from dZ_L in bufs.delta: fills the grads region (dW_l, db_l for every layer). */
+export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): void {
+  const { backend, specs, mem } = net;
+  let dz = bufs.delta;
+  let next = bufs.spare;
+  for (let l = specs.length - 1; l >= 0; l--) {
+    const s = specs[l];
+    const aPrev = l === 0 ? x : bufs.acts[l - 1];
+    backend.gemmTN(s.inputUnits, s.units, m, aPrev, dz, mem.dw[l], false);
+    backend.colSum(dz, m, s.units, mem.db[l], false);
+    if (l === 0) break; // no gradient for the inputs
+    const prev = specs[l - 1];
+    backend.gemmNT(m, s.inputUnits, s.units, dz, mem.w[l], next, false);
+    backend.activationBackward(prev.code, aPrev, next, next, m, prev.units, prev.alpha);
+    const t = dz;
+    dz = next;
+    next = t;
+  }
+}
+
+/** One training step on m rows at x, y: forward, loss, backward, one optimizer call. */
+export function trainBatch(
+  net: Network, loss: LossName, optimizer: Optimizer, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers,
+  countCorrect: boolean, totals: Totals,
+): number {
+  const { backend, mem, specs } = net;
+  forward(net, x, m, bufs);
+  if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], y, m, specs[specs.length - 1].units);
+  const value = batchLoss(net, loss, y, m, bufs);
+  totals.loss += value * m;
+  backward(net, x, m, bufs);
+  net.step += 1;
+  applyOptimizer(backend, optimizer, mem.params, mem.grads, mem.state0, mem.state1, mem.layout.floats, net.step);
+  return value;
+}
+
+/** Loss (and correct count) over `rows` rows in place at x, y, in batches of bufs.rows. */
+export function evaluateRows(
+  net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
+): void {
+  const { backend, specs } = net;
+  const inWidth = specs[0].inputUnits;
+  const out = specs[specs.length - 1];
+  for (let start = 0; start < rows; start += bufs.rows) {
+    const m = Math.min(bufs.rows, rows - start);
+    const xb = x + 4 * start * inWidth;
+    const yb = y + 4 * start * out.units;
+    forward(net, xb, m, bufs);
+    if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], yb, m, out.units);
+    totals.loss += batchLoss(net, loss, yb, m, bufs) * m;
+  }
+}
+
+/** Outputs A_L for `rows` rows at x, in batches of bufs.rows, copied into `out` [rows × units]. */
+export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffers, out: Float32Array): void {
+  const { backend, specs } = net;
+  const inWidth = specs[0].inputUnits;
+  const units = specs[specs.length - 1].units;
+  const a = bufs.acts[specs.length - 1] >> 2;
+  for (let start = 0; start < rows; start += bufs.rows) {
+    const m = Math.min(bufs.rows, rows - start);
+    forward(net, x + 4 * start * inWidth, m, bufs);
+    out.set(backend.f32.subarray(a, a + m * units), start * units);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * simdnet in a real browser: the kernel checks and a training run inside headless Chromium, and the
+ * demo page driven end to end. Pages are served by a Vite dev server with no special headers.
+ */
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PageResults } from './browser/kernels.js';
+import { launchChromium, openPage } from './support/chromium.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const artefacts = fileURLToPath(new URL('../test-results/', import.meta.url));
+
+let server: ViteDevServer;
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+  // The demo's own config (the 'simdnet' alias to src/), served from the repository root so the
+  // test page under test/browser/ is reachable too.
+  server = await createServer({
+    configFile: fileURLToPath(new URL('../examples/browser/vite.config.ts', import.meta.url)),
+    root: repo,
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+  });
+  await server.listen();
+  base = server.resolvedUrls!.local[0]!;
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('in headless Chromium', () => {
+  test('every kernel matches a float64 reference on both backends, and a model trains on each', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}test/browser/kernels.html`);
+    await page.waitForFunction(() => window.simdnetResults !== undefined, null, { timeout: 90_000 });
+    const r = (await page.evaluate(() => window.simdnetResults)) as PageResults;
+
+    expect(r.error).toBeUndefined();
+    expect(errors).toEqual([]);
+    // Plain hosting: no cross-origin isolation headers were needed.
+    expect(r.crossOriginIsolated).toBe(false);
+    // The wasm backend really is wasm here, not a silent fallback to JS.
+    expect(r.backends).toEqual(['wasm', 'js']);
+    for (const name of ['wasm', 'js']) {
+      expect(r.checks.filter((c) => c.backend === name).length).toBeGreaterThanOrEqual(50);
+    }
+    expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+
+    const [wasm, js] = r.training;
+    expect(wasm!.initialWeights).toEqual(js!.initialWeights);
+    for (const run of [wasm!, js!]) {
+      expect(run.losses.at(-1)!).toBeLessThan(run.losses[0]! * 0.5);
+      expect(run.acc).toBeGreaterThan(0.9);
+    }
+    // Same seed, same data order: the two curves agree up to float32 rounding.
+    expect(Math.abs(wasm!.losses.at(-1)! - js!.losses.at(-1)!)).toBeLessThan(0.02);
+    await page.close();
+  }, 120_000);
+
+  test('the demo trains in a worker: the loss falls, accuracy rises, Stop and the JS toggle work', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}examples/browser/index.html`);
+    await page.selectOption('#dataset', 'moons');
+    await page.click('#train');
+
+    const epoch = async () => Number(await page.textContent('#epoch'));
+    const percent = async () => parseFloat((await page.textContent('#accuracy')) ?? '');
+    await page.waitForFunction(() => document.querySelector('#epoch')!.textContent !== '0', null, { timeout: 30_000 });
+    const firstLoss = Number(await page.textContent('#loss'));
+
+    // The page stays responsive while it trains: script on the main thread runs promptly.
+    const t0 = Date.now();
+    await page.evaluate(() => 1 + 1);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+
+    await page.waitForFunction(
+      () => parseFloat(document.querySelector('#accuracy')!.textContent ?? '') >= 95,
+      null,
+      { timeout: 60_000, polling: 200 },
+    );
+    await page.click('#stop');
+    await page.waitForFunction(() => document.querySelector('#status')!.textContent!.startsWith('stopped'), null, { timeout: 10_000 });
+    const stoppedAt = await epoch();
+    const lastLoss = Number(await page.textContent('#loss'));
+    expect(lastLoss).toBeLessThan(firstLoss * 0.5);
+    expect(await percent()).toBeGreaterThanOrEqual(90);
+    expect(await page.textContent('#speed-wasm')).toMatch(/\d/);
+
+    await mkdir(artefacts, { recursive: true });
+    await page.screenshot({ path: `${artefacts}demo.png`, fullPage: true });
+
+    // Nothing moves after Stop.
+    await page.waitForTimeout(400);
+    expect(await epoch()).toBe(stoppedAt);
+
+    // The same model on the JS backend.
+    await page.check('#useJs');
+    await page.click('#train');
+    await page.waitForFunction(() => /\d/.test(document.querySelector('#speed-js')!.textContent ?? ''), null, { timeout: 30_000 });
+    expect(await page.textContent('#speed')).toContain('js');
+
+    // Reset clears the run.
+    await page.click('#reset');
+    expect(await page.textContent('#epoch')).toBe('0');
+    expect(await page.textContent('#status')).toBe('ready');
+
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+});

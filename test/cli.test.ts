@@ -1,0 +1,226 @@
+/**
+ * The `simdnet` command end to end, as a user runs it: the built dist/cli/main.js in a child
+ * process with stdout a pipe. Small seeded data (xor) and the CSV files in test/fixtures/.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(repo, 'dist/cli/main.js');
+const fixture = (name: string): string => join(repo, 'test/fixtures', name);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function simdnet(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd: repo, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The percentage on a line such as "test accuracy 97.50%" or "accuracy 97.50% (78/80)". */
+function percentAfter(text: string, label: RegExp): number {
+  const match = new RegExp(`${label.source} (\\d+\\.\\d+)%`).exec(text);
+  if (match === null) throw new Error(`no "${label.source} N%" in:\n${text}`);
+  return Number(match[1]);
+}
+
+/** Rows of a CSV printed by predict, header dropped. */
+function csvRows(stdout: string): string[][] {
+  return stdout.trim().split('\n').slice(1).map((line) => line.split(','));
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  // Tests run the build as shipped; they never rebuild (other test files read dist/ too).
+  if (!existsSync(cli)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
+  const built = statSync(cli).mtimeMs;
+  const sources = readdirSync(join(repo, 'src/cli')).map((f) => statSync(join(repo, 'src/cli', f)).mtimeMs);
+  if (Math.max(...sources) > built) throw new Error('dist/cli is older than src/cli: run `npm run build:ts` first');
+  dir = await mkdtemp(join(tmpdir(), 'simdnet-cli-'));
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('simdnet --help', () => {
+  test('lists every option with its default', async () => {
+    const { code, stdout } = await simdnet(['--help']);
+    expect(code).toBe(0);
+    for (const option of [
+      '--data', '--label', '--hidden', '--activation', '--loss', '--optimizer', '--lr', '--epochs',
+      '--batch-size', '--backend', '--seed', '--save', '--model',
+    ]) {
+      expect(stdout).toContain(option);
+    }
+    for (const command of ['train', 'evaluate', 'predict', 'bench']) expect(stdout).toContain(command);
+    expect(stdout).toContain('(default: mnist)');
+    expect(stdout).toContain('(default: 128,64)');
+    expect(stdout).toContain('(default: adam)');
+    expect(stdout).toContain('(default: 10)');
+  });
+});
+
+describe('built-in data: train, save, evaluate, predict', () => {
+  let model: string;
+  let trained: Run;
+
+  beforeAll(async () => {
+    model = join(dir, 'xor.simdnet');
+    trained = await simdnet([
+      'train', '--data', 'xor', '--hidden', '16', '--epochs', '30', '--lr', '0.01', '--batch-size', '16',
+      '--backend', 'js', '--seed', '3', '--save', model,
+    ]);
+  });
+
+  test('trains to a high test accuracy, one plain line per epoch', () => {
+    expect(trained.stderr).toBe('');
+    expect(trained.code).toBe(0);
+    const epochLines = trained.stdout.split('\n').filter((l) => /^epoch +\d+\/30 {2}loss /.test(l));
+    expect(epochLines).toHaveLength(30);
+    expect(epochLines[29]).toMatch(/val_loss \d+\.\d+ {2}val_acc \d+\.\d+%/);
+    expect(epochLines[29]).toMatch(/samples\/s/);
+    // Not a terminal: no bar redraws.
+    expect(trained.stdout).not.toContain('\r');
+    expect(trained.stdout).not.toContain('\u001b[');
+    expect(percentAfter(trained.stdout, /test accuracy/)).toBeGreaterThanOrEqual(90);
+    expect(trained.stdout).toMatch(/wall time \d+\.\d s/);
+    expect(existsSync(model)).toBe(true);
+  });
+
+  test('evaluate reads the model back and scores the same test rows the same', async () => {
+    const run = await simdnet(['evaluate', '--model', model, '--backend', 'wasm']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('test split of xor');
+    expect(percentAfter(run.stdout, /accuracy/)).toBe(percentAfter(trained.stdout, /test accuracy/));
+  });
+
+  test('predict gives the same classes on both backends', async () => {
+    const wasm = await simdnet(['predict', '--model', model, '--backend', 'wasm']);
+    const js = await simdnet(['predict', '--model', model, '--backend', 'js']);
+    expect(wasm.code).toBe(0);
+    expect(js.code).toBe(0);
+    expect(wasm.stdout.split('\n')[0]).toBe('prediction,probability');
+    const a = csvRows(wasm.stdout);
+    const b = csvRows(js.stdout);
+    expect(a.length).toBeGreaterThan(10);
+    expect(a.map((r) => r[0])).toEqual(b.map((r) => r[0]));
+    for (const [i, row] of a.entries()) expect(Number(row[1])).toBeCloseTo(Number(b[i]![1]), 4);
+  });
+});
+
+describe('CSV data: train, save, evaluate, predict', () => {
+  test('classes by name, features on different scales', async () => {
+    const model = join(dir, 'flowers.simdnet');
+    const train = await simdnet([
+      'train', '--data', fixture('flowers.csv'), '--label', 'species', '--hidden', '8', '--epochs', '40',
+      '--lr', '0.01', '--batch-size', '8', '--save', model,
+    ]);
+    expect(train.stderr).toBe('');
+    expect(train.code).toBe(0);
+    expect(train.stdout).toContain('3 features, 3 classes');
+    const trainAccuracy = percentAfter(train.stdout, /test accuracy/);
+    expect(trainAccuracy).toBeGreaterThanOrEqual(90);
+
+    // The training file again: its held-out test rows, scored as train scored them.
+    const again = await simdnet(['evaluate', '--model', model, '--data', fixture('flowers.csv')]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('test split');
+    expect(percentAfter(again.stdout, /accuracy/)).toBe(trainAccuracy);
+
+    // Predictions use the saved standardisation: raw rows in, class names out.
+    const predicted = await simdnet(['predict', '--model', model, '--data', fixture('flowers.csv')]);
+    expect(predicted.code).toBe(0);
+    const rows = csvRows(predicted.stdout);
+    const labels = readFileSync(fixture('flowers.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[3]);
+    expect(rows).toHaveLength(labels.length);
+    const correct = rows.filter((r, i) => r[0] === labels[i]).length;
+    expect(correct / labels.length).toBeGreaterThanOrEqual(0.9);
+    expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(['setosa', 'versicolor', 'virginica']));
+  });
+
+  test('a numeric target with --loss mse is a regression', async () => {
+    const model = join(dir, 'houses.simdnet');
+    const train = await simdnet([
+      'train', '--data', fixture('houses.csv'), '--loss', 'mse', '--hidden', '16', '--epochs', '60',
+      '--lr', '0.01', '--batch-size', '16', '--save', model,
+    ]);
+    expect(train.stderr).toBe('');
+    expect(train.code).toBe(0);
+    expect(train.stdout).toContain('target "price"');
+    const r2 = Number(/r² (-?\d+\.\d+)/.exec(train.stdout)?.[1]);
+    expect(r2).toBeGreaterThan(0.9);
+
+    const predicted = await simdnet(['predict', '--model', model, '--data', fixture('houses.csv')]);
+    expect(predicted.code).toBe(0);
+    const rows = csvRows(predicted.stdout);
+    const prices = readFileSync(fixture('houses.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
+    expect(rows).toHaveLength(prices.length);
+    // Predictions come back in the target's own units (tens), not standardised ones.
+    const meanError = rows.reduce((s, r, i) => s + Math.abs(Number(r[0]) - prices[i]!), 0) / rows.length;
+    expect(meanError).toBeLessThan(2);
+  });
+});
+
+describe('malformed input fails with file, line and column, and writes nothing', () => {
+  test.each([
+    ['ragged rows', 'ragged.csv', [], /ragged\.csv:4:3: row has 2 fields, the header has 4; column 3 \("height"\) is missing/],
+    ['a non-numeric feature', 'non-numeric.csv', [], /non-numeric\.csv:3:2: feature column "width" must be a number, got "n\/a"/],
+    ['an empty file', 'empty.csv', [], /empty\.csv:1:1: the file is empty/],
+    ['a missing label column', 'missing-label.csv', ['--label', 'species'], /missing-label\.csv:1: no label column "species"; the header has "length", "width", "height", "kind"/],
+  ])('%s', async (_what, file, extra, message) => {
+    const save = join(dir, `${file}.simdnet`);
+    const run = await simdnet(['train', '--data', fixture(file), ...extra, '--epochs', '1', '--save', save]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(run.stdout).not.toContain('epoch');
+    expect(existsSync(save)).toBe(false);
+  });
+
+  test('a missing file', async () => {
+    const run = await simdnet(['train', '--data', join(dir, 'nowhere.csv')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/nowhere\.csv: cannot read the data file \(no such file\)/);
+  });
+
+  test('a file that is not a model', async () => {
+    const run = await simdnet(['evaluate', '--model', fixture('flowers.csv')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/flowers\.csv: not a readable simdnet model/);
+  });
+});
+
+describe('wrong usage exits with 2 and says what was expected', () => {
+  test.each([
+    [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, momentum, adam, got "rmsprop"/],
+    [['train', '--epochs', '0'], /--epochs must be a positive integer, got "0"/],
+    [['train', '--lr', 'fast'], /--lr must be a positive number, got "fast"/],
+    [['train', '--hidden', '128,x'], /--hidden must be comma-separated positive layer widths/],
+    [['train', '--backend', 'gpu'], /--backend must be one of wasm, js, got "gpu"/],
+    [['train', '--loss', 'hinge'], /--loss must be one of categoricalCrossentropy/],
+    [['train', '--data', 'iris'], /--data must be mnist, spiral, moons, circles, xor or a \.csv file, got "iris"/],
+    [['train', '--colour'], /Unknown option '--colour'/],
+    [['evaluate'], /needs --model <path>/],
+    [['evaluate', '--model', 'm', '--epochs', '3'], /option --epochs does not apply to "simdnet evaluate"/],
+    [['fly'], /unknown command "fly"/],
+  ])('%j', async (args, message) => {
+    const run = await simdnet(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain('simdnet --help');
+  });
+});

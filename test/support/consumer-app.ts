@@ -1,0 +1,112 @@
+/**
+ * The files of an empty project that uses simdnet the way the README tells a user to: from Node,
+ * from TypeScript, from a Vite app (main thread and a worker), and from a static page.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+// Shared by every consumer: train XOR briefly on a backend, report the loss before and after.
+const xor = `import { dense, sequential } from 'simdnet';
+
+async function trainXor(backend) {
+  const model = await sequential({
+    layers: [dense({ units: 8, activation: 'tanh', inputShape: [2] }), dense({ units: 1, activation: 'sigmoid' })],
+    backend,
+    seed: 1,
+  });
+  model.compile({ loss: 'binaryCrossentropy', optimizer: { type: 'adam', learningRate: 0.05 }, metrics: ['accuracy'] });
+  const x = [[0, 0], [0, 1], [1, 0], [1, 1]];
+  const y = [0, 1, 1, 0];
+  const before = model.evaluate(x, y).loss;
+  await model.fit(x, y, { epochs: 200, batchSize: 4 });
+  const after = model.evaluate(x, y).loss;
+  const name = model.backend.name;
+  model.dispose();
+  return { backend: name, before, after };
+}
+
+export async function trainBoth() {
+  return [await trainXor('wasm'), await trainXor('js')];
+}
+`;
+
+const page = (head: string, script: string) => `<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8" /><title>simdnet consumer</title>${head}</head>
+  <body>${script}</body>
+</html>
+`;
+
+// Reports to window for the test; a worker run is added where the page is bundled.
+const report = (withWorker: boolean) => `
+import { trainBoth } from './xor.js';
+const results = { main: [], worker: [] };
+try {
+  results.main = await trainBoth();
+  ${
+    withWorker
+      ? `const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  results.worker = await new Promise((resolve, reject) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.onerror = (event) => reject(new Error(event.message));
+  });`
+      : ''
+  }
+} catch (err) {
+  results.error = String((err && err.stack) || err);
+}
+window.results = results;
+window.done = true;
+`;
+
+// Bare specifiers resolved by the page itself: no bundler, no server configuration.
+const importMap = `
+<script type="importmap">
+{ "imports": {
+  "simdnet": "./node_modules/simdnet/dist/index.js",
+  "@assemblyscript/loader": "./node_modules/@assemblyscript/loader/index.js"
+} }
+</script>`;
+
+const typed = `import { dense, sequential, type LabelsLike, type MatrixLike } from 'simdnet';
+
+const x: MatrixLike = [[0, 1]];
+const y: LabelsLike = [1];
+const model = await sequential({
+  layers: [dense({ units: 4, activation: 'relu', inputShape: [2] }), dense({ units: 1, activation: 'sigmoid' })],
+});
+model.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
+export const out: Float32Array = model.predict(x).data;
+export const loss: number = model.evaluate(x, y).loss;
+// @ts-expect-error activation names are checked, so this line must not compile
+dense({ units: 4, activation: 'swish' });
+`;
+
+const tsconfig = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['ES2022', 'DOM'],
+    types: [],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+  },
+  files: ['check.ts'],
+};
+
+export async function write(dir: string): Promise<void> {
+  const files: Record<string, string> = {
+    'package.json': JSON.stringify({ name: 'simdnet-consumer', private: true, type: 'module' }, null, 2),
+    'xor.js': xor,
+    'node.mjs': `import { trainBoth } from './xor.js';\nconsole.log(JSON.stringify(await trainBoth()));\n`,
+    'index.html': page('', '<script type="module" src="./main.js"></script>'),
+    'main.js': report(true),
+    'worker.js': `import { trainBoth } from './xor.js';\ntrainBoth().then((r) => postMessage(r));\n`,
+    'static.html': page(importMap, `<script type="module">${report(false)}</script>`),
+    'check.ts': typed,
+    'tsconfig.json': JSON.stringify(tsconfig, null, 2),
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+}
