@@ -48,6 +48,23 @@ function check(name, m, n, k) {
 for (const name of Object.keys(variants))
   for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [5, 9, 3], [37, 29, 300], [130, 515, 257], [7, 1, 520]])
     check(name, m, n, k);
+// Strides let a caller compute one block of C at a time (a worker's share): rows [r0, r1) and
+// columns [c0, c1) of a 70×300 product, from sub-blocks of the stored operands.
+{
+  const [m, n, k, r0, r1, c0, c1] = [70, 300, 90, 13, 61, 37, 290];
+  const mark = top;
+  const a = alloc(m * k), b = alloc(k * n), full = alloc(m * n), part = alloc(m * n);
+  const F = f32();
+  for (let i = 0; i < m * k; i++) F[a / 4 + i] = Math.random() * 2 - 1;
+  for (let i = 0; i < k * n; i++) F[b / 4 + i] = Math.random() * 2 - 1;
+  ex.gemmNN(m, n, k, a, k, b, n, full, n, 0, scratch);
+  ex.gemmNN(r1 - r0, c1 - c0, k, a + r0 * k * 4, k, b + c0 * 4, n, part + (r0 * n + c0) * 4, n, 0, scratch);
+  const G = f32();
+  for (let i = r0; i < r1; i++) for (let j = c0; j < c1; j++) {
+    if (G[part / 4 + i * n + j] !== G[full / 4 + i * n + j]) throw new Error(`sub-block differs at ${i},${j}`);
+  }
+  top = mark;
+}
 console.log('correctness ok');
 
 const sizes = process.argv.slice(2).map(Number);

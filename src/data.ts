@@ -3,7 +3,7 @@
  * indices) checked and turned into row-major float32 rows, ready to be copied into backend memory.
  * Every message names the argument, what was expected and what was given.
  */
-import { describe, invalid, isPlainObject, SimdnetError } from './errors.js';
+import { describeValue, invalid, isPlainObject, SimdnetError } from './errors.js';
 import type { LossName } from './losses.js';
 
 /** A matrix of m rows: nested rows, or flat row-major data with its shape [rows, cols]. */
@@ -44,7 +44,9 @@ export function toMatrix(where: string, arg: string, value: unknown, cols?: numb
  * Checks labels against the output layer (`units` wide) and the `rows` of x, and returns them as
  * [rows × units]: class indices become one-hot rows. The loss decides what values make sense.
  */
-export function toLabels(where: string, arg: string, value: unknown, rows: number, units: number, loss: LossName | undefined): Rows {
+export function toLabels(
+  where: string, arg: string, value: unknown, rows: number, units: number, loss: LossName | undefined, xArg = 'x',
+): Rows {
   let labels: Rows;
   const matrix = asMatrix(where, arg, value);
   if (matrix !== undefined) {
@@ -58,7 +60,7 @@ export function toLabels(where: string, arg: string, value: unknown, rows: numbe
     throw invalid(where, arg, 'labels: one value per row, or a matrix number[][] / { data, shape }', value);
   }
   if (labels.rows !== rows) {
-    throw new SimdnetError(arg, `${where}: ${arg} must have ${rows} rows (one per row of x), got ${labels.rows}`);
+    throw new SimdnetError(arg, `${where}: ${arg} must have ${rows} rows (one per row of ${xArg}), got ${labels.rows}`);
   }
   checkFinite(where, arg, labels);
   if (loss === 'binaryCrossentropy') checkProbabilities(where, arg, labels);
@@ -126,7 +128,7 @@ function oneHot(where: string, arg: string, classes: ArrayLike<number>, units: n
     if (!Number.isInteger(k) || k < 0 || k >= units) {
       throw new SimdnetError(
         arg,
-        `${where}: ${arg}[${i}] must be a class index, an integer in [0, ${units - 1}] (the output layer has ${units} units), got ${describe(k)}`,
+        `${where}: ${arg}[${i}] must be a class index, an integer in [0, ${units - 1}] (the output layer has ${units} units), got ${describeValue(k)}`,
       );
     }
     out[i * units + k] = 1;

@@ -15,11 +15,11 @@ export class SimdnetError extends Error {
 
 /** `where: argument must be expected, got given`: the usual shape of a facade error. */
 export function invalid(where: string, argument: string, expected: string, given: unknown): SimdnetError {
-  return new SimdnetError(argument, `${where}: ${argument} must be ${expected}, got ${describe(given)}`);
+  return new SimdnetError(argument, `${where}: ${argument} must be ${expected}, got ${describeValue(given)}`);
 }
 
 /** A short, readable account of a value for an error message (never its whole contents). */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
   if (typeof value === 'number') return Object.is(value, -0) ? '0' : String(value);

@@ -10,7 +10,7 @@
  *   paramCount × f32     parameters [W1, b1, W2, b2, …], W row-major [n_in × n_out], no padding
  *   stateSlots × paramCount × f32   optimizer state (momentum: m; Adam: m then v), same order
  */
-import { describe, invalid, isPlainObject, SimdnetError } from './errors.js';
+import { describeValue, invalid, isPlainObject, SimdnetError } from './errors.js';
 
 const MAGIC = [0x53, 0x4e, 0x45, 0x54]; // 'SNET'
 const VERSION = 1;
@@ -65,7 +65,7 @@ export function decodeModel(where: string, bytes: unknown): ModelFile {
   } catch {
     throw fail('the header is not valid JSON');
   }
-  if (!isPlainObject(header)) throw fail(`the header is ${describe(header)}`);
+  if (!isPlainObject(header)) throw fail(`the header is ${describeValue(header)}`);
   const { paramCount, stateSlots, step, seed, layers, metrics } = header;
   if (!Number.isSafeInteger(paramCount) || (paramCount as number) < 1) throw fail('the header has no valid paramCount');
   if (stateSlots !== 0 && stateSlots !== 1 && stateSlots !== 2) throw fail('the header has no valid stateSlots');

@@ -4,13 +4,13 @@
  * whole model.
  */
 import type { Backend, Ptr } from './backend/backend.js';
-import { checkKeys, describe, invalid, isPlainObject, SimdnetError } from './errors.js';
+import { checkKeys, describeValue, invalid, isPlainObject, SimdnetError } from './errors.js';
 
 export interface SgdConfig {
   type: 'sgd';
   /** Default 0.01. */
   learningRate?: number;
-  /** L2 penalty added to the gradient as l2·w; default 0. */
+  /** L2 penalty added to the gradient as l2·w (not to the reported loss); default 0. */
   l2?: number;
 }
 export interface MomentumConfig {
@@ -65,7 +65,7 @@ export function parseOptimizer(where: string, value: unknown): Optimizer {
   }
   const check = (key: string, ok: (v: number) => boolean, expected: string): void => {
     if (key in resolved && !ok(resolved[key] as number)) {
-      throw new SimdnetError(`optimizer.${key}`, `${where}: optimizer.${key} must be ${expected}, got ${describe(resolved[key])}`);
+      throw new SimdnetError(`optimizer.${key}`, `${where}: optimizer.${key} must be ${expected}, got ${describeValue(resolved[key])}`);
     }
   };
   check('learningRate', (v) => v > 0, 'a positive number');

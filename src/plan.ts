@@ -112,6 +112,40 @@ export function allocateBatch(backend: Backend, specs: readonly LayerSpec[], row
   return { rows, acts, logits, x, y, delta, spare };
 }
 
+/** A model's layers with the memory laid out for them. */
+export interface PlannedModel {
+  readonly backend: Backend;
+  readonly specs: readonly LayerSpec[];
+  readonly mem: ModelMemory;
+}
+
+/** The region at base (params, grads or an optimizer slot) without padding: flat [W1, b1, W2, b2, …]. */
+export function readFlat(net: PlannedModel, base: Ptr): Float32Array {
+  const { backend, specs, mem } = net;
+  const out = new Float32Array(mem.layout.count);
+  let at = 0;
+  specs.forEach((s, l) => {
+    for (const [offset, size] of [[mem.layout.weightOffsets[l], s.inputUnits * s.units], [mem.layout.biasOffsets[l], s.units]]) {
+      const from = (base >> 2) + offset;
+      out.set(backend.f32.subarray(from, from + size), at);
+      at += size;
+    }
+  });
+  return out;
+}
+
+/** The inverse of readFlat: flat [W1, b1, …] into the padded region at base. */
+export function writeFlat(net: PlannedModel, base: Ptr, flat: Float32Array): void {
+  const { backend, specs, mem } = net;
+  let at = 0;
+  specs.forEach((s, l) => {
+    for (const [offset, size] of [[mem.layout.weightOffsets[l], s.inputUnits * s.units], [mem.layout.biasOffsets[l], s.units]]) {
+      backend.f32.set(flat.subarray(at, at + size), (base >> 2) + offset);
+      at += size;
+    }
+  });
+}
+
 /** Copies rows into a fresh allocation and returns its pointer (read the view after alloc: it may grow). */
 export function upload(backend: Backend, data: Float32Array): Ptr {
   const ptr = backend.alloc(data.length);

@@ -15,17 +15,13 @@
  *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    activationBackward (g' from A)
  *   w ← w − α·∇w (and momentum, Adam)          one call over all parameters        sgd / momentum / adam
  */
-import type { Backend, Ptr } from './backend/backend.js';
-import type { LayerSpec } from './layers.js';
+import type { Ptr } from './backend/backend.js';
 import { lossAndGradient, type LossName } from './losses.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
-import type { BatchBuffers, ModelMemory } from './plan.js';
+import type { BatchBuffers, PlannedModel } from './plan.js';
 
 /** A model as the kernels see it. `step` counts optimizer updates (Adam's and momentum's t). */
-export interface Network {
-  readonly backend: Backend;
-  readonly specs: readonly LayerSpec[];
-  readonly mem: ModelMemory;
+export interface Network extends PlannedModel {
   step: number;
 }
 

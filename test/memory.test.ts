@@ -1,6 +1,7 @@
 /** Memory management, data movement and backend selection, on every backend. */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackend, createJsBackend, wasmSimdSupported, type Backend } from '../src/backend/index.js';
+import { SimdnetError } from '../src/errors.js';
 import { BACKEND_NAMES, guarded, makeBackend, read, scoped, upload, uploadI32 } from './backends.js';
 import { mulberry32, uniform } from './prng.js';
 
@@ -115,7 +116,21 @@ describe('backend selection', () => {
   });
 
   it('rejects an unknown backend name with a clear message', async () => {
+    await expect(createBackend('gpu' as never)).rejects.toThrow(SimdnetError);
     await expect(createBackend('gpu' as never)).rejects.toThrow(/backend must be 'wasm' or 'js', got "gpu"/);
+  });
+
+  it("without SIMD, asking for wasm fails with a message pointing to 'js'", async () => {
+    const validate = vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
+    try {
+      expect(wasmSimdSupported()).toBe(false);
+      await expect(createBackend('wasm')).rejects.toThrow(SimdnetError);
+      await expect(createBackend('wasm')).rejects.toThrow(/WebAssembly SIMD.*use backend 'js'/);
+      expect((await createBackend('js')).name).toBe('js');
+    } finally {
+      validate.mockRestore();
+    }
+    expect(wasmSimdSupported()).toBe(true);
   });
 
   it('a js backend starting with tiny memory grows as needed', () => {

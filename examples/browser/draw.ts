@@ -71,14 +71,19 @@ export function drawChart(canvas: HTMLCanvasElement, epochs: number[], loss: num
   ctx.lineWidth = 1;
   ctx.strokeRect(box.left, box.top, box.right - box.left, box.bottom - box.top);
   const lastEpoch = Math.max(1, epochs.at(-1) ?? 1);
-  const maxLoss = Math.max(1e-6, ...loss);
+  const maxLoss = loss.reduce((a, b) => Math.max(a, b), 1e-6);
   const x = (e: number) => box.left + ((box.right - box.left) * e) / lastEpoch;
   const y = (v: number) => box.bottom - (box.bottom - box.top) * v;
+  // About one point per pixel column is all a line can show; long runs are thinned to that.
+  const step = Math.max(1, Math.floor(epochs.length / (box.right - box.left)));
   const line = (values: number[], scale: number, colour: string) => {
     ctx.strokeStyle = colour;
     ctx.lineWidth = 2;
     ctx.beginPath();
-    values.forEach((v, i) => (i ? ctx.lineTo(x(epochs[i]!), y(v / scale)) : ctx.moveTo(x(epochs[i]!), y(v / scale))));
+    for (let i = 0; i < values.length; i += step) {
+      if (i === 0) ctx.moveTo(x(epochs[i]!), y(values[i]! / scale));
+      else ctx.lineTo(x(epochs[i]!), y(values[i]! / scale));
+    }
     ctx.stroke();
   };
   line(loss, maxLoss, css(PALETTE[0]!));

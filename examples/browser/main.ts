@@ -32,6 +32,8 @@ function trainConfig(): TrainConfig {
   if (!(learningRate > 0)) throw new Error('Learning rate: give a positive number, e.g. 0.01.');
   const batchSize = Number(value('batchSize'));
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('Batch size: give a whole number ≥ 1.');
+  const epochs = Number(value('epochs'));
+  if (!Number.isInteger(epochs) || epochs < 1) throw new Error('Epochs: give a whole number ≥ 1.');
   return {
     ...dataRequest(),
     hidden,
@@ -39,6 +41,7 @@ function trainConfig(): TrainConfig {
     optimizer: value('optimizer') as TrainConfig['optimizer'],
     learningRate,
     batchSize,
+    epochs,
     backend: $<HTMLInputElement>('useJs').checked ? 'js' : 'wasm',
   };
 }
@@ -58,12 +61,15 @@ function onMessage(msg: FromWorker): void {
     data = msg;
     drawBoundary(boundary, data, null, 0);
   } else if (msg.type === 'progress') {
-    history.epochs.push(msg.epoch);
-    history.loss.push(msg.loss);
-    history.acc.push(msg.acc);
+    const first = msg.epoch - msg.epochLoss.length;
+    msg.epochLoss.forEach((loss, i) => {
+      history.epochs.push(first + i + 1);
+      history.loss.push(loss);
+      history.acc.push(msg.epochAcc[i] ?? 0);
+    });
     fastest[msg.backend] = Math.max(fastest[msg.backend], msg.samplesPerSec);
     show('epoch', String(msg.epoch));
-    show('loss', msg.loss.toFixed(4));
+    show('loss', msg.loss >= 1e-3 ? msg.loss.toFixed(4) : msg.loss.toExponential(2));
     show('accuracy', `${(100 * msg.acc).toFixed(1)}%`);
     show('speed', `${Math.round(msg.samplesPerSec).toLocaleString('en')} (${msg.backend})`);
     show(`speed-${msg.backend}`, Math.round(fastest[msg.backend]).toLocaleString('en'));

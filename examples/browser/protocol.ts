@@ -15,6 +15,7 @@ export interface TrainConfig extends DataRequest {
   optimizer: 'sgd' | 'momentum' | 'adam';
   learningRate: number;
   batchSize: number;
+  epochs: number;
   backend: 'wasm' | 'js';
 }
 
@@ -35,8 +36,12 @@ export type FromWorker =
   | {
       type: 'progress';
       epoch: number;
+      /** Loss and accuracy of the model as it is now, on the whole data set. */
       loss: number;
       acc: number;
+      /** Per epoch of this chunk, as fit() logged them (means over the epoch's batches). */
+      epochLoss: number[];
+      epochAcc: number[];
       samplesPerSec: number;
       backend: 'wasm' | 'js';
       /** gridSize² rows of `classes` probabilities (one column for two classes: P(class 1)). */

@@ -9,5 +9,7 @@ export default defineConfig({
   },
   // Module workers, so the worker can import the library like any module.
   worker: { format: 'es' },
+  // Pre-bundled at start-up: found later (through the worker), it would make Vite reload the page.
+  optimizeDeps: { include: ['@assemblyscript/loader'] },
   server: { host: 'localhost', port: 5173 },
 });

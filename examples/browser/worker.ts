@@ -6,9 +6,8 @@
 import { circles, dense, moons, sequential, spiral, xor } from 'simdnet';
 import type { Bounds, DataRequest, FromWorker, ToWorker, TrainConfig } from './protocol.js';
 
-const CHUNK_MS = 120;
+const CHUNK_MS = 60;
 const GRID = 64;
-const MAX_EPOCHS = 5000;
 
 const generators = { spiral, moons, circles, xor };
 
@@ -81,19 +80,31 @@ async function train(config: TrainConfig): Promise<void> {
     const x = { data: data.points, shape: [n, 2] as [number, number] };
     let epoch = 0;
     let chunk = 1;
-    while (!stopRequested && epoch < MAX_EPOCHS) {
+    while (!stopRequested && epoch < config.epochs) {
+      const epochs = Math.min(chunk, config.epochs - epoch);
       const t0 = performance.now();
-      await model.fit(x, data.labels, { epochs: chunk, batchSize: config.batchSize, shuffle: true, seed: epoch });
+      const { history } = await model.fit(x, data.labels, { epochs, batchSize: config.batchSize });
       const seconds = (performance.now() - t0) / 1000;
-      epoch += chunk;
+      epoch += epochs;
       const { loss, acc } = model.evaluate(x, data.labels, { batchSize: 256 });
       const grid = model.predict({ data: data.grid, shape: [GRID * GRID, 2] }).data.slice();
       post(
-        { type: 'progress', epoch, loss, acc: acc ?? 0, samplesPerSec: (chunk * n) / seconds, backend: config.backend, grid, gridSize: GRID },
+        {
+          type: 'progress',
+          epoch,
+          loss,
+          acc: acc ?? 0,
+          epochLoss: history.loss,
+          epochAcc: history.acc ?? [],
+          samplesPerSec: (epochs * n) / seconds,
+          backend: config.backend,
+          grid,
+          gridSize: GRID,
+        },
         [grid.buffer],
       );
       // Size the next chunk from this one, so progress arrives at a steady rate on either backend.
-      chunk = Math.max(1, Math.min(500, Math.round((chunk * CHUNK_MS) / 1000 / Math.max(seconds, 1e-4))));
+      chunk = Math.max(1, Math.min(500, Math.round((epochs * CHUNK_MS) / 1000 / Math.max(seconds, 1e-4))));
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     post({ type: 'stopped', epoch });

@@ -1,4 +1,5 @@
 /** Backend selection: SIMD WebAssembly by default, the pure-JS kernels on request. */
+import { invalid, SimdnetError } from '../errors.js';
 import type { Backend, BackendName } from './backend.js';
 import { createJsBackend } from './js.js';
 import { createWasmBackend } from './wasm.js';
@@ -30,12 +31,13 @@ export async function createBackend(name: BackendName = 'wasm'): Promise<Backend
   if (name === 'js') return createJsBackend();
   if (name === 'wasm') {
     if (!wasmSimdSupported()) {
-      throw new Error(
-        "backend 'wasm' needs WebAssembly SIMD, which this JavaScript engine does not support; " +
-          "use backend 'js' instead",
+      throw new SimdnetError(
+        'backend',
+        "createBackend: backend 'wasm' needs WebAssembly SIMD, which this JavaScript engine does not " +
+          "support; use backend 'js' instead",
       );
     }
     return await createWasmBackend();
   }
-  throw new Error(`backend must be 'wasm' or 'js', got ${JSON.stringify(name)}`);
+  throw invalid('createBackend', 'backend', "'wasm' or 'js'", name);
 }

@@ -161,7 +161,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
         let max = -Infinity;
         for (let j = y; j < end; j++) if (f[j] > max) max = f[j];
         let sum = 0;
-        for (let j = y; j < end; j++) { const e = Math.exp(f[j]); f[j] = e; sum += e; }
+        for (let j = y; j < end; j++) { const e = Math.exp(f[j] - max); f[j] = e; sum += e; }
         const inv = 1 / sum;
         for (let j = y; j < end; j++) f[j] *= inv;
         return;

@@ -86,7 +86,6 @@ class WasmBackend implements Backend {
 
   private readonly ex: KernelExports;
   private readonly memory: WebAssembly.Memory;
-  private buffer: ArrayBuffer;
   private f32View: Float32Array;
   private i32View: Int32Array;
   /** Next free byte (16-aligned); everything below is allocated. */
@@ -101,9 +100,8 @@ class WasmBackend implements Backend {
   constructor(ex: KernelExports) {
     this.ex = ex;
     this.memory = ex.memory;
-    this.buffer = this.memory.buffer;
-    this.f32View = new Float32Array(this.buffer);
-    this.i32View = new Int32Array(this.buffer);
+    this.f32View = new Float32Array(this.memory.buffer);
+    this.i32View = new Int32Array(this.memory.buffer);
     this.top = align16(ex.heapBase());
     this.highWater = this.top;
     this.gemmScratch = this.alloc(ex.gemmScratchFloats());
@@ -111,20 +109,23 @@ class WasmBackend implements Backend {
     this.floor = this.top;
   }
 
+  // memory.grow detaches the old buffer, which empties its views: a length check is much cheaper
+  // than reading memory.buffer (a call into the engine) on every access. (A shared memory is not
+  // detached by grow; it would need a byteLength comparison instead.)
   get f32(): Float32Array {
-    if (this.memory.buffer !== this.buffer) this.remakeViews();
+    if (this.f32View.length === 0) this.remakeViews();
     return this.f32View;
   }
 
   get i32(): Int32Array {
-    if (this.memory.buffer !== this.buffer) this.remakeViews();
+    if (this.i32View.length === 0) this.remakeViews();
     return this.i32View;
   }
 
   private remakeViews(): void {
-    this.buffer = this.memory.buffer;
-    this.f32View = new Float32Array(this.buffer);
-    this.i32View = new Int32Array(this.buffer);
+    const buffer = this.memory.buffer;
+    this.f32View = new Float32Array(buffer);
+    this.i32View = new Int32Array(buffer);
   }
 
   alloc(count: number): Ptr {
@@ -137,25 +138,29 @@ class WasmBackend implements Backend {
     if (next > MAX_BYTES) {
       throw new RangeError(`alloc: ${count} floats do not fit in wasm32 memory (${ptr} bytes already in use)`);
     }
-    const have = this.memory.buffer.byteLength;
-    if (next > have) {
-      // Grow by at least a quarter so a sequence of small allocations grows rarely.
-      const pages = Math.min(
-        Math.max(Math.ceil((next - have) / PAGE_BYTES), Math.ceil(have / PAGE_BYTES / 4)),
-        MAX_BYTES / PAGE_BYTES - have / PAGE_BYTES,
-      );
-      try {
-        this.memory.grow(pages);
-      } catch (cause) {
-        throw new RangeError(`alloc: could not grow wasm memory to ${next} bytes`, { cause });
-      }
-    }
+    const have = this.f32.byteLength;
+    if (next > have) this.grow(Math.ceil((next - have) / PAGE_BYTES), next);
     // Memory released and handed out again may hold old values; fresh memory is already zero.
     const dirtyEnd = Math.min(end, this.highWater);
     if (ptr < dirtyEnd) this.f32.fill(0, ptr >>> 2, dirtyEnd >>> 2);
     this.top = next;
     if (next > this.highWater) this.highWater = next;
     return ptr;
+  }
+
+  /** Adds at least `pages` pages; a quarter more when the engine allows, so growth is rare. */
+  private grow(pages: number, bytes: number): void {
+    const have = this.f32.byteLength / PAGE_BYTES;
+    const generous = Math.min(Math.max(pages, Math.ceil(have / 4)), MAX_BYTES / PAGE_BYTES - have);
+    try {
+      this.memory.grow(generous);
+    } catch {
+      try {
+        this.memory.grow(pages);
+      } catch (cause) {
+        throw new RangeError(`alloc: could not grow wasm memory to ${bytes} bytes`, { cause });
+      }
+    }
   }
 
   mark(): number {

@@ -3,6 +3,7 @@
  * or a CSV file, turned into one row-major feature matrix and one label vector; the seeded
  * train/validation/test split; standardisation with training-split statistics; image shifts.
  */
+import { circles, moons, spiral, xor, type Dataset as GeneratedSet } from '../datasets.js';
 import { Random } from '../random.js';
 import { columnIndex, DataError, numberAt, readCsv, type CsvTable } from './csv.js';
 
@@ -57,59 +58,32 @@ export async function loadMnist(): Promise<Dataset> {
   };
 }
 
-/** How many rows the built-in generators make, and how many classes. */
-const GENERATED: Record<string, { samples: number }> = {
-  spiral: { samples: 600 },
-  moons: { samples: 400 },
-  circles: { samples: 400 },
-  xor: { samples: 400 },
+/** The library's seeded two-class generators in the plane, and how many points the CLI draws. */
+const GENERATORS: Record<string, { make: (n: number, seed: number) => GeneratedSet; samples: number }> = {
+  spiral: { make: spiral, samples: 600 },
+  moons: { make: moons, samples: 400 },
+  circles: { make: circles, samples: 400 },
+  xor: { make: xor, samples: 400 },
 };
 
 export function isGenerated(name: string): boolean {
-  return Object.hasOwn(GENERATED, name);
+  return Object.hasOwn(GENERATORS, name);
 }
 
-/** A seeded two-feature toy set from the library's generators. */
-export async function loadGenerated(name: string, seed: number): Promise<Dataset> {
-  const datasets = await import('../datasets.js');
-  const { samples } = GENERATED[name]!;
-  const made = makeGenerated(datasets, name, samples, seed);
-  const rows = made.y.length;
-  const cols = made.x.length / rows;
-  let classCount = 0;
-  for (let i = 0; i < rows; i++) classCount = Math.max(classCount, made.y[i]! + 1);
+/** A seeded toy set; the same name and seed give the same points. */
+export function loadGenerated(name: string, seed: number): Dataset {
+  const { make, samples } = GENERATORS[name]!;
+  const { x, y } = make(samples, seed);
   return {
     source: name,
-    x: Float32Array.from(made.x),
-    rows,
-    features: Array.from({ length: cols }, (_, i) => `x${i + 1}`),
+    x: x.data,
+    rows: x.shape[0],
+    features: Array.from({ length: x.shape[1] }, (_, i) => `x${i + 1}`),
     task: 'classification',
-    classes: Array.from({ length: classCount }, (_, i) => String(i)),
-    y: Float32Array.from(made.y),
+    classes: ['0', '1'],
+    y,
     label: 'class',
   };
-}
-
-type GeneratorModule = typeof import('../datasets.js');
-
-function makeGenerated(
-  datasets: GeneratorModule,
-  name: string,
-  samples: number,
-  seed: number,
-): { x: ArrayLike<number>; y: ArrayLike<number> } {
-  switch (name) {
-    case 'spiral':
-      return datasets.spiral({ samples, seed });
-    case 'moons':
-      return datasets.moons({ samples, seed });
-    case 'circles':
-      return datasets.circles({ samples, seed });
-    case 'xor':
-      return datasets.xor({ samples, seed });
-    default:
-      throw new Error(`no generator named ${name}`);
-  }
 }
 
 /**
@@ -320,6 +294,10 @@ const SHIFTS: ReadonlyArray<readonly [number, number]> = [
   [-1, 0],
   [0, 1],
   [0, -1],
+  [1, 1],
+  [1, -1],
+  [-1, 1],
+  [-1, -1],
 ];
 
 export const SHIFT_COPIES = SHIFTS.length;

@@ -44,7 +44,7 @@ export async function loadForModel(
         `this model was trained on ${meta.data.source} (${meta.features.length} features); it cannot read --data ${source}`,
       );
     }
-    const all = source === 'mnist' ? await loadMnist() : await loadGenerated(source, seed);
+    const all = source === 'mnist' ? await loadMnist() : loadGenerated(source, seed);
     const { test } = splitRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
     data = takeRows(all, test);
     description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;

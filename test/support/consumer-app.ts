@@ -32,7 +32,7 @@ export async function trainBoth() {
 
 const page = (head: string, script: string) => `<!doctype html>
 <html lang="en">
-  <head><meta charset="utf-8" /><title>simdnet consumer</title>${head}</head>
+  <head><meta charset="utf-8" /><title>simdnet consumer</title><link rel="icon" href="data:," />${head}</head>
   <body>${script}</body>
 </html>
 `;

@@ -1,0 +1,97 @@
+/**
+ * The run's results as a Markdown table per group (bench/results/latest.md) and as JSON
+ * (bench/results/latest.json): one entry per case with its unit, each implementation's figure
+ * (median, min, max over samples) and the ratios to the JS backend measured in the same run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { BASELINE, formatFigure, lowerIsBetter, num, type CaseResult } from './harness.js';
+
+export interface RunInfo {
+  mode: 'quick' | 'full';
+  date: string;
+  machine: { cpu: string; cores: number; node: string; v8: string; platform: string };
+  notes: string[];
+  durationSeconds: number;
+}
+
+const IMPL_ORDER = ['js', 'wasm', 'wasm-relaxed', 'tfjs-wasm', 'tfjs-cpu'];
+const GROUP_TITLE: Record<string, string> = {
+  peak: 'Machine peak (wasm f32x4, same run)',
+  gemm: 'GEMM',
+  elementwise: 'Activations, bias add, column sums',
+  optimizers: 'Optimizer updates',
+  training: 'Training: one epoch',
+  overhead: 'Per-step overhead',
+};
+
+function implsOf(cases: CaseResult[]): string[] {
+  const seen = new Set<string>();
+  for (const c of cases) for (const impl of [...Object.keys(c.figures), ...Object.keys(c.skipped)]) seen.add(impl);
+  return IMPL_ORDER.filter((i) => seen.has(i)).concat([...seen].filter((i) => !IMPL_ORDER.includes(i)));
+}
+
+function groupTable(group: string, cases: CaseResult[]): string[] {
+  const impls = implsOf(cases);
+  const peakCols = group === 'gemm' ? impls.filter((i) => cases.some((c) => c.fractionOfPeak?.[i] !== undefined)) : [];
+  const head = ['case', 'unit'];
+  for (const impl of impls) {
+    head.push(impl);
+    if (impl !== BASELINE && group !== 'peak') head.push(`${impl} ×js`);
+  }
+  for (const impl of peakCols) head.push(`${impl} % peak`);
+  const lines = [`## ${GROUP_TITLE[group] ?? group}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`];
+  const untimed: string[] = [];
+  for (const c of cases) {
+    const row = [c.name, c.unit + (lowerIsBetter(c.unit) ? ' (lower is better)' : '')];
+    for (const impl of impls) {
+      const fig = c.figures[impl];
+      row.push(fig ? formatFigure(fig) : c.skipped[impl] !== undefined ? 'not timed' : '—');
+      if (impl !== BASELINE && group !== 'peak') row.push(c.ratios[impl] !== undefined ? `×${num(c.ratios[impl]!)}` : '—');
+      if (c.skipped[impl] !== undefined) untimed.push(`- ${c.name}, ${impl}: ${c.skipped[impl]}`);
+    }
+    for (const impl of peakCols) {
+      const f = c.fractionOfPeak?.[impl];
+      row.push(f !== undefined ? `${(100 * f).toFixed(0)}%` : '—');
+    }
+    lines.push(`| ${row.join(' | ')} |`);
+  }
+  if (untimed.length > 0) lines.push('', 'Not timed:', ...untimed);
+  lines.push('');
+  return lines;
+}
+
+export function markdown(info: RunInfo, cases: CaseResult[]): string {
+  const m = info.machine;
+  const lines = [
+    '# simdnet benchmarks',
+    '',
+    `${info.mode === 'quick' ? 'Quick' : 'Full'} run of ${info.date}, ${info.durationSeconds.toFixed(0)} s: ${m.cpu} (${m.cores} cores), ` +
+      `Node ${m.node} (V8 ${m.v8}), ${m.platform}.`,
+    '',
+    'Each cell: median (min–max) over samples; elementwise cells add GB/s at the median. `×js`: speed-up over ' +
+      "simdnet's JS backend measured in the same run (> 1 is faster). Every implementation's result was checked " +
+      'against the JS backend or a float64 reference before it was timed. The machine is shared: compare only ' +
+      'figures of the same run.',
+    '',
+    ...info.notes.map((n) => `- ${n}`),
+    '',
+  ];
+  const groups = [...new Set(cases.map((c) => c.group))];
+  for (const g of groups) lines.push(...groupTable(g, cases.filter((c) => c.group === g)));
+  return lines.join('\n');
+}
+
+export function writeReport(dir: URL, info: RunInfo, cases: CaseResult[]): { json: URL; md: URL } {
+  mkdirSync(dir, { recursive: true });
+  const json = new URL('latest.json', dir);
+  const md = new URL('latest.md', dir);
+  const body = {
+    ...info,
+    baseline: BASELINE,
+    ratios: 'speed-up over the baseline at the medians (> 1: faster)',
+    cases,
+  };
+  writeFileSync(json, JSON.stringify(body, null, 2) + '\n');
+  writeFileSync(md, markdown(info, cases));
+  return { json, md };
+}

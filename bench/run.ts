@@ -1,0 +1,103 @@
+/**
+ * `npm run bench` (full) and `npm run bench:quick` (--quick: smaller sizes and fewer samples, under
+ * two minutes). Runs every suite in one process, so all ratios compare figures of the same run,
+ * prints a line per measurement, and writes bench/results/latest.{md,json}.
+ */
+import { availableParallelism, cpus, platform, arch } from 'node:os';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBackend } from '../src/backend/index.js';
+import type { Contenders } from './contenders.js';
+import { elementwiseCases } from './elementwise.js';
+import { gemmCases } from './gemm.js';
+import { measure, type Budget, type CaseResult, type CaseSpec } from './harness.js';
+import { optimizerCases } from './optimizers.js';
+import { peakCases } from './peak.js';
+import { loadPeers } from './peers.js';
+import { enableRelaxedSimd, loadRelaxedBackend } from './relaxed.js';
+import { markdown, writeReport, type RunInfo } from './report.js';
+import { loadDigits, mnistCases, xorCase } from './training.js';
+
+const quick = process.argv.includes('--quick');
+const started = performance.now();
+const log = (line: string): void => console.log(line);
+
+const MODES = {
+  quick: {
+    gemmSizes: [64, 128, 256, 512],
+    elements: [1e3, 1e5],
+    digits: 2000,
+    xorSteps: 250,
+    kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },
+    training: { timeMs: 0, minSamples: 3, warmupMs: 0, sampleMs: 0 },
+  },
+  full: {
+    gemmSizes: [64, 128, 256, 512, 1024],
+    elements: [1e3, 1e5, 1e7],
+    digits: 8000,
+    xorSteps: 1000,
+    kernel: { timeMs: 500, minSamples: 5, warmupMs: 50, sampleMs: 2 },
+    training: { timeMs: 0, minSamples: 5, warmupMs: 0, sampleMs: 0 },
+  },
+} satisfies Record<string, { kernel: Budget; training: Budget; [key: string]: unknown }>;
+const mode = quick ? MODES.quick : MODES.full;
+const PEAK_BUDGET: Budget = { timeMs: 300, minSamples: 10, warmupMs: 50, sampleMs: 2 };
+
+// Before any wasm is compiled: the relaxed-SIMD flag only affects modules compiled after it.
+const relaxedSimd = enableRelaxedSimd();
+const notes: string[] = [];
+const contenders: Contenders = { js: await createBackend('js'), wasm: await createBackend('wasm'), peers: [] };
+const relaxed = await loadRelaxedBackend(relaxedSimd);
+if (typeof relaxed === 'string') notes.push(`wasm-relaxed (relaxed-SIMD build): ${relaxed}`);
+else contenders.relaxed = relaxed;
+const loaded = await loadPeers();
+contenders.peers = loaded.peers;
+notes.push(...loaded.notes);
+notes.push('Training cases run simdnet through its public API (sequential, compile, fit); the relaxed flavour is measured on kernels only.');
+for (const note of notes) log(`note: ${note}`);
+
+const results: CaseResult[] = [];
+async function runAll(specs: Iterable<CaseSpec>, budget: Budget): Promise<CaseResult[]> {
+  const done: CaseResult[] = [];
+  for (const spec of specs) done.push(await measure(spec, budget, log));
+  results.push(...done);
+  return done;
+}
+
+const peaks = await runAll(await peakCases(relaxedSimd), PEAK_BUDGET);
+const mulAddPeak = peaks[0]?.figures['wasm']?.median;
+const fmaPeak = peaks[1]?.figures['wasm-relaxed']?.median;
+
+const gemm = await runAll(gemmCases(contenders, mode.gemmSizes), mode.kernel);
+for (const c of gemm) {
+  // The relaxed build can use FMA, so it is held to the FMA peak; everything else to mul+add.
+  c.fractionOfPeak = {};
+  for (const [impl, fig] of Object.entries(c.figures)) {
+    const peak = impl === 'wasm-relaxed' ? fmaPeak : mulAddPeak;
+    if (peak !== undefined) c.fractionOfPeak[impl] = fig.median / peak;
+  }
+}
+
+await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
+await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
+await runAll(mnistCases(loadDigits(mode.digits), [64, 256], contenders.peers), mode.training);
+await runAll([xorCase(mode.xorSteps, contenders.peers)], mode.training);
+
+const info: RunInfo = {
+  mode: quick ? 'quick' : 'full',
+  date: new Date().toISOString(),
+  machine: {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    node: process.version,
+    v8: process.versions.v8,
+    platform: `${platform()} ${arch()}`,
+  },
+  notes,
+  durationSeconds: (performance.now() - started) / 1000,
+};
+const { json, md } = writeReport(new URL('./results/', import.meta.url), info, results);
+log('');
+log(markdown(info, results));
+const shown = (u: URL): string => relative(process.cwd(), fileURLToPath(u));
+log(`wrote ${shown(md)} and ${shown(json)} in ${info.durationSeconds.toFixed(0)} s`);

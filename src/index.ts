@@ -1,0 +1,16 @@
+/** simdnet's public API (the contract is notes/API.md). */
+export { sequential, loadModel, Sequential } from './model.js';
+export type {
+  SequentialConfig, CompileConfig, MetricName, Prediction, Evaluation, BatchOptions, SaveOptions, LoadOptions,
+} from './model.js';
+export { dense } from './layers.js';
+export type { DenseConfig, DenseLayer, KernelInitializer } from './layers.js';
+export type { LossName } from './losses.js';
+export type { OptimizerConfig, OptimizerName, SgdConfig, MomentumConfig, AdamConfig, Optimizer } from './optimizers.js';
+export type { FitOptions, History, Logs, Callbacks } from './fit.js';
+export type { MatrixLike, LabelsLike } from './data.js';
+export { SimdnetError } from './errors.js';
+export { spiral, moons, circles, xor } from './datasets.js';
+export type { Dataset } from './datasets.js';
+export { createBackend, wasmSimdSupported, ACTIVATION, ACTIVATION_NAMES } from './backend/index.js';
+export type { Backend, BackendName, ActivationName, ActivationCode, Ptr } from './backend/index.js';

@@ -1,0 +1,413 @@
+/**
+ * Sequential: a stack of dense layers on one backend, with the Keras-style life cycle
+ * sequential() → compile → fit / predict / evaluate → save / dispose. Every public method checks
+ * its arguments first and changes nothing when it rejects them.
+ */
+import type { Backend, BackendName } from './backend/backend.js';
+import { createBackend } from './backend/index.js';
+import { toLabels, toMatrix, type LabelsLike, type MatrixLike, type Rows } from './data.js';
+import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
+import { parseFitOptions, runFit, splitRows, type FitOptions, type History } from './fit.js';
+import { decodeModel, encodeModel } from './io.js';
+import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
+import { checkLoss, type LossName } from './losses.js';
+import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
+import { allocateBatch, allocateModel, readFlat, upload, writeFlat } from './plan.js';
+import { checkSeed, Random } from './random.js';
+import { backward, batchLoss, evaluateRows, forward, predictRows, type Network, type Totals } from './train.js';
+
+export interface SequentialConfig {
+  layers: ReadonlyArray<DenseLayer | DenseConfig>;
+  /** Default 'wasm'. */
+  backend?: BackendName;
+  /** Seeds weight initialisation and (unless fit gets its own seed) shuffling; default 0. */
+  seed?: number;
+}
+
+export type MetricName = 'accuracy' | 'acc';
+
+export interface CompileConfig {
+  loss: LossName;
+  /** A name (with its defaults) or a config; default 'adam'. */
+  optimizer?: OptimizerName | OptimizerConfig;
+  metrics?: MetricName[];
+}
+
+export interface Prediction {
+  data: Float32Array;
+  shape: [number, number];
+}
+
+export interface Evaluation {
+  loss: number;
+  /** Present when compiled with metrics: ['accuracy']. */
+  acc?: number;
+}
+
+export interface BatchOptions {
+  /** Rows per forward pass; default 256. */
+  batchSize?: number;
+}
+
+export interface SaveOptions {
+  /** Any JSON value, kept with the model (default: the model's own `metadata`). */
+  metadata?: unknown;
+  /** Also save the optimizer's state and step, to resume training exactly; default true. */
+  includeOptimizer?: boolean;
+}
+
+export interface LoadOptions {
+  /** Default 'wasm'. */
+  backend?: BackendName;
+}
+
+const DEFAULT_SEED = 0;
+const DEFAULT_EVAL_BATCH = 256;
+const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'js'];
+const METRIC_NAMES: readonly MetricName[] = ['accuracy', 'acc'];
+
+interface Compiled {
+  loss: LossName;
+  optimizer: Optimizer;
+  metrics: MetricName[];
+}
+
+/** Builds a model: checks the layers, creates its backend, lays out its memory and initialises it. */
+export async function sequential(config: SequentialConfig): Promise<Sequential> {
+  return build('sequential()', config);
+}
+
+/** Restores a model written by `model.save()`, compiled as it was and with its optimizer state. */
+export async function loadModel(bytes: Uint8Array, options: LoadOptions = {}): Promise<Sequential> {
+  const where = 'loadModel()';
+  if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { backend: "js" }', options);
+  checkKeys(where, 'options', options, ['backend']);
+  const file = decodeModel(where, bytes);
+  const { header } = file;
+  const model = await build(where, { layers: header.layers as DenseLayer[], backend: options.backend, seed: header.seed });
+  try {
+    if (model.countParams() !== header.paramCount) {
+      throw new SimdnetError('bytes', `${where}: bytes hold ${header.paramCount} parameters, but their layers need ${model.countParams()}`);
+    }
+    model._restore(file.params, header, file.state);
+    return model;
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+async function build(where: string, config: unknown): Promise<Sequential> {
+  if (!isPlainObject(config)) throw invalid(where, 'config', 'an object such as { layers: [...] }', config);
+  checkKeys(where, 'config', config, ['layers', 'backend', 'seed']);
+  const { layers, specs } = resolveLayers(where, config.layers);
+  const backendName = config.backend ?? 'wasm';
+  if (!BACKEND_NAMES.includes(backendName as BackendName)) throw invalid(where, 'backend', "'wasm' or 'js'", backendName);
+  const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
+  const backend = await createBackend(backendName as BackendName);
+  return new Sequential(backend, layers, specs, seed);
+}
+
+export class Sequential {
+  /** The layers' configs, defaults filled in. */
+  readonly layers: readonly DenseLayer[];
+  readonly inputUnits: number;
+  readonly outputUnits: number;
+  /** Any JSON value the application keeps with the model (saved and loaded with it). */
+  metadata: unknown = undefined;
+
+  #net: Network | null;
+  readonly #seed: number;
+  /** Shuffles for fits without their own seed: one stream, so successive fits differ reproducibly. */
+  readonly #shuffleRng: Random;
+  #compiled: Compiled | null = null;
+  #fitting = false;
+
+  /** @internal Use `sequential()` or `loadModel()`. */
+  constructor(backend: Backend, layers: DenseLayer[], specs: LayerSpec[], seed: number) {
+    this.layers = Object.freeze(layers);
+    this.inputUnits = specs[0].inputUnits;
+    this.outputUnits = specs[specs.length - 1].units;
+    this.#seed = seed;
+    this.#shuffleRng = new Random(seed, 1);
+    const mem = allocateModel(backend, specs);
+    this.#net = { backend, specs, mem, step: 0 };
+    // Initial weights are drawn in TypeScript and uploaded, so they are the same bits on every backend.
+    const initial = new Float32Array(mem.layout.floats);
+    const rng = new Random(seed, 0);
+    specs.forEach((spec, l) => initializeKernel(spec, rng, initial, mem.layout.weightOffsets[l]));
+    backend.f32.set(initial, mem.params >> 2);
+  }
+
+  /** The kernels this model runs on. */
+  get backend(): Backend {
+    return this.#use('backend').backend;
+  }
+
+  /**
+   * Sets the loss, the optimizer and the metrics. Resets the optimizer's state and step, as a fresh
+   * optimizer would have them; the weights are kept.
+   */
+  compile(config: CompileConfig): void {
+    const where = 'compile()';
+    const net = this.#use(where);
+    if (this.#fitting) throw new SimdnetError('model', `${where}: the model is training; compile after fit() has finished`);
+    if (!isPlainObject(config)) throw invalid(where, 'config', "an object such as { loss: 'binaryCrossentropy', optimizer: 'adam' }", config);
+    checkKeys(where, 'config', config, ['loss', 'optimizer', 'metrics']);
+    const loss = checkLoss(where, config.loss, net.specs[net.specs.length - 1]);
+    const optimizer = parseOptimizer(where, config.optimizer ?? 'adam');
+    const metrics = config.metrics ?? [];
+    if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as unknown[]).includes(m))) {
+      throw invalid(where, 'metrics', "an array of metric names: ['accuracy']", metrics);
+    }
+    this.#compiled = { loss, optimizer, metrics: [...metrics] };
+    const { backend, mem } = net;
+    backend.fill(mem.state0, mem.layout.floats, 0);
+    backend.fill(mem.state1, mem.layout.floats, 0);
+    net.step = 0;
+  }
+
+  /** Trains for `epochs` passes over x, y; resolves to the per-epoch losses and metrics. */
+  async fit(x: MatrixLike, y: LabelsLike, options?: FitOptions): Promise<History> {
+    const where = 'fit()';
+    const net = this.#use(where);
+    const compiled = this.#requireCompiled(where);
+    if (this.#fitting) throw new SimdnetError('model', `${where}: the model is already training; await the running fit() first`);
+    const opts = parseFitOptions(where, options);
+    const xs = this.#inputs(where, 'x', x);
+    const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
+    let trainRows = xs.rows;
+    let validation: { x: Rows; y: Rows } | undefined;
+    if (opts.validationData) {
+      const xv = this.#inputs(where, 'validationData[0]', opts.validationData[0]);
+      validation = { x: xv, y: toLabels(where, 'validationData[1]', opts.validationData[1], xv.rows, this.outputUnits, compiled.loss, 'validationData[0]') };
+    } else if (opts.validationSplit > 0) {
+      trainRows = splitRows(where, xs.rows, opts.validationSplit);
+    }
+    this.#fitting = true;
+    try {
+      return await runFit({
+        net, loss: compiled.loss, optimizer: compiled.optimizer, accuracy: compiled.metrics.length > 0,
+        x: xs, y: ys, trainRows, validation, options: opts,
+        rng: opts.seed === undefined ? this.#shuffleRng : new Random(opts.seed, 1),
+        isDisposed: () => this.#net === null,
+      });
+    } finally {
+      this.#fitting = false;
+    }
+  }
+
+  /** The output layer's activations for each row of x: shape [rows, outputUnits]. */
+  predict(x: MatrixLike, options: BatchOptions = {}): Prediction {
+    const where = 'predict()';
+    const net = this.#use(where);
+    const batchSize = checkBatchOptions(where, options);
+    const xs = this.#inputs(where, 'x', x);
+    const out = new Float32Array(xs.rows * this.outputUnits);
+    this.#scoped(net, () => {
+      const xData = upload(net.backend, xs.data);
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: false, backward: false });
+      predictRows(net, xData, xs.rows, bufs, out);
+    });
+    return { data: out, shape: [xs.rows, this.outputUnits] };
+  }
+
+  /** Mean loss over x, y (and accuracy when compiled with it), without training. */
+  evaluate(x: MatrixLike, y: LabelsLike, options: BatchOptions = {}): Evaluation {
+    const where = 'evaluate()';
+    const net = this.#use(where);
+    const compiled = this.#requireCompiled(where);
+    const batchSize = checkBatchOptions(where, options);
+    const xs = this.#inputs(where, 'x', x);
+    const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
+    const accuracy = compiled.metrics.length > 0;
+    const totals: Totals = { loss: 0, correct: 0 };
+    this.#scoped(net, () => {
+      const xData = upload(net.backend, xs.data);
+      const yData = upload(net.backend, ys.data);
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: true, backward: false });
+      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, accuracy, totals);
+    });
+    const result: Evaluation = { loss: totals.loss / xs.rows };
+    if (accuracy) result.acc = totals.correct / xs.rows;
+    return result;
+  }
+
+  /** The model as bytes (see io.ts): layers, compile settings, weights, optimizer state, metadata. */
+  save(options: SaveOptions = {}): Uint8Array {
+    const where = 'save()';
+    const net = this.#use(where);
+    if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { metadata: {...} }', options);
+    checkKeys(where, 'options', options, ['metadata', 'includeOptimizer']);
+    const includeOptimizer = options.includeOptimizer ?? true;
+    if (typeof includeOptimizer !== 'boolean') throw invalid(where, 'includeOptimizer', 'true or false', includeOptimizer);
+    const metadata = checkJson(where, 'metadata', 'metadata' in options ? options.metadata : this.metadata);
+    const compiled = this.#compiled;
+    const slots = includeOptimizer && compiled ? stateSlots(compiled.optimizer) : 0;
+    const state = new Float32Array(slots * net.mem.layout.count);
+    if (slots > 0) state.set(readFlat(net, net.mem.state0), 0);
+    if (slots > 1) state.set(readFlat(net, net.mem.state1), net.mem.layout.count);
+    return encodeModel(
+      {
+        layers: [...this.layers],
+        loss: compiled?.loss ?? null,
+        optimizer: compiled?.optimizer ?? null,
+        metrics: compiled?.metrics ?? [],
+        step: includeOptimizer && compiled ? net.step : 0,
+        seed: this.#seed,
+        metadata,
+        paramCount: net.mem.layout.count,
+        stateSlots: slots,
+      },
+      readFlat(net, net.mem.params),
+      state,
+    );
+  }
+
+  /** Copies of [W1, b1, W2, b2, …], each W row-major [inputUnits × units]. */
+  getWeights(): Float32Array[] {
+    const net = this.#use('getWeights()');
+    const { backend, specs, mem } = net;
+    const out: Float32Array[] = [];
+    specs.forEach((s, l) => {
+      out.push(backend.f32.slice(mem.w[l] >> 2, (mem.w[l] >> 2) + s.inputUnits * s.units));
+      out.push(backend.f32.slice(mem.b[l] >> 2, (mem.b[l] >> 2) + s.units));
+    });
+    return out;
+  }
+
+  /** Replaces all weights; `weights` as returned by getWeights(). The optimizer state is kept. */
+  setWeights(weights: ReadonlyArray<ArrayLike<number>>): void {
+    const where = 'setWeights()';
+    const net = this.#use(where);
+    const { specs, mem, backend } = net;
+    if (!Array.isArray(weights) || weights.length !== 2 * specs.length) {
+      throw invalid(where, 'weights', `an array of ${2 * specs.length} arrays [W1, b1, …] as getWeights() returns`, weights);
+    }
+    const arrays = weights.map((w: unknown, i) => {
+      const s = specs[i >> 1];
+      const [what, size] = i % 2 === 0 ? [`W${(i >> 1) + 1} [${s.inputUnits} × ${s.units}]`, s.inputUnits * s.units] : [`b${(i >> 1) + 1}`, s.units];
+      const values = ArrayBuffer.isView(w) || Array.isArray(w) ? Float32Array.from(w as ArrayLike<number>) : undefined;
+      if (values === undefined || values.length !== size) throw invalid(where, `weights[${i}]`, `${size} numbers (${what})`, w);
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new SimdnetError(`weights[${i}]`, `${where}: weights[${i}] must hold finite numbers, got ${describeValue(values[bad])} at index ${bad}`);
+      return values;
+    });
+    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >> 2));
+  }
+
+  /** Trainable parameters: Σ (inputUnits·units + units). */
+  countParams(): number {
+    return this.#use('countParams()').mem.layout.count;
+  }
+
+  /** A table of the layers, their output shapes and parameter counts. */
+  summary(): string {
+    const net = this.#use('summary()');
+    const rows = net.specs.map((s, l) => [`dense_${l + 1} (Dense)`, `[batch, ${s.units}]`, String(s.inputUnits * s.units + s.units), s.activation]);
+    const head = ['Layer (type)', 'Output shape', 'Params', 'Activation'];
+    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)) + 2);
+    const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c])).join('').trimEnd();
+    const rule = (ch: string): string => ch.repeat(widths.reduce((a, b) => a + b, 0));
+    return [
+      `Sequential: input [batch, ${this.inputUnits}], backend ${net.backend.name}`,
+      rule('_'), line(head), rule('='), ...rows.map(line), rule('='),
+      `Total params: ${net.mem.layout.count}`,
+    ].join('\n');
+  }
+
+  /** Frees the model's backend memory; any later use throws. Safe to call twice. */
+  dispose(): void {
+    this.#net = null;
+    this.#compiled = null;
+  }
+
+  /**
+   * @internal For tests: one forward and backward pass over all of x, y as one batch, without
+   * updating. Returns the loss and [dW1, db1, dW2, db2, …] read from the gradient region.
+   */
+  _computeGradients(x: MatrixLike, y: LabelsLike): { loss: number; grads: Float32Array[] } {
+    const where = '_computeGradients()';
+    const net = this.#use(where);
+    const compiled = this.#requireCompiled(where);
+    const xs = this.#inputs(where, 'x', x);
+    const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
+    let loss = 0;
+    this.#scoped(net, () => {
+      const xData = upload(net.backend, xs.data);
+      const yData = upload(net.backend, ys.data);
+      const bufs = allocateBatch(net.backend, net.specs, xs.rows, { gather: false, loss: true, backward: true });
+      forward(net, xData, xs.rows, bufs);
+      loss = batchLoss(net, compiled.loss, yData, xs.rows, bufs);
+      backward(net, xData, xs.rows, bufs);
+    });
+    const { backend, specs, mem } = net;
+    const grads = specs.flatMap((s, l) => [
+      backend.f32.slice(mem.dw[l] >> 2, (mem.dw[l] >> 2) + s.inputUnits * s.units),
+      backend.f32.slice(mem.db[l] >> 2, (mem.db[l] >> 2) + s.units),
+    ]);
+    return { loss, grads };
+  }
+
+  /** @internal Used by loadModel: weights, compile settings, optimizer state and step from a file. */
+  _restore(params: Float32Array, header: { loss: string | null; optimizer: unknown; metrics: string[]; step: number; metadata: unknown; stateSlots: number }, state: Float32Array): void {
+    const net = this.#use('loadModel()');
+    const { mem } = net;
+    writeFlat(net, mem.params, params);
+    if (header.loss !== null) {
+      this.compile({ loss: header.loss as LossName, optimizer: header.optimizer as OptimizerConfig, metrics: header.metrics as MetricName[] });
+      const count = mem.layout.count;
+      if (header.stateSlots > 0) writeFlat(net, mem.state0, state.subarray(0, count));
+      if (header.stateSlots > 1) writeFlat(net, mem.state1, state.subarray(count, 2 * count));
+      net.step = header.step;
+    }
+    this.metadata = header.metadata;
+  }
+
+  #use(where: string): Network {
+    if (this.#net === null) {
+      throw new SimdnetError('model', `${where}: the model has been disposed; build a new one with sequential() or loadModel()`);
+    }
+    return this.#net;
+  }
+
+  #requireCompiled(where: string): Compiled {
+    if (this.#compiled === null) {
+      throw new SimdnetError('compile', `${where}: the model must be compiled first: call model.compile({ loss, optimizer })`);
+    }
+    return this.#compiled;
+  }
+
+  #inputs(where: string, arg: string, x: unknown): Rows {
+    return toMatrix(where, arg, x, this.inputUnits, ` (the model's input features, layers[0].inputShape)`);
+  }
+
+  /** Runs body with per-call allocations freed afterwards, whatever happens. */
+  #scoped(net: Network, body: () => void): void {
+    const top = net.backend.mark();
+    try {
+      body();
+    } finally {
+      net.backend.release(top);
+    }
+  }
+
+}
+
+function checkBatchOptions(where: string, options: unknown): number {
+  if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { batchSize: 256 }', options);
+  checkKeys(where, 'options', options, ['batchSize']);
+  const batchSize = options.batchSize ?? DEFAULT_EVAL_BATCH;
+  if (!isPositiveInteger(batchSize)) throw invalid(where, 'batchSize', 'a positive integer', batchSize);
+  return batchSize;
+}
+
+/** Metadata must survive JSON: a cycle or a BigInt would otherwise fail half-way through save(). */
+function checkJson(where: string, arg: string, value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch (err) {
+    throw new SimdnetError(arg, `${where}: ${arg} must be a JSON value, got one that JSON.stringify rejects (${(err as Error).message})`);
+  }
+}
