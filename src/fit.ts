@@ -146,7 +146,7 @@ export async function runFit(job: FitJob): Promise<History> {
     // Validation reuses these buffers in batches of bufs.rows, so it never needs its own.
 
     const totals: Totals = { loss: 0, correct: 0 };
-    const batchTotals: Totals = { loss: 0, correct: 0 };
+    const validationTotals: Totals = { loss: 0, correct: 0 };
     const batchLogs: Logs = accuracy ? { loss: 0, acc: 0 } : { loss: 0 };
     for (let epoch = 0; epoch < epochs; epoch++) {
       const started = performance.now();
@@ -178,11 +178,11 @@ export async function runFit(job: FitJob): Promise<History> {
       const logs: Logs = { loss: totals.loss / trainRows };
       if (accuracy) logs.acc = totals.correct / trainRows;
       if (valRows > 0) {
-        batchTotals.loss = 0;
-        batchTotals.correct = 0;
-        evaluateRows(net, loss, xVal, yVal, valRows, bufs, accuracy, batchTotals);
-        logs.val_loss = batchTotals.loss / valRows;
-        if (accuracy) logs.val_acc = batchTotals.correct / valRows;
+        validationTotals.loss = 0;
+        validationTotals.correct = 0;
+        evaluateRows(net, loss, xVal, yVal, valRows, bufs, accuracy, validationTotals);
+        logs.val_loss = validationTotals.loss / valRows;
+        if (accuracy) logs.val_acc = validationTotals.correct / valRows;
       }
       logs.samplesPerSec = seconds > 0 ? trainRows / seconds : Infinity;
       record(history, epoch, logs);

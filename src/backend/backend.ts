@@ -2,8 +2,11 @@
  * The kernel set, declared once. `wasm` (SIMD WebAssembly) and `js` (plain loops on Float32Array)
  * implement it with the same semantics; models, layers and the training loop see only this.
  *
- * Memory: each backend owns one linear memory. A `Ptr` is a byte offset into it, 16-byte aligned,
- * handed out by `alloc`. Kernels take pointers and sizes only, never allocate, and keep no state.
+ * Memory: each backend owns one linear memory. A `Ptr` is a byte offset into it. `alloc` hands out
+ * 16-byte aligned blocks, but kernels accept any 4-byte aligned pointer, so a kernel can be called
+ * on a range of rows of a larger buffer. Kernels take pointers and sizes only, never allocate, and
+ * keep no state. NaN inputs pass through activations unchanged (relu included); they are caught
+ * by `allFinite`, not by the kernels.
  * All matrices are row-major, batch-first: X is [m × n_in], W is [n_in × n_out], Z = X·W + b.
  */
 export type Ptr = number;
@@ -68,12 +71,12 @@ export interface Backend {
   /**
    * Binary cross-entropy on sigmoid outputs, from the logits z (stable for any |z|):
    * returns mean over m·n of max(z,0) − z·y + log(1 + e^−|z|); writes dz = (a − y)/(m·n).
-   * `a` = sigmoid(z) from the forward pass. dz may alias a.
+   * `a` = sigmoid(z) from the forward pass. dz may alias a, never z.
    */
   lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
   /**
    * Categorical cross-entropy on softmax outputs, from the logits z (log-sum-exp, max-subtracted):
-   * returns mean over m of −Σ_j y_j log softmax(z)_j; writes dz = (a − y)/m. dz may alias a.
+   * returns mean over m of −Σ_j y_j log softmax(z)_j; writes dz = (a − y)/m. dz may alias a, never z.
    */
   lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
   /** Mean squared error: returns mean over m·n of (a − y)²; writes da = 2(a − y)/(m·n). da may alias a. */
