@@ -108,29 +108,23 @@ export async function measure(spec: CaseSpec, budget: Budget, log: (line: string
 }
 
 async function time(spec: CaseSpec, entry: Entry, budget: Budget): Promise<Figure> {
-  // One untimed call after the check: the check's call compiled the code, this one sizes the sample.
-  const t0 = performance.now();
-  const first = entry.run();
-  const isAsync = first instanceof Promise;
-  if (isAsync) await first;
-  const once = performance.now() - t0;
-  const reps = isAsync ? 1 : Math.max(1, Math.ceil(budget.sampleMs / Math.max(once, 1e-4)));
   const run = entry.run;
-
-  const bench = new Bench({
-    time: budget.timeMs,
-    iterations: budget.minSamples,
-    // Slow operations have just run twice, which is warmup enough; fast ones get tinybench's warmup.
-    warmup: once < 20,
-    warmupTime: budget.warmupMs,
-    warmupIterations: 1,
-    throws: true,
-  });
-  if (isAsync) {
+  const options = { time: budget.timeMs, iterations: budget.minSamples, warmupTime: budget.warmupMs, warmupIterations: 1, throws: true };
+  let bench: Bench;
+  if (budget.sampleMs <= 0) {
+    // Long operations (whole epochs): one call per sample; the check's call was the warmup.
+    bench = new Bench({ ...options, warmup: false });
     bench.add(entry.impl, async () => {
       await run();
     });
   } else {
+    // One untimed call after the check's (which compiled the code) sizes the samples.
+    const t0 = performance.now();
+    run();
+    const once = performance.now() - t0;
+    const reps = Math.max(1, Math.ceil(budget.sampleMs / Math.max(once, 1e-4)));
+    // Slow operations have now run twice, which is warmup enough.
+    bench = new Bench({ ...options, warmup: once < 20 });
     // Several calls per sample, timed together: samples record the mean call.
     bench.add(entry.impl, () => {
       const start = performance.now();

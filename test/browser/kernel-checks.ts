@@ -70,6 +70,16 @@ export function checkKernels(b: Backend): CheckResult[] {
     }
   }
 
+  // Kernels accept any 4-byte aligned pointer (a range of rows inside a larger buffer).
+  check('gemmNN on pointers off the 16-byte grid', () => {
+    const [m, n, k] = [13, 7, 9];
+    const a = rand(m * k), bm = rand(k * n);
+    const shifted = (v: Float32Array) => put([0, ...v]) + 4;
+    const pc = b.alloc(m * n + 1) + 4;
+    b.gemmNN(m, n, k, shifted(a), shifted(bm), pc, false);
+    return worst(get(pc, m * n), ref.gemm(false, false, m, n, k, a, bm).c, Math.sqrt(k));
+  });
+
   const m = 11, n = 6;
   check('biasAdd', () => {
     const x = rand(m * n), bias = rand(n);
