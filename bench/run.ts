@@ -27,6 +27,7 @@ const MODES = {
     gemmSizes: [64, 128, 256, 512],
     elements: [1e3, 1e5],
     digits: 2000,
+    batchSizes: [256],
     xorSteps: 250,
     kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 3, warmupMs: 0, sampleMs: 0 },
@@ -35,6 +36,7 @@ const MODES = {
     gemmSizes: [64, 128, 256, 512, 1024],
     elements: [1e3, 1e5, 1e7],
     digits: 8000,
+    batchSizes: [64, 256],
     xorSteps: 1000,
     kernel: { timeMs: 500, minSamples: 5, warmupMs: 50, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 5, warmupMs: 0, sampleMs: 0 },
@@ -58,9 +60,11 @@ for (const note of notes) log(`note: ${note}`);
 
 const results: CaseResult[] = [];
 async function runAll(specs: Iterable<CaseSpec>, budget: Budget): Promise<CaseResult[]> {
+  const t0 = performance.now();
   const done: CaseResult[] = [];
   for (const spec of specs) done.push(await measure(spec, budget, log));
   results.push(...done);
+  if (done.length > 0) log(`(${done[0]!.group}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return done;
 }
 
@@ -80,7 +84,7 @@ for (const c of gemm) {
 
 await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
-await runAll(mnistCases(loadDigits(mode.digits), [64, 256], contenders.peers), mode.training);
+await runAll(mnistCases(loadDigits(mode.digits), mode.batchSizes, contenders.peers), mode.training);
 await runAll([xorCase(mode.xorSteps, contenders.peers)], mode.training);
 
 const info: RunInfo = {

@@ -176,13 +176,14 @@ describe('CSV data: train, save, evaluate, predict', () => {
   });
 });
 
-describe('malformed input fails with file, line and column, and writes nothing', () => {
-  test.each([
+// Each case is its own short process: run them side by side.
+describe.concurrent('malformed input fails with file, line and column, and writes nothing', () => {
+  test.for<[string, string, string[], RegExp]>([
     ['ragged rows', 'ragged.csv', [], /ragged\.csv:4:3: row has 2 fields, the header has 4; column 3 \("height"\) is missing/],
     ['a non-numeric feature', 'non-numeric.csv', [], /non-numeric\.csv:3:2: feature column "width" must be a number, got "n\/a"/],
     ['an empty file', 'empty.csv', [], /empty\.csv:1:1: the file is empty/],
     ['a missing label column', 'missing-label.csv', ['--label', 'species'], /missing-label\.csv:1: no label column "species"; the header has "length", "width", "height", "kind"/],
-  ])('%s', async (_what, file, extra, message) => {
+  ])('%s', async ([, file, extra, message], { expect }) => {
     const save = join(dir, `${file}.simdnet`);
     const run = await simdnet(['train', '--data', fixture(file), ...extra, '--epochs', '1', '--save', save]);
     expect(run.code).toBe(1);
@@ -191,21 +192,21 @@ describe('malformed input fails with file, line and column, and writes nothing',
     expect(existsSync(save)).toBe(false);
   });
 
-  test('a missing file', async () => {
+  test('a missing file', async ({ expect }) => {
     const run = await simdnet(['train', '--data', join(dir, 'nowhere.csv')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/nowhere\.csv: cannot read the data file \(no such file\)/);
   });
 
-  test('a file that is not a model', async () => {
+  test('a file that is not a model', async ({ expect }) => {
     const run = await simdnet(['evaluate', '--model', fixture('flowers.csv')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/flowers\.csv: not a readable simdnet model/);
   });
 });
 
-describe('wrong usage exits with 2 and says what was expected', () => {
-  test.each([
+describe.concurrent('wrong usage exits with 2 and says what was expected', () => {
+  test.for<[string[], RegExp]>([
     [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, momentum, adam, got "rmsprop"/],
     [['train', '--epochs', '0'], /--epochs must be a positive integer, got "0"/],
     [['train', '--lr', 'fast'], /--lr must be a positive number, got "fast"/],
@@ -217,7 +218,7 @@ describe('wrong usage exits with 2 and says what was expected', () => {
     [['evaluate'], /needs --model <path>/],
     [['evaluate', '--model', 'm', '--epochs', '3'], /option --epochs does not apply to "simdnet evaluate"/],
     [['fly'], /unknown command "fly"/],
-  ])('%j', async (args, message) => {
+  ])('%j', async ([args, message], { expect }) => {
     const run = await simdnet(args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);

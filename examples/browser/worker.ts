@@ -16,7 +16,7 @@ interface Data {
   labels: Int32Array;
   classes: number;
   bounds: Bounds;
-  /** The plane's GRID×GRID cell centres, row by row from the top (y = max) down. */
+  /** The GRID×GRID cell centres of the map, row by row from the top (largest y) down. */
   grid: Float32Array;
 }
 

@@ -63,5 +63,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `simdnet predict … | head` closes the pipe early; that ends the output, it is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT_OK);
+  throw error;
+});
+
 // Leave the exit to the event loop (exitCode, not exit()) so buffered stdout is flushed to pipes.
 process.exitCode = await main(process.argv.slice(2));
