@@ -5,14 +5,7 @@
 // V8 rebuilds v128 constants at every use inside a loop and does not hoist loads, so each kernel
 // loads its constants from the static table K (and alpha from the caller's `tmp` slot) into
 // locals before looping.
-//
-// Activation codes match ACTIVATION in the TypeScript backend interface.
-const LINEAR = 0;
-const SIGMOID = 1;
-const TANH = 2;
-const RELU = 3;
-const LEAKY_RELU = 4;
-const SOFTMAX = 5;
+import { derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH } from './derivative';
 
 // Where the bias comes from: none, one per column (a row vector), or one value for everything (n = 1).
 const BIAS_NONE = 0;
@@ -279,14 +272,6 @@ export function biasActivation(
 ): void {
   store<f32>(tmp, alpha);
   dispatch(act, n == 1 ? BIAS_SPLAT : BIAS_ROW, x, bias, y, m, n, tmp);
-}
-
-/** g'(z)·dA written from a = g(z) (elementwise activations). act is a constant after inlining. */
-@inline function derivv(act: i32, a: v128, d: v128, alpha: v128, one: v128, zero: v128): v128 {
-  if (act == SIGMOID) return f32x4.mul(d, f32x4.mul(a, f32x4.sub(one, a)));
-  if (act == TANH) return f32x4.mul(d, f32x4.sub(one, f32x4.mul(a, a)));
-  if (act == RELU) return v128.and(d, f32x4.gt(a, zero));
-  return v128.bitselect(d, f32x4.mul(alpha, d), f32x4.gt(a, zero)); // leakyRelu
 }
 
 @inline function backwardElementwise(act: i32, a: usize, dA: usize, dZ: usize, count: i32, tmp: usize): void {

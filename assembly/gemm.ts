@@ -9,6 +9,10 @@
 //
 // Strides (lda, ldb, ldc) are in elements, so a caller can run one call per range of rows of C or
 // per column panel of C, each with its own scratch.
+//
+// gemmNTBackward fuses the backward pass's dZ_prev = (dZ·Wᵀ) ⊙ g'(A_prev) into the A·Bᵀ product: the
+// derivative is applied as each finished tile is written, so dA_prev never makes a trip to memory.
+import { derivs, derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, TANH } from './derivative';
 
 // Register tile: 8 accumulators + 2 B vectors + 4 A broadcasts = 14 of V8's 15 xmm registers.
 const MR = 4;
@@ -22,9 +26,14 @@ const NC = 256;
 const PACK_A = 0;
 const PACK_B = PACK_A + MC * KC * 4;
 const TILE = PACK_B + KC * NC * 4;
-const SCRATCH_BYTES = TILE + MR * NR * 4;
+// gemmNTBackward's alpha, stored here and loaded back as a vector by the epilogue.
+const ALPHA = TILE + MR * NR * 4;
+const SCRATCH_BYTES = ALPHA + 16;
 
-/** Floats of scratch one GEMM call needs (packed A block, packed B block, one tile). */
+/** Epilogue code for "store the product as it is" (activation codes are ≥ 0). */
+const PLAIN = -1;
+
+/** Floats of scratch one GEMM call needs (packed A block, packed B block, one tile, alpha). */
 export function gemmScratchFloats(): i32 {
   return SCRATCH_BYTES >> 2;
 }
@@ -34,7 +43,7 @@ export function gemmNN(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   accumulate: i32, scratch: usize,
 ): void {
-  gemm(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch);
+  gemm(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch, PLAIN, 0, 0);
 }
 
 /** C[m×n] = Aᵀ·B with A stored [k×m], B [k×n] (+ C if accumulate). Same rules as gemmNN. */
@@ -42,7 +51,7 @@ export function gemmTN(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   accumulate: i32, scratch: usize,
 ): void {
-  gemm(true, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch);
+  gemm(true, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch, PLAIN, 0, 0);
 }
 
 /** C[m×n] = A·Bᵀ with A [m×k], B stored [n×k] (+ C if accumulate). Same rules as gemmNN. */
@@ -50,50 +59,92 @@ export function gemmNT(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   accumulate: i32, scratch: usize,
 ): void {
-  gemm(false, true, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch);
+  gemm(false, true, m, n, k, a, lda, b, ldb, c, ldc, accumulate != 0, scratch, PLAIN, 0, 0);
 }
 
+/**
+ * C[m×n] = (A·Bᵀ) ⊙ g'(P) with A [m×k], B stored [n×k], P [m×n] (stride ldp) the forward output
+ * a = g(z) that g' is written from (see derivv). act is an elementwise activation code: linear,
+ * sigmoid, tanh, relu or leakyRelu (alpha its slope); softmax's Jacobian mixes a row, so its callers
+ * run gemmNT and then activationBackward. C must not alias A, B or P. Scratch: gemmScratchFloats().
+ */
+export function gemmNTBackward(
+  act: i32, m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  p: usize, ldp: i32, alpha: f32, scratch: usize,
+): void {
+  store<f32>(scratch + ALPHA, alpha);
+  gemm(false, true, m, n, k, a, lda, b, ldb, c, ldc, false, scratch, act == LINEAR ? PLAIN : act, p, ldp);
+}
+
+/**
+ * The blocked product behind every export. act is PLAIN or the activation whose derivative the
+ * epilogue applies (to the finished sums only: k-slabs before the last store plain partial sums).
+ */
 function gemm(
   transA: bool, transB: bool, m: i32, n: i32, k: i32,
   a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
-  accumulate: bool, scratch: usize,
+  accumulate: bool, scratch: usize, act: i32, p: usize, ldp: i32,
 ): void {
   const packA = scratch + PACK_A;
   const packB = scratch + PACK_B;
   const tile = scratch + TILE;
   const ldcBytes = <usize>ldc << 2;
+  const ldpBytes = <usize>ldp << 2;
   if (k <= 0) {
-    // An empty sum: C = 0 (or unchanged when accumulating).
+    // An empty sum: C = 0 (or unchanged when accumulating); 0 ⊙ g' is 0 as well.
     if (!accumulate) for (let i = 0; i < m; i++) memory.fill(c + <usize>i * ldcBytes, 0, <usize>n << 2);
     return;
   }
+  // k is cut into equal slabs (a multiple of 4 deep, at most KC) rather than KC, KC, …, remainder:
+  // a thin last slab (k = 784 would leave 16) pays a whole pass of packing and C updates for
+  // little arithmetic.
+  const slabs = (k + KC - 1) / KC;
+  const kcStep = (((k + slabs - 1) / slabs) + 3) & ~3;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
+    for (let pc = 0; pc < k; pc += kcStep) {
+      const kc = min(kcStep, k - pc);
       if (transB) packBT(b + ((<usize>jc * ldb + pc) << 2), ldb, kc, nc, packB);
       else packBN(b + ((<usize>pc * ldb + jc) << 2), ldb, kc, nc, packB);
-      // Later k-slabs add onto what the first one wrote.
+      // Later k-slabs add onto what the first one wrote; only the last one applies the epilogue.
       const acc = accumulate || pc > 0;
+      const epi = pc + kc < k ? PLAIN : act;
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         if (transA) packAT(a + ((<usize>pc * lda + ic) << 2), lda, mc, kc, packA);
         else packAN(a + ((<usize>ic * lda + pc) << 2), lda, mc, kc, packA);
         const cBlock = c + ((<usize>ic * ldc + jc) << 2);
+        const pBlock = p + ((<usize>ic * ldp + jc) << 2);
         for (let jr = 0; jr < nc; jr += NR) {
           const bPanel = packB + <usize>jr * kc * 4;
           const cols = min(NR, nc - jr);
           for (let ir = 0; ir < mc; ir += MR) {
-            gemm_4x8(
-              kc, packA + <usize>ir * kc * 4, bPanel,
-              cBlock + <usize>ir * ldcBytes + (<usize>jr << 2), ldcBytes,
-              acc, min(MR, mc - ir), cols, tile,
-            );
+            const aPanel = packA + <usize>ir * kc * 4;
+            const cTile = cBlock + <usize>ir * ldcBytes + (<usize>jr << 2);
+            const rows = min(MR, mc - ir);
+            if (epi == PLAIN) {
+              gemm_4x8(kc, aPanel, bPanel, cTile, ldcBytes, acc, rows, cols, tile);
+            } else {
+              gemm_4x8_deriv(
+                epi, kc, aPanel, bPanel, cTile, ldcBytes, acc, rows, cols, tile,
+                pBlock + <usize>ir * ldpBytes + (<usize>jr << 2), ldpBytes, scratch + ALPHA,
+              );
+            }
           }
         }
       }
     }
   }
+}
+
+/**
+ * acc + a·b per lane. The default build multiplies then adds (two roundings, the same bits on every
+ * engine); the relaxed-SIMD build (asconfig target release-relaxed) uses relaxed_madd, which engines
+ * lower to one FMA where the CPU has it: one rounding, so results may differ in the last bit.
+ */
+@inline function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
 }
 
 /**
@@ -104,6 +155,24 @@ function gemm(
 function gemm_4x8(
   kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
   accumulate: bool, rows: i32, cols: i32, tile: usize,
+): void {
+  microKernel4x8(PLAIN, kc, ap, bp, c, ldc, accumulate, rows, cols, tile, 0, 0, 0);
+}
+
+/**
+ * gemm_4x8, then C ⊙= g'(P) for an elementwise act: p points at P[i][j], ldp is in bytes, alpha
+ * at a float in scratch. A separate function keeps the epilogue's registers out of gemm_4x8.
+ */
+function gemm_4x8_deriv(
+  act: i32, kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
+  accumulate: bool, rows: i32, cols: i32, tile: usize, p: usize, ldp: usize, alpha: usize,
+): void {
+  microKernel4x8(act, kc, ap, bp, c, ldc, accumulate, rows, cols, tile, p, ldp, alpha);
+}
+
+@inline function microKernel4x8(
+  act: i32, kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
+  accumulate: bool, rows: i32, cols: i32, tile: usize, p: usize, ldp: usize, alpha: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -117,37 +186,76 @@ function gemm_4x8(
     const a1 = v128.load32_splat(ap, 4);
     const a2 = v128.load32_splat(ap, 8);
     const a3 = v128.load32_splat(ap, 12);
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
-    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
     ap += 16;
     bp += 32;
   }
   if (rows == MR && cols == NR) {
-    storeRow(c, c00, c01, accumulate);
-    storeRow(c + ldc, c10, c11, accumulate);
-    storeRow(c + 2 * ldc, c20, c21, accumulate);
-    storeRow(c + 3 * ldc, c30, c31, accumulate);
-    return;
+    if (act == PLAIN) {
+      storeRow(c, c00, c01, accumulate);
+      storeRow(c + ldc, c10, c11, accumulate);
+      storeRow(c + 2 * ldc, c20, c21, accumulate);
+      storeRow(c + 3 * ldc, c30, c31, accumulate);
+      return;
+    }
+    // One branch per tile picks a straight-line epilogue with the activation fixed.
+    const av = v128.load32_splat(alpha);
+    switch (act) {
+      case SIGMOID: storeTileDeriv(SIGMOID, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
+      case TANH: storeTileDeriv(TANH, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
+      case RELU: storeTileDeriv(RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
+      case LEAKY_RELU: storeTileDeriv(LEAKY_RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
+      default: storeTileDeriv(LINEAR, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
+    }
   }
   v128.store(tile, c00); v128.store(tile, c01, 16);
   v128.store(tile, c10, 32); v128.store(tile, c11, 48);
   v128.store(tile, c20, 64); v128.store(tile, c21, 80);
   v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  const sa = act == PLAIN ? <f32>0 : load<f32>(alpha);
   for (let r = 0; r < rows; r++) {
     const dst = c + <usize>r * ldc;
     const src = tile + (<usize>r << 5);
+    const pr = p + <usize>r * ldp;
     for (let j = 0; j < cols; j++) {
       const off = <usize>j << 2;
-      const v = load<f32>(src + off);
-      store<f32>(dst + off, accumulate ? load<f32>(dst + off) + v : v);
+      let v = load<f32>(src + off);
+      if (accumulate) v = load<f32>(dst + off) + v;
+      if (act != PLAIN) v = derivs(act, load<f32>(pr + off), v, sa);
+      store<f32>(dst + off, v);
     }
   }
+}
+
+/** Finishes a full tile: (C + tile when accumulating) ⊙ g'(P), row by row. act is a constant. */
+@inline function storeTileDeriv(
+  act: i32, c: usize, ldc: usize, p: usize, ldp: usize, accumulate: bool, alpha: v128,
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  storeRowDeriv(act, c, p, c00, c01, accumulate, alpha, one, zero);
+  storeRowDeriv(act, c + ldc, p + ldp, c10, c11, accumulate, alpha, one, zero);
+  storeRowDeriv(act, c + 2 * ldc, p + 2 * ldp, c20, c21, accumulate, alpha, one, zero);
+  storeRowDeriv(act, c + 3 * ldc, p + 3 * ldp, c30, c31, accumulate, alpha, one, zero);
+}
+
+@inline function storeRowDeriv(
+  act: i32, dst: usize, p: usize, lo: v128, hi: v128, accumulate: bool, alpha: v128, one: v128, zero: v128,
+): void {
+  if (accumulate) {
+    lo = f32x4.add(v128.load(dst), lo);
+    hi = f32x4.add(v128.load(dst, 16), hi);
+  }
+  v128.store(dst, derivv(act, v128.load(p), lo, alpha, one, zero));
+  v128.store(dst, derivv(act, v128.load(p, 16), hi, alpha, one, zero), 16);
 }
 
 @inline function storeRow(dst: usize, lo: v128, hi: v128, accumulate: bool): void {

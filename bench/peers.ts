@@ -17,6 +17,9 @@ export interface Peer {
   use(): Promise<void>;
 }
 
+/** An error's message without this checkout's location, which means nothing in a shared report. */
+const reason = (err: unknown): string => String((err as Error).message ?? err).split(process.cwd()).join('.');
+
 export async function loadPeers(): Promise<{ peers: Peer[]; notes: string[] }> {
   const notes: string[] = [];
   let tf: TfCore;
@@ -27,7 +30,7 @@ export async function loadPeers(): Promise<{ peers: Peer[]; notes: string[] }> {
     // Production mode: skips TF.js's debug-time checks and its console notices, as a deployment would.
     tf.enableProdMode();
   } catch (err) {
-    return { peers: [], notes: [`TF.js peers not measured: could not load @tensorflow/tfjs-core / -layers (${(err as Error).message})`] };
+    return { peers: [], notes: [`TF.js peers not measured: could not load @tensorflow/tfjs-core / -layers (${reason(err)})`] };
   }
   const peers: Peer[] = [];
   const use = (name: string) => async (): Promise<void> => {
@@ -44,14 +47,14 @@ export async function loadPeers(): Promise<{ peers: Peer[]; notes: string[] }> {
     notes.push(`tfjs-wasm: ${wasm.getThreadsCount()} thread(s), SIMD ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}`);
     peers.push({ impl: 'tfjs-wasm', tf, tfl, use: use('wasm') });
   } catch (err) {
-    notes.push(`tfjs-wasm not measured: ${(err as Error).message}`);
+    notes.push(`tfjs-wasm not measured: ${reason(err)}`);
   }
   try {
     await import('@tensorflow/tfjs-backend-cpu');
     await use('cpu')();
     peers.push({ impl: 'tfjs-cpu', tf, tfl, use: use('cpu') });
   } catch (err) {
-    notes.push(`tfjs-cpu not measured: ${(err as Error).message}`);
+    notes.push(`tfjs-cpu not measured: ${reason(err)}`);
   }
 
   return { peers, notes: [`TF.js ${tf.version_core}`, ...notes] };

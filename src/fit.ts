@@ -1,11 +1,15 @@
 /**
  * fit's options, its history, and the epoch loop: the data set is copied into backend memory once,
  * each epoch shuffles an index array there and gathers batches with gatherRows, and the steps of
- * train.ts run on buffers laid out once for the largest batch.
+ * train.ts run on buffers laid out once for the largest batch. After each epoch: callbacks,
+ * checkpoints, early stopping.
  */
 import type { Ptr } from './backend/backend.js';
+import { parseCheckpoints, type Checkpoint, type CheckpointOptions } from './checkpoint.js';
 import { checkKeys, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import type { LabelsLike, MatrixLike, Rows } from './data.js';
+import { EarlyStopping, parseEarlyStopping, type EarlyStoppingConfig, type EarlyStoppingOptions } from './early-stopping.js';
+import { NonFiniteError, NonFiniteStep } from './guard.js';
 import type { LossName } from './losses.js';
 import type { Optimizer } from './optimizers.js';
 import { allocateBatch, upload } from './plan.js';
@@ -41,6 +45,16 @@ export interface FitOptions {
   /** Seeds the shuffles; default: the model's own stream, so successive fits differ reproducibly. */
   seed?: number;
   callbacks?: Callbacks;
+  /**
+   * The epoch to start from, to resume a run from a checkpoint: epochs initialEpoch … epochs − 1
+   * run, and with the same fit seed the shuffles are those the uninterrupted run would have made.
+   * Default 0.
+   */
+  initialEpoch?: number;
+  /** Stop when a monitored metric stops improving (Keras' EarlyStopping). */
+  earlyStopping?: EarlyStoppingOptions;
+  /** Save the model during training (Keras' ModelCheckpoint); several rules may be given. */
+  checkpoint?: CheckpointOptions | readonly CheckpointOptions[];
 }
 
 export interface History {
@@ -57,16 +71,26 @@ export interface ResolvedFitOptions {
   validationData?: readonly [unknown, unknown];
   seed?: number;
   callbacks: Callbacks;
+  initialEpoch: number;
+  earlyStopping?: EarlyStoppingConfig;
+  checkpoints: Checkpoint[];
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'callbacks'];
+const FIT_KEYS = [
+  'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'callbacks',
+  'initialEpoch', 'earlyStopping', 'checkpoint',
+];
 
-export function parseFitOptions(where: string, options: unknown): ResolvedFitOptions {
+/** `accuracy`: whether the model was compiled with it, so monitors of acc can be checked. */
+export function parseFitOptions(where: string, options: unknown, accuracy: boolean): ResolvedFitOptions {
   if (options === undefined) options = {};
   if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { epochs: 10, batchSize: 32 }', options);
   checkKeys(where, 'options', options, FIT_KEYS);
-  const { epochs = 1, batchSize = 32, shuffle = true, validationSplit = 0, validationData, seed, callbacks = {} } = options;
+  const { epochs = 1, batchSize = 32, shuffle = true, validationSplit = 0, validationData, seed, callbacks = {}, initialEpoch = 0 } = options;
   if (!isPositiveInteger(epochs)) throw invalid(where, 'epochs', 'a positive integer', epochs);
+  if (!(Number.isSafeInteger(initialEpoch) && (initialEpoch as number) >= 0 && (initialEpoch as number) < epochs)) {
+    throw invalid(where, 'initialEpoch', `an integer in [0, epochs − 1 = ${epochs - 1}]`, initialEpoch);
+  }
   if (!isPositiveInteger(batchSize)) throw invalid(where, 'batchSize', 'a positive integer', batchSize);
   if (typeof shuffle !== 'boolean') throw invalid(where, 'shuffle', 'true or false', shuffle);
   if (typeof validationSplit !== 'number' || !(validationSplit >= 0 && validationSplit < 1)) {
@@ -81,11 +105,15 @@ export function parseFitOptions(where: string, options: unknown): ResolvedFitOpt
   for (const [name, fn] of Object.entries(callbacks)) {
     if (fn !== undefined && typeof fn !== 'function') throw invalid(where, `callbacks.${name}`, 'a function', fn);
   }
+  const logged = { validation: validationData !== undefined || validationSplit > 0, accuracy };
   return {
     epochs, batchSize, shuffle, validationSplit,
     validationData: validationData as readonly [unknown, unknown] | undefined,
     seed: seed as number | undefined,
     callbacks: callbacks as Callbacks,
+    initialEpoch: initialEpoch as number,
+    earlyStopping: options.earlyStopping === undefined ? undefined : parseEarlyStopping(where, options.earlyStopping, logged),
+    checkpoints: options.checkpoint === undefined ? [] : parseCheckpoints(where, options.checkpoint, logged),
   };
 }
 
@@ -116,6 +144,8 @@ export interface FitJob {
   rng: Random;
   /** Checked after every awaited callback: a model disposed meanwhile stops the loop. */
   isDisposed(): boolean;
+  /** model.save(), for checkpoints. */
+  save(includeOptimizer: boolean): Uint8Array;
 }
 
 export async function runFit(job: FitJob): Promise<History> {
@@ -123,7 +153,7 @@ export async function runFit(job: FitJob): Promise<History> {
   const { backend, specs } = net;
   const inWidth = specs[0].inputUnits;
   const outWidth = specs[specs.length - 1].units;
-  const { epochs, batchSize, shuffle, callbacks } = options;
+  const { epochs, batchSize, shuffle, callbacks, initialEpoch, checkpoints } = options;
   const history: History = { epoch: [], history: { loss: [] } };
   const top = backend.mark();
   try {
@@ -144,11 +174,15 @@ export async function runFit(job: FitJob): Promise<History> {
     for (let i = 0; i < trainRows; i++) order[first + i] = i;
     const bufs = allocateBatch(backend, specs, Math.min(batchSize, trainRows), { gather: shuffle, loss: true, backward: true });
     // Validation reuses these buffers in batches of bufs.rows, so it never needs its own.
+    const stopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping, net) : undefined;
+    // Resuming: the shuffles of the skipped epochs are replayed (no training), so that the order
+    // of rows in each later epoch is the one the uninterrupted run had.
+    if (shuffle) for (let epoch = 0; epoch < initialEpoch; epoch++) rng.shuffleInt32(backend.i32, first, trainRows);
 
     const totals: Totals = { loss: 0, correct: 0 };
     const validationTotals: Totals = { loss: 0, correct: 0 };
     const batchLogs: Logs = accuracy ? { loss: 0, acc: 0 } : { loss: 0 };
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let epoch = initialEpoch; epoch < epochs; epoch++) {
       const started = performance.now();
       if (shuffle) rng.shuffleInt32(backend.i32, first, trainRows);
       totals.loss = 0;
@@ -165,7 +199,13 @@ export async function runFit(job: FitJob): Promise<History> {
           yb = bufs.y;
         }
         const correctBefore = totals.correct;
-        const value = trainBatch(net, loss, optimizer, xb, yb, m, bufs, accuracy, totals);
+        let value: number;
+        try {
+          value = trainBatch(net, loss, optimizer, xb, yb, m, bufs, accuracy, totals);
+        } catch (err) {
+          if (err instanceof NonFiniteStep) throw new NonFiniteError('fit()', epoch, batch, err.quantity, err.loss);
+          throw err;
+        }
         if (callbacks.onBatchEnd) {
           batchLogs.loss = value;
           if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / m;
@@ -189,7 +229,13 @@ export async function runFit(job: FitJob): Promise<History> {
       if (callbacks.onEpochEnd) await callbacks.onEpochEnd(epoch, logs);
       else await Promise.resolve(); // let other work run between epochs
       if (job.isDisposed()) throw disposedDuringFit();
+      for (const checkpoint of checkpoints) {
+        await checkpoint.afterEpoch(epoch, logs, job.save);
+        if (job.isDisposed()) throw disposedDuringFit();
+      }
+      if (stopping?.shouldStop(logs)) break;
     }
+    stopping?.restoreBest();
     return history;
   } finally {
     if (!job.isDisposed()) backend.release(top);

@@ -1,15 +1,26 @@
 /** simdnet's public API (the contract is notes/API.md). */
-export { sequential, loadModel, Sequential } from './model.js';
+export { sequential, Sequential } from './model.js';
 export type {
   SequentialConfig, CompileConfig, MetricName, Prediction, Evaluation, BatchOptions, SaveOptions, LoadOptions,
 } from './model.js';
+export { loadModel, fromTfjs } from './io/load.js';
+export type { FromTfjsOptions } from './io/load.js';
+export type { BytesLike } from './io/bytes.js';
+export { MODEL_LIMITS } from './io/limits.js';
+export type { ModelLimits } from './io/limits.js';
+export type { TfjsModel, TfjsModelJson, TfjsLayerJson, TfjsWeightSpec } from './io/tfjs.js';
 export { dense } from './layers.js';
 export type { DenseConfig, DenseLayer, KernelInitializer } from './layers.js';
 export type { LossName } from './losses.js';
 export type { OptimizerConfig, OptimizerName, SgdConfig, MomentumConfig, AdamConfig, Optimizer } from './optimizers.js';
 export type { FitOptions, History, Logs, Callbacks } from './fit.js';
+export type { EarlyStoppingOptions } from './early-stopping.js';
+export type { CheckpointOptions, CheckpointInfo } from './checkpoint.js';
+export type { MonitorName } from './monitor.js';
 export type { MatrixLike, LabelsLike } from './data.js';
 export { SimdnetError } from './errors.js';
+export { NonFiniteError } from './guard.js';
+export type { NonFiniteQuantity } from './guard.js';
 export { spiral, moons, circles, xor } from './datasets.js';
 export type { Dataset } from './datasets.js';
 export { createBackend, wasmSimdSupported, ACTIVATION, ACTIVATION_NAMES } from './backend/index.js';

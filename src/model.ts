@@ -8,7 +8,9 @@ import { createBackend } from './backend/index.js';
 import { toLabels, toMatrix, type LabelsLike, type MatrixLike, type Rows } from './data.js';
 import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import { parseFitOptions, runFit, splitRows, type FitOptions, type History } from './fit.js';
-import { decodeModel, encodeModel } from './io.js';
+import { checkSizes } from './io/limits.js';
+import { encodeModel, type ModelFile } from './io/snet.js';
+import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
 import { checkLoss, type LossName } from './losses.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
@@ -20,6 +22,12 @@ export interface SequentialConfig {
   layers: ReadonlyArray<DenseLayer | DenseConfig>;
   /** Default 'wasm'. */
   backend?: BackendName;
+  /**
+   * wasm only: run on the relaxed-SIMD build, whose GEMM uses fused multiply-add (faster; results
+   * differ from the default build's in the last bits). The engine must accept relaxed SIMD: in
+   * Node 20, start node with --experimental-wasm-relaxed-simd. Default false.
+   */
+  relaxedSimd?: boolean;
   /** Seeds weight initialisation and (unless fit gets its own seed) shuffling; default 0. */
   seed?: number;
 }
@@ -77,34 +85,18 @@ export async function sequential(config: SequentialConfig): Promise<Sequential> 
   return build('sequential()', config);
 }
 
-/** Restores a model written by `model.save()`, compiled as it was and with its optimizer state. */
-export async function loadModel(bytes: Uint8Array, options: LoadOptions = {}): Promise<Sequential> {
-  const where = 'loadModel()';
-  if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { backend: "js" }', options);
-  checkKeys(where, 'options', options, ['backend']);
-  const file = decodeModel(where, bytes);
-  const { header } = file;
-  const model = await build(where, { layers: header.layers as DenseLayer[], backend: options.backend, seed: header.seed });
-  try {
-    if (model.countParams() !== header.paramCount) {
-      throw new SimdnetError('bytes', `${where}: bytes hold ${header.paramCount} parameters, but their layers need ${model.countParams()}`);
-    }
-    model._restore(file.params, header, file.state);
-    return model;
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-}
-
-async function build(where: string, config: unknown): Promise<Sequential> {
+/** @internal sequential() under another name, for the loaders' messages. */
+export async function build(where: string, config: unknown): Promise<Sequential> {
   if (!isPlainObject(config)) throw invalid(where, 'config', 'an object such as { layers: [...] }', config);
-  checkKeys(where, 'config', config, ['layers', 'backend', 'seed']);
+  checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'seed']);
   const { layers, specs } = resolveLayers(where, config.layers);
   const backendName = config.backend ?? 'wasm';
   if (!BACKEND_NAMES.includes(backendName as BackendName)) throw invalid(where, 'backend', "'wasm' or 'js'", backendName);
+  const relaxed = config.relaxedSimd ?? false;
+  if (typeof relaxed !== 'boolean') throw invalid(where, 'relaxedSimd', 'true or false', relaxed);
+  if (relaxed && backendName !== 'wasm') throw invalid(where, 'relaxedSimd', "false with backend 'js' (relaxed SIMD is a build of the wasm backend)", relaxed);
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
-  const backend = await createBackend(backendName as BackendName);
+  const backend = await createBackend(backendName as BackendName, { relaxed });
   return new Sequential(backend, layers, specs, seed);
 }
 
@@ -173,7 +165,7 @@ export class Sequential {
     const net = this.#use(where);
     const compiled = this.#requireCompiled(where);
     if (this.#fitting) throw new SimdnetError('model', `${where}: the model is already training; await the running fit() first`);
-    const opts = parseFitOptions(where, options);
+    const opts = parseFitOptions(where, options, compiled.metrics.length > 0);
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     let trainRows = xs.rows;
@@ -191,6 +183,7 @@ export class Sequential {
         x: xs, y: ys, trainRows, validation, options: opts,
         rng: opts.seed === undefined ? this.#shuffleRng : new Random(opts.seed, 1),
         isDisposed: () => this.#net === null,
+        save: (includeOptimizer) => this.save({ includeOptimizer }),
       });
     } finally {
       this.#fitting = false;
@@ -233,10 +226,15 @@ export class Sequential {
     return result;
   }
 
-  /** The model as bytes (see io.ts): layers, compile settings, weights, optimizer state, metadata. */
+  /**
+   * The model as bytes (format in io/snet.ts): layers, compile settings, weights, optimizer state
+   * and step, metadata. loadModel() restores it bit for bit. For a file in the browser, wrap the
+   * bytes in a Blob; in Node, see saveModelFile in 'simdnet/node'.
+   */
   save(options: SaveOptions = {}): Uint8Array {
     const where = 'save()';
     const net = this.#use(where);
+    this.#checkLimits(where, net);
     if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { metadata: {...} }', options);
     checkKeys(where, 'options', options, ['metadata', 'includeOptimizer']);
     const includeOptimizer = options.includeOptimizer ?? true;
@@ -249,7 +247,7 @@ export class Sequential {
     if (slots > 1) state.set(readFlat(net, net.mem.state1), net.mem.layout.count);
     return encodeModel(
       {
-        layers: [...this.layers],
+        layers: this.layers,
         loss: compiled?.loss ?? null,
         optimizer: compiled?.optimizer ?? null,
         metrics: compiled?.metrics ?? [],
@@ -262,6 +260,18 @@ export class Sequential {
       readFlat(net, net.mem.params),
       state,
     );
+  }
+
+  /**
+   * The model in the TensorFlow.js Layers format: `modelJson` is the content of a model.json
+   * (modelTopology and weightsManifest) and `weightsBin` the weights file it names, which
+   * tf.loadLayersModel reads. Architecture and weights only; compile settings are not carried.
+   */
+  toTfjs(): TfjsModel {
+    const where = 'toTfjs()';
+    const net = this.#use(where);
+    this.#checkLimits(where, net);
+    return encodeTfjs(this.layers, this.inputUnits, this.getWeights());
   }
 
   /** Copies of [W1, b1, W2, b2, …], each W row-major [inputUnits × units]. */
@@ -349,19 +359,28 @@ export class Sequential {
     return { loss, grads };
   }
 
-  /** @internal Used by loadModel: weights, compile settings, optimizer state and step from a file. */
-  _restore(params: Float32Array, header: { loss: string | null; optimizer: unknown; metrics: string[]; step: number; metadata: unknown; stateSlots: number }, state: Float32Array): void {
+  /**
+   * @internal Used by loadModel on a file decodeModel has checked: weights, compile settings,
+   * optimizer state and step.
+   */
+  _restore(file: ModelFile): void {
     const net = this.#use('loadModel()');
     const { mem } = net;
-    writeFlat(net, mem.params, params);
-    if (header.loss !== null) {
-      this.compile({ loss: header.loss as LossName, optimizer: header.optimizer as OptimizerConfig, metrics: header.metrics as MetricName[] });
+    writeFlat(net, mem.params, file.params);
+    if (file.compiled !== null) {
+      this.compile(file.compiled);
       const count = mem.layout.count;
-      if (header.stateSlots > 0) writeFlat(net, mem.state0, state.subarray(0, count));
-      if (header.stateSlots > 1) writeFlat(net, mem.state1, state.subarray(count, 2 * count));
-      net.step = header.step;
+      if (file.stateSlots > 0) writeFlat(net, mem.state0, file.state.subarray(0, count));
+      if (file.stateSlots > 1) writeFlat(net, mem.state1, file.state.subarray(count, 2 * count));
+      net.step = file.step;
     }
-    this.metadata = header.metadata;
+    this.metadata = file.metadata;
+  }
+
+  /** A model beyond MODEL_LIMITS could be written but not read back: refuse to write it. */
+  #checkLimits(where: string, net: Network): void {
+    const sizes = checkSizes(this.inputUnits, net.specs.map((s) => s.units));
+    if ('problem' in sizes) throw new SimdnetError('model', `${where}: the model has ${sizes.problem}, so it could not be loaded again`);
   }
 
   #use(where: string): Network {

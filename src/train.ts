@@ -11,11 +11,12 @@
  *   dZ[L] = A[L] − Y, with 1/m on dW, db       dZ_L = (A_L − Y)/m (1/m folded in)   lossSigmoidBce / lossSoftmaxCce
  *   dW[l] = (1/m)·dZ[l]·A[l−1]ᵀ                dW_l = A_{l−1}ᵀ·dZ_l                 gemmTN
  *   db[l] = (1/m)·np.sum(dZ[l], axis=1)        db_l = Σ_rows dZ_l                   colSum
- *   dA[l−1] = W[l]ᵀ·dZ[l]                      dA_{l−1} = dZ_l·W_lᵀ                 gemmNT
- *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    activationBackward (g' from A)
+ *   dA[l−1] = W[l]ᵀ·dZ[l]                      dA_{l−1} = dZ_l·W_lᵀ                 gemmNTBackward: one
+ *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    pass, g' (from A) fused
  *   w ← w − α·∇w (and momentum, Adam)          one call over all parameters        sgd / momentum / adam
  */
 import type { Ptr } from './backend/backend.js';
+import { NonFiniteStep } from './guard.js';
 import { lossAndGradient, type LossName } from './losses.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
 import type { BatchBuffers, PlannedModel } from './plan.js';
@@ -68,15 +69,19 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
     backend.colSum(dz, m, s.units, mem.db[l], false);
     if (l === 0) break; // no gradient for the inputs
     const prev = specs[l - 1];
-    backend.gemmNT(m, s.inputUnits, s.units, dz, mem.w[l], next, false);
-    backend.activationBackward(prev.code, aPrev, next, next, m, prev.units, prev.alpha);
+    backend.gemmNTBackward(prev.code, m, s.inputUnits, s.units, dz, mem.w[l], aPrev, next, prev.alpha);
     const t = dz;
     dz = next;
     next = t;
   }
 }
 
-/** One training step on m rows at x, y: forward, loss, backward, one optimizer call. */
+/**
+ * One training step on m rows at x, y: forward, loss, backward, one optimizer call. Before the
+ * update, the loss and every gradient must be finite (one allFinite call over the gradient region,
+ * cheap next to the GEMMs); otherwise it throws NonFiniteStep and nothing is updated: weights,
+ * optimizer state and step stay as they were.
+ */
 export function trainBatch(
   net: Network, loss: LossName, optimizer: Optimizer, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers,
   countCorrect: boolean, totals: Totals,
@@ -87,6 +92,8 @@ export function trainBatch(
   const value = batchLoss(net, loss, y, m, bufs);
   totals.loss += value * m;
   backward(net, x, m, bufs);
+  if (value - value !== 0) throw new NonFiniteStep('loss', value);
+  if (backend.allFinite(mem.grads, mem.layout.floats) === 0) throw new NonFiniteStep('gradients', value);
   net.step += 1;
   applyOptimizer(backend, optimizer, mem.params, mem.grads, mem.state0, mem.state1, mem.layout.floats, net.step);
   return value;

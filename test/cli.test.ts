@@ -3,12 +3,15 @@
  * process with stdout a pipe. Small seeded data (xor) and the CSV files in test/fixtures/.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createProgress } from '../src/cli/progress.js';
+import { dense, sequential } from '../src/index.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(repo, 'dist/cli/main.js');
@@ -71,6 +74,18 @@ describe('simdnet --help', () => {
     expect(stdout).toContain('(default: 128,64)');
     expect(stdout).toContain('(default: adam)');
     expect(stdout).toContain('(default: 10)');
+  });
+});
+
+describe('MNIST', () => {
+  test('8,000 training and 2,000 test digits, and the accuracy target named', async () => {
+    // One short epoch without augmentation: this checks the wiring, not the accuracy (`npm start` does).
+    const run = await simdnet(['train', '--epochs', '1', '--augment', 'none', '--hidden', '16']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('10,000 rows → 7,200 train, 800 validation, 2,000 test (seed 42)');
+    expect(run.stdout).toContain('784-16-10, relu/softmax, categorical cross-entropy, adam lr 0.001, batch 64');
+    expect(run.stdout).toMatch(/test accuracy \d+\.\d+% \(target ≥ 96%: (reached|NOT reached)\)/);
   });
 });
 
@@ -153,6 +168,24 @@ describe('CSV data: train, save, evaluate, predict', () => {
     expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(['setosa', 'versicolor', 'virginica']));
   });
 
+  test('a file without the model\'s columns or with an unknown class is refused', async () => {
+    const model = join(dir, 'flowers-small.simdnet');
+    const train = await simdnet([
+      'train', '--data', fixture('flowers.csv'), '--label', 'species', '--hidden', '4', '--epochs', '1', '--save', model,
+    ]);
+    expect(train.code).toBe(0);
+    const noLabel = await simdnet(['evaluate', '--model', model, '--data', fixture('missing-label.csv')]);
+    expect(noLabel.code).toBe(1);
+    expect(noLabel.stderr).toMatch(/missing-label\.csv:1: no label column "species"/);
+    const otherClass = await simdnet([
+      'evaluate', '--model', model, '--data', fixture('missing-label.csv'), '--label', 'kind', '--backend', 'js',
+    ]);
+    expect(otherClass.code).toBe(0);
+    const noFeature = await simdnet(['predict', '--model', model, '--data', fixture('houses.csv')]);
+    expect(noFeature.code).toBe(1);
+    expect(noFeature.stderr).toMatch(/houses\.csv:1: no feature column "length"; the header has "rooms", "age", "garden", "price"/);
+  });
+
   test('a numeric target with --loss mse is a regression', async () => {
     const model = join(dir, 'houses.simdnet');
     const train = await simdnet([
@@ -198,10 +231,61 @@ describe.concurrent('malformed input fails with file, line and column, and write
     expect(run.stderr).toMatch(/nowhere\.csv: cannot read the data file \(no such file\)/);
   });
 
+  test('a model saved by the library, without the command line\'s metadata', async ({ expect }) => {
+    const model = await sequential({ layers: [dense({ units: 1, activation: 'sigmoid', inputShape: [2] })], backend: 'js' });
+    const path = join(dir, 'bare.simdnet');
+    writeFileSync(path, model.save());
+    model.dispose();
+    const run = await simdnet(['predict', '--model', path, '--data', 'xor']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/bare\.simdnet: this model has no command-line metadata/);
+  });
+
   test('a file that is not a model', async ({ expect }) => {
     const run = await simdnet(['evaluate', '--model', fixture('flowers.csv')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/flowers\.csv: not a readable simdnet model/);
+  });
+});
+
+describe('progress display', () => {
+  function capture(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+    let text = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    return { stream: Object.assign(sink, { isTTY, columns: 120 }) as unknown as NodeJS.WriteStream, text: () => text };
+  }
+
+  function simulate(stream: NodeJS.WriteStream): void {
+    const progress = createProgress({ epochs: 2, samplesPerEpoch: 100, accuracy: true, stream });
+    for (let epoch = 0; epoch < 2; epoch++) {
+      progress.epochStart(epoch);
+      for (let done = 10; done <= 100; done += 10) progress.batchEnd(done, { loss: 0.5, acc: 0.8 });
+      progress.epochEnd(epoch, { loss: 0.5, acc: 0.8, val_loss: 0.4, val_acc: 0.9 });
+    }
+    progress.stop();
+  }
+
+  test('a terminal gets a bar per epoch, then the epoch line', () => {
+    const { stream, text } = capture(true);
+    simulate(stream);
+    expect(text()).toContain('\u001b[');
+    expect(text()).toMatch(/epoch 1\/2 \S*█+\S* 100% \| 100\/100 \| loss 0\.5000 \| acc 80\.00%/);
+    expect(text()).toMatch(/epoch 2\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000 {2}val_acc 90\.00%/);
+  });
+
+  test('a pipe gets plain lines only', () => {
+    const { stream, text } = capture(false);
+    simulate(stream);
+    expect(text()).not.toMatch(/[\r\u001b█░]/);
+    expect(text().trim().split('\n')).toEqual([
+      expect.stringMatching(/^epoch 1\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000 {2}val_acc 90\.00% {2}[\d,]+ samples\/s {2}\d+\.\d s$/),
+      expect.stringMatching(/^epoch 2\/2 {2}loss 0\.5000/),
+    ]);
   });
 });
 
@@ -213,7 +297,8 @@ describe.concurrent('wrong usage exits with 2 and says what was expected', () =>
     [['train', '--hidden', '128,x'], /--hidden must be comma-separated positive layer widths/],
     [['train', '--backend', 'gpu'], /--backend must be one of wasm, js, got "gpu"/],
     [['train', '--loss', 'hinge'], /--loss must be one of categoricalCrossentropy/],
-    [['train', '--data', 'iris'], /--data must be mnist, spiral, moons, circles, xor or a \.csv file, got "iris"/],
+    [['train', '--data', 'iris'], /--data must be mnist, spiral, moons, circles, xor or a CSV file, got "iris" \(no such file\)/],
+    [['train', '--data', 'xor', '--label', 'y'], /--label names a column of a CSV file; xor has no columns/],
     [['train', '--colour'], /Unknown option '--colour'/],
     [['evaluate'], /needs --model <path>/],
     [['evaluate', '--model', 'm', '--epochs', '3'], /option --epochs does not apply to "simdnet evaluate"/],

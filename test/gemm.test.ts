@@ -7,7 +7,7 @@
  * is still ~100× smaller than the effect of one dropped or duplicated term at these sizes.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, Ptr } from '../src/backend/index.js';
+import { ACTIVATION, type Backend, type Ptr } from '../src/backend/index.js';
 import { BACKEND_NAMES, BOTH_BACKENDS, guarded, makeBackend, read, scoped, upload } from './backends.js';
 import { expectClose, U32 } from './assert.js';
 import { mulberry32, uniform } from './prng.js';
@@ -17,7 +17,8 @@ type Variant = 'NN' | 'TN' | 'NT';
 const VARIANTS: Variant[] = ['NN', 'TN', 'NT'];
 
 // [m, n, k]: 1, 3, 4, 5, 17 and larger non-multiples of 4, then products across cache-blocking
-// boundaries of a packed GEMM (the wasm one cuts m at 128, n at 256, k at 256, in 4×8 tiles):
+// boundaries of a packed GEMM (the wasm one cuts m at 128, n at 256, k into slabs of at most 256,
+// in 4×8 tiles):
 // one block plus a sliver in every dimension, k exactly one slab, and k in three slabs.
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 3, 5], [3, 1, 4], [4, 4, 4], [5, 5, 5], [3, 17, 1], [17, 4, 3], [4, 5, 17],
@@ -122,6 +123,134 @@ describe.runIf(BOTH_BACKENDS)('gemm: wasm agrees with js', () => {
         expectClose(gemmOn(wasm, v, m, n, k, cs, acc), gemmOn(js, v, m, n, k, cs, acc), tol,
           `gemm${v} ${m}×${n}×${k} accumulate=${acc}: wasm vs js`);
       }
+    }
+  });
+});
+
+// --- The fused backward step: out = (dz·wᵀ) ⊙ g'(aPrev) ---------------------------------------
+
+const BACKWARD_ACTS: ref.RefActivation[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'];
+// Edges of the 4×8 tile in m and n, k in one slab and in several (the derivative must be applied
+// once, to the finished sum), and m, n across the wasm GEMM's 128-row and 256-column blocks.
+const BACKWARD_SHAPES: [number, number, number][] = [
+  [1, 1, 1], [3, 5, 7], [4, 8, 4], [5, 17, 3], [17, 33, 130], [64, 128, 64], [33, 9, 300], [130, 263, 17],
+];
+const SLOPE = 0.1;
+
+interface BackwardCase {
+  dz: Float32Array; // [m×k]
+  w: Float32Array; // stored [n×k]
+  aPrev: Float32Array; // [m×n], values g can produce (exact zeros for relu, rows summing to 1 for softmax)
+}
+
+function makeBackwardCase(seed: number, act: ref.RefActivation, m: number, n: number, k: number): BackwardCase {
+  const rng = mulberry32(seed);
+  const dz = uniform(rng, m * k);
+  const w = uniform(rng, n * k);
+  const aPrev = Float32Array.from(ref.activation(act, uniform(rng, m * n, -3, 3), m, n, SLOPE));
+  return { dz, w, aPrev };
+}
+
+function backwardOn(b: Backend, act: ref.RefActivation, m: number, n: number, k: number, cs: BackwardCase): Float32Array {
+  return scoped(b, () => {
+    const dz = upload(b, cs.dz);
+    const w = upload(b, cs.w);
+    const aPrev = upload(b, cs.aPrev);
+    const out = guarded(b, m * n, new Float32Array(m * n).fill(NaN));
+    b.gemmNTBackward(ACTIVATION[act], m, n, k, dz, w, aPrev, out.ptr, SLOPE);
+    out.check();
+    return read(b, out.ptr, m * n);
+  });
+}
+
+/**
+ * The float64 result and an error bound for it. dA = dz·wᵀ carries the GEMM bound e = (k+2)·u·Σ|a·b|;
+ * the elementwise g' multiplies it by |g'| and adds a few roundings of its own (sigmoid a(1−a) and
+ * the products: 4u relative; tanh's 1 − a² loses up to u·a² absolutely to cancellation). Softmax
+ * mixes the row: dz_j = a_j (dA_j − Σ a_l dA_l) gets a_j (e_j + Σ a_l e_l), n roundings in the dot
+ * and three more around it.
+ */
+function backwardReference(
+  act: ref.RefActivation, m: number, n: number, k: number, cs: BackwardCase,
+): { want: Float64Array; tol: Float64Array } {
+  const dA = ref.gemm(false, true, m, n, k, cs.dz, cs.w);
+  const want = ref.activationBackwardFromA(act, cs.aPrev, dA.c, m, n, SLOPE);
+  const e = bound(dA.absSum, k);
+  const tol = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    let mixed = 0;
+    let dotAbs = 0;
+    if (act === 'softmax') {
+      for (let l = 0; l < n; l++) {
+        mixed += cs.aPrev[i * n + l] * e[i * n + l];
+        dotAbs += Math.abs(cs.aPrev[i * n + l] * dA.c[i * n + l]);
+      }
+    }
+    for (let j = 0; j < n; j++) {
+      const q = i * n + j;
+      const a = cs.aPrev[q];
+      const d = Math.abs(dA.c[q]);
+      const rounding = 4 * U32 * Math.abs(want[q]);
+      switch (act) {
+        case 'linear': case 'relu': case 'leakyRelu':
+          tol[q] = (act === 'linear' || a > 0 ? 1 : act === 'relu' ? 0 : SLOPE) * e[q] + rounding;
+          break;
+        case 'sigmoid':
+          tol[q] = a * (1 - a) * e[q] + rounding;
+          break;
+        case 'tanh':
+          tol[q] = (1 - a * a) * e[q] + 2 * U32 * a * a * d + rounding;
+          break;
+        case 'softmax':
+          tol[q] = a * (e[q] + mixed) + (n + 4) * U32 * a * (d + dotAbs) + rounding;
+          break;
+      }
+    }
+  }
+  return { want, tol };
+}
+
+describe.each(BACKEND_NAMES)('gemmNTBackward on %s', (name) => {
+  let b: Backend;
+  beforeAll(async () => { b = await makeBackend(name); });
+
+  describe.each(BACKWARD_ACTS)('%s', (act) => {
+    it.each(BACKWARD_SHAPES)('m=%i n=%i k=%i matches the float64 reference', (m, n, k) => {
+      const cs = makeBackwardCase(7 * m + 3 * n + k, act, m, n, k);
+      const { want, tol } = backwardReference(act, m, n, k, cs);
+      expectClose(backwardOn(b, act, m, n, k, cs), want, tol, `gemmNTBackward ${act} ${m}×${n}×${k}`);
+    });
+
+    // train.ts uses the fused kernel where it used gemmNT then activationBackward: training must
+    // not change by a bit for it.
+    it('gives the same bits as gemmNT then activationBackward', () => {
+      const [m, n, k] = [33, 9, 300];
+      const cs = makeBackwardCase(5, act, m, n, k);
+      const twoStep = scoped(b, () => {
+        const dz = upload(b, cs.dz);
+        const w = upload(b, cs.w);
+        const aPrev = upload(b, cs.aPrev);
+        const out = b.alloc(m * n);
+        b.gemmNT(m, n, k, dz, w, out, false);
+        b.activationBackward(ACTIVATION[act], aPrev, out, out, m, n, SLOPE);
+        return read(b, out, m * n);
+      });
+      expect(Array.from(backwardOn(b, act, m, n, k, cs))).toEqual(Array.from(twoStep));
+    });
+  });
+});
+
+describe.runIf(BOTH_BACKENDS)('gemmNTBackward: wasm agrees with js', () => {
+  let js: Backend;
+  let wasm: Backend;
+  beforeAll(async () => { js = await makeBackend('js'); wasm = await makeBackend('wasm'); });
+
+  it.each(BACKWARD_ACTS)('%s on every shape', (act) => {
+    for (const [m, n, k] of BACKWARD_SHAPES) {
+      const cs = makeBackwardCase(11 * m + n + 5 * k, act, m, n, k);
+      const { tol } = backwardReference(act, m, n, k, cs);
+      expectClose(backwardOn(wasm, act, m, n, k, cs), backwardOn(js, act, m, n, k, cs), tol.map((t) => 2 * t),
+        `gemmNTBackward ${act} ${m}×${n}×${k}: wasm vs js`);
     }
   });
 });

@@ -28,6 +28,12 @@ export type BackendName = 'wasm' | 'js';
 
 export interface Backend {
   readonly name: BackendName;
+  /**
+   * True for the wasm backend's relaxed-SIMD build, whose GEMM uses fused multiply-add: faster,
+   * with one rounding per step instead of two, so results differ from the default build in the
+   * last bits. The default build and the js backend give the same bits on every engine.
+   */
+  readonly relaxed: boolean;
 
   /** Float32 / Int32 views over the whole memory. Re-read after `alloc`: memory may have grown. */
   readonly f32: Float32Array;
@@ -47,6 +53,15 @@ export interface Backend {
   gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
   /** A·Bᵀ: A is [m×k], B is stored [n×k] (dA_prev = dZ·Wᵀ). */
   gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
+  /**
+   * The backward step through a layer in one pass: out[m×n] = (dz·wᵀ) ⊙ g'(aPrev), with dz [m×k],
+   * w stored [n×k] and aPrev [m×n] the forward output that g' is written from (as in
+   * activationBackward; alpha is leakyRelu's slope). That is dZ_prev = dA_prev ⊙ g'(Z_prev) with
+   * dA_prev = dZ·Wᵀ, without writing dA_prev. out must not alias dz, w or aPrev.
+   */
+  gemmNTBackward(
+    act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
+  ): void;
 
   // --- Bias and reductions. x is [m×n], bias / out are [n].
   /** x[i,j] += bias[j]. */

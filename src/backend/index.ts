@@ -2,10 +2,11 @@
 import { invalid, SimdnetError } from '../errors.js';
 import type { Backend, BackendName } from './backend.js';
 import { createJsBackend } from './js.js';
-import { createWasmBackend } from './wasm.js';
+import { createWasmBackend, wasmRelaxedSimdSupported } from './wasm.js';
 
 export * from './backend.js';
-export { createJsBackend, createWasmBackend };
+export { createJsBackend, createWasmBackend, wasmRelaxedSimdSupported };
+export type { WasmBackendOptions } from './wasm.js';
 
 /**
  * The smallest module that uses a v128 instruction: `(func (result v128) i32.const 0 i32x4.splat)`.
@@ -27,8 +28,19 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-export async function createBackend(name: BackendName = 'wasm'): Promise<Backend> {
-  if (name === 'js') return createJsBackend();
+export interface BackendOptions {
+  /** wasm only: use the relaxed-SIMD build (FMA in GEMM; see createWasmBackend). Default false. */
+  relaxed?: boolean;
+}
+
+export async function createBackend(name: BackendName = 'wasm', options: BackendOptions = {}): Promise<Backend> {
+  const relaxed = options.relaxed ?? false;
+  if (name === 'js') {
+    if (relaxed) {
+      throw new SimdnetError('relaxed', "createBackend: relaxed SIMD is a build of the 'wasm' backend; backend 'js' has none");
+    }
+    return createJsBackend();
+  }
   if (name === 'wasm') {
     if (!wasmSimdSupported()) {
       throw new SimdnetError(
@@ -37,7 +49,7 @@ export async function createBackend(name: BackendName = 'wasm'): Promise<Backend
           "support; use backend 'js' instead",
       );
     }
-    return await createWasmBackend();
+    return await createWasmBackend({ relaxed });
   }
   throw invalid('createBackend', 'backend', "'wasm' or 'js'", name);
 }

@@ -113,6 +113,20 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     }
   }
 
+  /**
+   * out = (dz·wᵀ) ⊙ g'(aPrev), one row at a time: the row's n dot products, then g' applied while the
+   * row is in cache (softmax's row-wise Jacobian included, since it sees whole rows).
+   */
+  function gemmNTBackward(
+    act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
+  ): void {
+    for (let i = 0; i < m; i++) {
+      const row = out + 4 * i * n;
+      gemmNT(1, n, k, dz + 4 * i * k, w, row, false);
+      activationBackward(act, aPrev + 4 * i * n, row, row, 1, n, alpha);
+    }
+  }
+
   // --- Bias and reductions.
 
   /** x[i,j] += bias[j] over x [m×n]. */
@@ -380,6 +394,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   return {
     name: 'js',
+    relaxed: false,
     get f32() { return f32; },
     get i32() { return i32; },
 
@@ -403,7 +418,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       top = mark;
     },
 
-    gemmNN, gemmTN, gemmNT,
+    gemmNN, gemmTN, gemmNT, gemmNTBackward,
     biasAdd, colSum,
     activation, biasActivation, activationBackward,
     lossSigmoidBce, lossSoftmaxCce, lossMse, countCorrect,

@@ -1,5 +1,7 @@
 /**
  * The wasm backend: the kernels in assembly/, compiled to SIMD WebAssembly and embedded as base64.
+ * Two builds of the same sources are embedded: the default one (plain SIMD, the same bits on every
+ * engine) and an opt-in relaxed-SIMD one whose GEMM uses fused multiply-add (see `relaxed` below).
  *
  * TypeScript owns the memory plan. The module allocates nothing; this file runs a 16-byte aligned
  * bump allocator over its linear memory, starting at the module's heap base, and reserves at
@@ -7,8 +9,9 @@
  * a later worker pool can give each worker its own.
  */
 import { instantiate } from '@assemblyscript/loader';
+import { SimdnetError } from '../errors.js';
 import { wasmBase64 } from '../wasm/simdnet.generated.js';
-import type { ActivationCode, Backend, Ptr } from './backend.js';
+import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
 
 /** The raw exports of build/simdnet.wasm: numbers and pointers only; bools are 0/1. */
 interface KernelExports {
@@ -22,6 +25,8 @@ interface KernelExports {
     accumulate: number, scratch: Ptr): void;
   gemmNT(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number,
     accumulate: number, scratch: Ptr): void;
+  gemmNTBackward(act: number, m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number,
+    c: Ptr, ldc: number, p: Ptr, ldp: number, alpha: number, scratch: Ptr): void;
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void;
   colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: number): void;
   activation(act: number, x: Ptr, y: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
@@ -52,37 +57,98 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-// Compiled once per process: later backends only instantiate, which is cheap.
-let embeddedModule: Promise<WebAssembly.Module> | undefined;
+/**
+ * The smallest module that uses a relaxed-SIMD instruction:
+ * `(func (result v128) i32.const 0 i32x4.splat (×3) f32x4.relaxed_madd)`. Engines without relaxed
+ * SIMD enabled reject it at validation.
+ */
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x13, 0x01, 0x11, 0x00, // code section: one body of 17 bytes, no locals
+  0x41, 0x00, 0xfd, 0x11, 0x41, 0x00, 0xfd, 0x11, 0x41, 0x00, 0xfd, 0x11, // three zero vectors
+  0xfd, 0x85, 0x02, 0x0b, // f32x4.relaxed_madd; end
+]);
 
-function loadEmbeddedModule(): Promise<WebAssembly.Module> {
-  if (embeddedModule === undefined) {
-    embeddedModule = WebAssembly.compile(decodeBase64(wasmBase64));
-    // Let a failed compile be retried rather than cached.
-    embeddedModule.catch(() => { embeddedModule = undefined; });
+/**
+ * True when this engine accepts WebAssembly relaxed SIMD now. Node 20 needs a V8 flag for it: start
+ * node with `--experimental-wasm-relaxed-simd`, or call
+ * `require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd')` before creating the
+ * first relaxed backend. (The library never sets engine flags itself.)
+ */
+export function wasmRelaxedSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
   }
-  return embeddedModule;
+}
+
+// Each build is compiled once per process: later backends only instantiate, which is cheap.
+const embeddedModules: { plain?: Promise<WebAssembly.Module>; relaxed?: Promise<WebAssembly.Module> } = {};
+
+function loadEmbeddedModule(relaxed: boolean): Promise<WebAssembly.Module> {
+  const key = relaxed ? 'relaxed' : 'plain';
+  let module = embeddedModules[key];
+  if (module === undefined) {
+    // The relaxed build sits in its own module so that bundles fetch it only when it is used.
+    module = relaxed
+      ? import('../wasm/simdnet-relaxed.generated.js').then(({ wasmRelaxedBase64 }) => WebAssembly.compile(decodeBase64(wasmRelaxedBase64)))
+      : WebAssembly.compile(decodeBase64(wasmBase64));
+    embeddedModules[key] = module;
+    // Let a failed compile be retried rather than cached.
+    module.catch(() => { embeddedModules[key] = undefined; });
+  }
+  return module;
+}
+
+export interface WasmBackendOptions {
+  /** Another build of the kernels, compiled or as bytes (default: the embedded build). */
+  module?: WebAssembly.Module;
+  bytes?: BufferSource;
+  /**
+   * Use the embedded relaxed-SIMD build: GEMM with fused multiply-add, faster where the CPU has FMA,
+   * with results that differ from the default build's in the last bits. Throws a SimdnetError when
+   * the engine does not accept relaxed SIMD (see wasmRelaxedSimdSupported). Default false.
+   */
+  relaxed?: boolean;
 }
 
 /**
  * Creates a wasm backend with its own linear memory. By default it uses the embedded module
- * (compiled once and shared); `source.module` or `source.bytes` supply another build of it.
- * Needs WebAssembly SIMD (see wasmSimdSupported in ./index.ts).
+ * (compiled once and shared); `module` or `bytes` supply another build of it, `relaxed` selects the
+ * embedded relaxed-SIMD build. Needs WebAssembly SIMD (see wasmSimdSupported in ./index.ts).
  */
-export async function createWasmBackend(
-  source?: { module?: WebAssembly.Module; bytes?: BufferSource },
-): Promise<Backend> {
-  const module = source?.module
-    ?? (source?.bytes !== undefined ? await WebAssembly.compile(source.bytes) : await loadEmbeddedModule());
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  const relaxed = options.relaxed ?? false;
+  if (typeof relaxed !== 'boolean') {
+    throw new SimdnetError('relaxed', `createWasmBackend: relaxed must be true or false, got ${String(relaxed)}`);
+  }
+  if (relaxed && (options.module !== undefined || options.bytes !== undefined)) {
+    throw new SimdnetError('relaxed', 'createWasmBackend: relaxed selects the embedded relaxed-SIMD build; pass it or module/bytes, not both');
+  }
+  if (relaxed && !wasmRelaxedSimdSupported()) {
+    throw new SimdnetError(
+      'relaxed',
+      'createWasmBackend: relaxed: true needs WebAssembly relaxed SIMD, which this JavaScript engine does not accept. ' +
+        'In Node 20 it sits behind a V8 flag: run node with --experimental-wasm-relaxed-simd, or call ' +
+        "require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd') before creating the backend; " +
+        'or leave relaxed off for the default SIMD build',
+    );
+  }
+  const module = options.module
+    ?? (options.bytes !== undefined ? await WebAssembly.compile(options.bytes) : await loadEmbeddedModule(relaxed));
   const { instance } = await instantiate(module, {});
   // The raw exports, not the loader's demangled wrappers: those add a rest-argument call per kernel.
-  return new WasmBackend(instance.exports as unknown as KernelExports);
+  return new WasmBackend(instance.exports as unknown as KernelExports, relaxed);
 }
 
 const align16 = (bytes: number): number => (bytes + 15) & ~15;
 
 class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
+  readonly relaxed: boolean;
 
   private readonly ex: KernelExports;
   private readonly memory: WebAssembly.Memory;
@@ -97,7 +163,8 @@ class WasmBackend implements Backend {
   private readonly gemmScratch: Ptr;
   private readonly tmp: Ptr;
 
-  constructor(ex: KernelExports) {
+  constructor(ex: KernelExports, relaxed: boolean) {
+    this.relaxed = relaxed;
     this.ex = ex;
     this.memory = ex.memory;
     this.f32View = new Float32Array(this.memory.buffer);
@@ -186,6 +253,18 @@ class WasmBackend implements Backend {
 
   gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
     this.ex.gemmNT(m, n, k, a, k, b, k, c, n, accumulate ? 1 : 0, this.gemmScratch);
+  }
+
+  gemmNTBackward(
+    act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
+  ): void {
+    if (act === ACTIVATION.softmax) {
+      // Softmax's Jacobian mixes a whole row: the product first, then the row-wise backward pass.
+      this.ex.gemmNT(m, n, k, dz, k, w, k, out, n, 0, this.gemmScratch);
+      this.ex.activationBackward(act, aPrev, out, out, m, n, alpha, this.tmp);
+      return;
+    }
+    this.ex.gemmNTBackward(act, m, n, k, dz, k, w, k, out, n, aPrev, n, alpha, this.gemmScratch);
   }
 
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {

@@ -3,9 +3,11 @@
  * or a CSV file, turned into one row-major feature matrix and one label vector; the seeded
  * train/validation/test split; standardisation with training-split statistics; image shifts.
  */
+import { existsSync } from 'node:fs';
 import { circles, moons, spiral, xor, type Dataset as GeneratedSet } from '../datasets.js';
 import { Random } from '../random.js';
 import { columnIndex, DataError, numberAt, readCsv, type CsvTable } from './csv.js';
+import { UsageError } from './options.js';
 
 export type Task = 'classification' | 'regression';
 
@@ -84,6 +86,18 @@ export function loadGenerated(name: string, seed: number): Dataset {
     y,
     label: 'class',
   };
+}
+
+/** mnist or a generator's name. */
+export function isBuiltin(name: string): boolean {
+  return name === 'mnist' || isGenerated(name);
+}
+
+/** A --data value that is neither a built-in set nor a file: most likely a typo of a set's name. */
+export function checkCsvPath(path: string): void {
+  if (!existsSync(path) && !path.toLowerCase().endsWith('.csv')) {
+    throw new UsageError(`--data must be mnist, spiral, moons, circles, xor or a CSV file, got "${path}" (no such file)`);
+  }
 }
 
 /**
@@ -288,7 +302,7 @@ export function fitTargetScale(data: Dataset): { mean: number; std: number } {
 // ---------------------------------------------------------------------------------------------
 // Augmentation
 
-/** One-pixel shifts: right, left, down, up. */
+/** One-pixel shifts in the eight directions: (dx, dy), x to the right, y down. */
 const SHIFTS: ReadonlyArray<readonly [number, number]> = [
   [1, 0],
   [-1, 0],
@@ -303,9 +317,10 @@ const SHIFTS: ReadonlyArray<readonly [number, number]> = [
 export const SHIFT_COPIES = SHIFTS.length;
 
 /**
- * The training images followed by each of them moved one pixel in each direction (the vacated
- * edge is 0). A small translation does not change a digit, so the network learns that too;
- * on 7,200 MNIST training digits this is worth about two points of test accuracy.
+ * The training images followed by each of them moved one pixel in each of eight directions (the
+ * vacated edge is 0). A small translation does not change a digit, so the network learns that
+ * too: on 7,200 MNIST training digits it lifts the 784-128-64-10 network's test accuracy from
+ * about 95% to about 97%.
  */
 export function withShiftedCopies(data: Dataset): Dataset {
   if (data.image === undefined) throw new Error('shift augmentation needs image data');

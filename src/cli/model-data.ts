@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import {
-  isGenerated,
+  checkCsvPath,
+  isBuiltin,
   loadCsvForModel,
   loadGenerated,
   loadMnist,
@@ -34,11 +35,14 @@ export async function loadForModel(
 ): Promise<ModelData> {
   const source = dataArg ?? meta.data.source;
   const seed = seedArg ?? meta.data.seed;
-  const builtin = source === 'mnist' || isGenerated(source);
+  const builtin = isBuiltin(source);
   let data: Dataset;
   let description: string;
 
   if (builtin) {
+    if (labelArg !== undefined) {
+      throw new UsageError(`--label names a column of a CSV file; ${source} has no columns to choose from`);
+    }
     if (!meta.data.builtin || meta.data.source !== source) {
       throw new UsageError(
         `this model was trained on ${meta.data.source} (${meta.features.length} features); it cannot read --data ${source}`,
@@ -49,9 +53,7 @@ export async function loadForModel(
     data = takeRows(all, test);
     description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
   } else {
-    if (!source.toLowerCase().endsWith('.csv')) {
-      throw new UsageError(`--data must be a .csv file or a built-in data set name, got "${source}"`);
-    }
+    checkCsvPath(source);
     const label = labelArg ?? meta.label;
     const all = loadCsvForModel(source, meta.features, label, meta.task, meta.classes, needLabel);
     const sameFile = !meta.data.builtin && resolve(source) === resolve(meta.data.source);

@@ -3,9 +3,10 @@
  * serialised model, with what the command line needs to prepare data the same way again
  * (feature columns, standardisation, class names, how the data was split) in its metadata.
  */
-import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadModel } from '../index.js';
+import { SimdnetError, type Sequential } from '../index.js';
+import { loadModelFile, saveModelFile } from '../node.js';
 import { DataError } from './csv.js';
 import type { Standardization, Task } from './data.js';
 import type { LossName } from './options.js';
@@ -51,15 +52,12 @@ export function checkSavePath(path: string): void {
   }
 }
 
-/** Writes via a temporary file, so a failed write never leaves half a model behind. */
-export function writeModelFile(path: string, bytes: Uint8Array): void {
-  const temporary = `${path}.${process.pid}.partial`;
+/** Writes the model and its metadata (through a temporary file: a failure leaves no half model). */
+export async function writeModelFile(path: string, model: Sequential, metadata: CliMetadata): Promise<void> {
   try {
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, path);
+    await saveModelFile(model, path, { metadata });
   } catch (err) {
-    if (existsSync(temporary)) unlinkSync(temporary);
-    throw new DataError(`${path}: cannot write the model (${(err as Error).message})`);
+    throw err instanceof SimdnetError ? new DataError(withoutCaller(err.message)) : err;
   }
 }
 
@@ -67,18 +65,17 @@ export async function readModelFile(
   path: string,
   backend: 'wasm' | 'js',
 ): Promise<{ model: CliModel; metadata: CliMetadata }> {
-  let bytes: Uint8Array;
+  let model: Sequential;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    model = await loadModelFile(path, { backend });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(`${path}: cannot read the model file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
-  }
-  let model;
-  try {
-    model = await loadModel(bytes, { backend });
-  } catch (err) {
-    throw new DataError(`${path}: not a readable simdnet model (${(err as Error).message})`);
+    if (!(err instanceof SimdnetError)) throw err;
+    // 'path' errors are about the file itself (missing, a folder, too large); the rest about its contents.
+    throw new DataError(
+      err.argument === 'path'
+        ? withoutCaller(err.message)
+        : `${path}: not a readable simdnet model (${withoutCaller(err.message)})`,
+    );
   }
   const metadata = model.metadata as Partial<CliMetadata> | null | undefined;
   if (metadata?.format !== MODEL_FORMAT) {
@@ -96,4 +93,9 @@ export async function readModelFile(
     );
   }
   return { model, metadata: metadata as CliMetadata };
+}
+
+/** "loadModelFile(): cannot use m.bin: …" → "cannot use m.bin: …": the command line has no callers to name. */
+function withoutCaller(message: string): string {
+  return message.replace(/^\w+\(\): /, '');
 }

@@ -63,28 +63,43 @@ export function epochSummary(epoch: number, epochs: number, stats: EpochStats, s
 abstract class EpochClock {
   protected epochStarted = 0;
   protected samplesDone = 0;
-  /** Seconds from the epoch's start to its latest batch: the speed excludes the validation pass. */
-  protected batchSeconds = 0;
+  // Speed is timed from the end of the epoch's first batch: before it, fit() is copying the data
+  // set into backend memory, which is not training speed.
+  private speedFrom = -1;
+  private speedBase = 0;
+  private speedSeconds = 0;
 
   constructor(protected readonly options: ProgressOptions, protected readonly stream: NodeJS.WriteStream) {}
 
   protected startClock(): void {
     this.epochStarted = performance.now();
     this.samplesDone = 0;
-    this.batchSeconds = 0;
+    this.speedFrom = -1;
+    this.speedBase = 0;
+    this.speedSeconds = 0;
   }
 
   protected batchDone(samplesDone: number): void {
+    const now = performance.now();
     this.samplesDone = samplesDone;
-    this.batchSeconds = this.seconds();
+    if (this.speedFrom < 0) {
+      this.speedFrom = now;
+      this.speedBase = samplesDone;
+    } else {
+      this.speedSeconds = (now - this.speedFrom) / 1000;
+    }
   }
 
   protected seconds(): number {
     return (performance.now() - this.epochStarted) / 1000;
   }
 
+  /** Training samples per second so far in this epoch (the validation pass excluded). */
   protected speed(): number {
-    return this.batchSeconds > 0 ? this.samplesDone / this.batchSeconds : 0;
+    if (this.speedSeconds > 0) return (this.samplesDone - this.speedBase) / this.speedSeconds;
+    // A one-batch epoch: only the whole epoch's time is known.
+    const s = this.seconds();
+    return s > 0 ? this.samplesDone / s : 0;
   }
 
   protected finishLine(epoch: number, stats: EpochStats): string {

@@ -2,8 +2,10 @@
 import { dense, sequential } from '../index.js';
 import { DataError } from './csv.js';
 import {
+  checkCsvPath,
   fitStandardization,
   fitTargetScale,
+  isBuiltin,
   isGenerated,
   loadCsvForTraining,
   loadGenerated,
@@ -26,14 +28,14 @@ export const MNIST_TARGET = 0.96;
 type Out = (line: string) => void;
 
 export async function train(settings: Settings, out: Out): Promise<void> {
-  const started = performance.now();
   const seed = settings.seed ?? DEFAULTS.seed;
   const source = settings.data ?? DEFAULTS.data;
   if (settings.save !== undefined) checkSavePath(settings.save);
 
-  const builtin = source === 'mnist' || isGenerated(source);
-  if (!builtin && !source.toLowerCase().endsWith('.csv')) {
-    throw new UsageError(`--data must be mnist, spiral, moons, circles, xor or a .csv file, got "${source}"`);
+  const builtin = isBuiltin(source);
+  if (!builtin) checkCsvPath(source);
+  if (builtin && settings.label !== undefined) {
+    throw new UsageError(`--label names a column of a CSV file; ${source} has no columns to choose from`);
   }
   const regressionWanted = settings.loss === 'meanSquaredError' && !builtin;
   const all = await loadData(source, settings.label, regressionWanted, seed);
@@ -66,7 +68,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
 
   out(
     `data     ${describeSource(all)}: ${formatInt(all.rows)} rows → ${formatInt(trainRows.rows)} train` +
-      (augment === 'shift' ? ` (+ ${SHIFT_COPIES} one-pixel shifts each = ${formatInt(fitData.rows)} samples/epoch)` : '') +
+      (augment === 'shift' ? ` (+ ${SHIFT_COPIES} one-pixel shifts of each = ${formatInt(fitData.rows)} samples/epoch)` : '') +
       `, ${formatInt(validation.rows)} validation, ${formatInt(test.rows)} test (seed ${seed})`,
   );
   out(
@@ -183,10 +185,11 @@ export async function train(settings: Settings, out: Out): Promise<void> {
           augment,
         },
       };
-      writeModelFile(settings.save, model.save({ metadata: metadata as unknown as Record<string, unknown> }));
+      await writeModelFile(settings.save, model, metadata);
       out(`saved    ${settings.save}`);
     }
-    const wall = (performance.now() - started) / 1000;
+    // performance.now() counts from the process's start: the wall time includes loading the data.
+    const wall = performance.now() / 1000;
     out(`wall time ${wall.toFixed(1)} s (training ${fitSeconds.toFixed(1)} s)`);
   } finally {
     model.dispose();

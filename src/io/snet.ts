@@ -1,0 +1,190 @@
+/**
+ * The saved-model format ('SNET'), little-endian throughout:
+ *
+ *   bytes 0–3    magic 'SNET'
+ *   bytes 4–7    u32 format version (1)
+ *   bytes 8–11   u32 byte length L of the JSON header
+ *   12 … 12+L    JSON header, UTF-8: { layers, loss, optimizer, metrics, step, seed, metadata,
+ *                paramCount, stateSlots, dtype }
+ *   zero padding to a multiple of 4 bytes
+ *   paramCount × f32     parameters [W1, b1, W2, b2, …], W row-major [n_in × n_out], no padding
+ *   stateSlots × paramCount × f32   optimizer state (momentum: m; Adam: m then v), same order
+ *
+ * Decoding trusts nothing: every field is checked, and the sizes against MODEL_LIMITS and against
+ * the byte length, before anything proportional to a claimed size is allocated. What it returns
+ * is a model that can be built as is.
+ */
+import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
+import { resolveLayers, type DenseLayer, type LayerSpec } from '../layers.js';
+import { checkLoss, type LossName } from '../losses.js';
+import { parseOptimizer, stateSlots, type Optimizer } from '../optimizers.js';
+import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
+import { checkSizes, MODEL_LIMITS } from './limits.js';
+
+const MAGIC = [0x53, 0x4e, 0x45, 0x54]; // 'SNET'
+export const SNET_VERSION = 1;
+const PREAMBLE_BYTES = 12;
+const DTYPE = 'float32';
+const HEADER_KEYS = ['layers', 'loss', 'optimizer', 'metrics', 'step', 'seed', 'metadata', 'paramCount', 'stateSlots', 'dtype'];
+const METRICS = ['accuracy', 'acc'];
+
+/** What the header holds, as save() writes it. */
+export interface ModelHeader {
+  layers: readonly DenseLayer[];
+  loss: LossName | null;
+  optimizer: Optimizer | null;
+  metrics: readonly string[];
+  step: number;
+  seed: number;
+  metadata: unknown;
+  paramCount: number;
+  stateSlots: number;
+}
+
+/** A decoded file whose every part has been checked. */
+export interface ModelFile {
+  layers: DenseLayer[];
+  /** null for a model saved before compile(). */
+  compiled: { loss: LossName; optimizer: Optimizer; metrics: ('accuracy' | 'acc')[] } | null;
+  step: number;
+  seed: number;
+  metadata: unknown;
+  /** Flat [W1, b1, W2, b2, …]. */
+  params: Float32Array;
+  /** stateSlots × params.length floats (empty when no optimizer state was saved). */
+  state: Float32Array;
+  stateSlots: number;
+}
+
+export function encodeModel(header: ModelHeader, params: Float32Array, state: Float32Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify({ ...header, dtype: DTYPE }));
+  const floatsAt = alignUp(PREAMBLE_BYTES + json.length);
+  const bytes = new Uint8Array(floatsAt + 4 * (params.length + state.length));
+  const view = new DataView(bytes.buffer);
+  bytes.set(MAGIC, 0);
+  view.setUint32(4, SNET_VERSION, true);
+  view.setUint32(8, json.length, true);
+  bytes.set(json, PREAMBLE_BYTES);
+  writeFloat32LE(bytes, floatsAt, params);
+  writeFloat32LE(bytes, floatsAt + 4 * params.length, state);
+  return bytes;
+}
+
+export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
+  const fail = (what: string): SimdnetError =>
+    new SimdnetError('bytes', `${where}: bytes must be a model written by model.save(), but ${what}`);
+  if (bytes.length < PREAMBLE_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw fail(bytes.length < 4 ? `they are only ${bytes.length} bytes long` : "they do not start with 'SNET'");
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(4, true);
+  if (version !== SNET_VERSION) throw fail(`their format version is ${version}, and this simdnet reads version ${SNET_VERSION}`);
+  const jsonLength = view.getUint32(8, true);
+  if (jsonLength > MODEL_LIMITS.maxHeaderBytes) {
+    throw fail(`their header claims ${jsonLength} bytes, more than the limit of ${MODEL_LIMITS.maxHeaderBytes}`);
+  }
+  if (PREAMBLE_BYTES + jsonLength > bytes.length) {
+    throw fail(`the header claims ${jsonLength} bytes and runs past the end of the ${bytes.length} bytes given (truncated?)`);
+  }
+  const header = parseHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + jsonLength), fail);
+  const { layers, specs, paramCount } = checkArchitecture(where, header, fail);
+  const compiled = checkCompiled(where, header, specs[specs.length - 1], fail);
+  const slots = header.stateSlots;
+  if (slots !== 0 && (compiled === null || slots !== stateSlots(compiled.optimizer))) {
+    const want = compiled === null ? 'none, the model is not compiled' : `0 or ${stateSlots(compiled.optimizer)} for ${compiled.optimizer.type}`;
+    throw fail(`the header's stateSlots is ${describeValue(slots)}, where ${want}`);
+  }
+  const { step, seed } = header;
+  if (!Number.isSafeInteger(step) || (step as number) < 0) throw fail(`the header's step is ${describeValue(step)}, not an integer ≥ 0`);
+  if (!Number.isSafeInteger(seed)) throw fail(`the header's seed is ${describeValue(seed)}, not a safe integer`);
+
+  const floatsAt = alignUp(PREAMBLE_BYTES + jsonLength);
+  const expected = floatsAt + 4 * paramCount * (1 + (slots as number));
+  if (bytes.length !== expected) {
+    const how = bytes.length < expected ? 'truncated' : 'extra bytes at the end';
+    throw fail(`they hold ${bytes.length} bytes where the header implies ${expected} (${how})`);
+  }
+  for (let i = PREAMBLE_BYTES + jsonLength; i < floatsAt; i++) {
+    if (bytes[i] !== 0) throw fail(`the padding after the header is not zero (byte ${i})`);
+  }
+  // Sizes are now consistent with the bytes in hand, so these allocations are bounded by them.
+  const params = readFloat32LE(bytes, floatsAt, paramCount);
+  const state = readFloat32LE(bytes, floatsAt + 4 * paramCount, paramCount * (slots as number));
+  const badParam = firstNonFinite(params);
+  if (badParam >= 0) throw fail(`weight ${badParam} is ${params[badParam]}; every weight must be finite`);
+  const badState = firstNonFinite(state);
+  if (badState >= 0) throw fail(`optimizer state value ${badState} is ${state[badState]}; the state must be finite`);
+  if (slots === 2) {
+    // Adam's v is a running mean of squares: a negative value would make √v̂ NaN on the next step.
+    for (let i = paramCount; i < 2 * paramCount; i++) {
+      if (state[i] < 0) throw fail(`Adam's second moment v[${i - paramCount}] is ${state[i]}, but it cannot be negative`);
+    }
+  }
+  return { layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots as number };
+}
+
+function parseHeader(json: Uint8Array, fail: (what: string) => SimdnetError): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+  } catch {
+    throw fail('the header is not valid UTF-8 JSON');
+  }
+  if (!isPlainObject(header)) throw fail(`the header is ${describeValue(header)}, not an object`);
+  const unknown = Object.keys(header).find((k) => !HEADER_KEYS.includes(k));
+  if (unknown !== undefined) throw fail(`the header has an unknown field ${JSON.stringify(unknown).slice(0, 60)}`);
+  if (header.dtype !== undefined && header.dtype !== DTYPE) {
+    throw fail(`the header's dtype is ${describeValue(header.dtype)}; this simdnet stores ${DTYPE} only`);
+  }
+  return header;
+}
+
+/** Layers valid and within the limits, and their parameter count equal to the header's. */
+function checkArchitecture(
+  where: string, header: Record<string, unknown>, fail: (what: string) => SimdnetError,
+): { layers: DenseLayer[]; specs: LayerSpec[]; paramCount: number } {
+  const raw = header.layers;
+  if (!Array.isArray(raw) || raw.length === 0) throw fail(`the header's layers are ${describeValue(raw)}, not a non-empty array`);
+  if (raw.length > MODEL_LIMITS.maxLayers) throw fail(`the header has ${raw.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers}`);
+  const { layers, specs } = rethrow(where, fail, 'a layer is invalid', () => resolveLayers(where, raw));
+  const sizes = checkSizes(specs[0].inputUnits, specs.map((s) => s.units));
+  if ('problem' in sizes) throw fail(`the layers have ${sizes.problem}`);
+  const paramCount = header.paramCount;
+  if (paramCount !== sizes.params) {
+    throw fail(`the header's paramCount is ${describeValue(paramCount)}, but its layers have ${sizes.params} parameters`);
+  }
+  return { layers, specs, paramCount: sizes.params };
+}
+
+function checkCompiled(
+  where: string, header: Record<string, unknown>, output: LayerSpec, fail: (what: string) => SimdnetError,
+): ModelFile['compiled'] {
+  const { loss, optimizer, metrics } = header;
+  if (loss === null) {
+    if (optimizer !== null) throw fail('the header has an optimizer but no loss');
+    if (!Array.isArray(metrics) || metrics.length > 0) throw fail('the header has metrics but no loss');
+    return null;
+  }
+  if (!Array.isArray(metrics) || !metrics.every((m) => METRICS.includes(m as string))) {
+    throw fail(`the header's metrics are ${describeValue(metrics)}, not a list of ${METRICS.join(' / ')}`);
+  }
+  return rethrow(where, fail, 'the compile settings are invalid', () => ({
+    loss: checkLoss(where, loss, output),
+    optimizer: parseOptimizer(where, optimizer),
+    metrics: [...metrics] as ('accuracy' | 'acc')[],
+  }));
+}
+
+/** Runs a facade check on header contents, restating its error as one about the bytes. */
+function rethrow<T>(where: string, fail: (what: string) => SimdnetError, what: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof SimdnetError)) throw err;
+    throw fail(`${what}: ${err.message.startsWith(`${where}: `) ? err.message.slice(where.length + 2) : err.message}`);
+  }
+}
+
+function alignUp(bytes: number): number {
+  return Math.ceil(bytes / 4) * 4;
+}
