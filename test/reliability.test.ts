@@ -1,0 +1,278 @@
+/**
+ * Training that does not lose work: checkpoints during fit, early stopping with best weights, the
+ * non-finite guard, and memory that stays flat over thousands of steps and many models.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import {
+  dense, loadModel, moons, NonFiniteError, sequential, SimdnetError, type Logs, type Sequential,
+} from '../src/index.js';
+import { BACKEND_NAMES } from './backends.js';
+import { mulberry32 } from './prng.js';
+
+const { x: X, y: Y } = moons(120, 7);
+const FLIPPED = Y.map((v) => 1 - v);
+
+async function classifier(backend: 'js' | 'wasm', learningRate = 0.05): Promise<Sequential> {
+  const model = await sequential({
+    layers: [dense({ units: 12, activation: 'tanh', inputShape: [2] }), dense({ units: 1, activation: 'sigmoid' })],
+    backend,
+    seed: 3,
+  });
+  model.compile({ loss: 'binaryCrossentropy', optimizer: { type: 'adam', learningRate }, metrics: ['accuracy'] });
+  return model;
+}
+
+async function using<T>(model: Sequential, body: (m: Sequential) => Promise<T>): Promise<T> {
+  try {
+    return await body(model);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Keras' rule, written out independently: the epoch at which patience runs out, or undefined. */
+function expectedStop(values: number[], patience: number, minDelta: number, higherIsBetter = false): number | undefined {
+  let best = higherIsBetter ? -Infinity : Infinity;
+  let wait = 0;
+  for (let e = 0; e < values.length; e++) {
+    const improved = higherIsBetter ? values[e] - minDelta > best : values[e] + minDelta < best;
+    if (improved) {
+      best = values[e];
+      wait = 0;
+    } else if (++wait >= Math.max(patience, 1)) {
+      return e;
+    }
+  }
+  return undefined;
+}
+
+function argBest(values: number[]): number {
+  return values.reduce((best, v, i) => (v < values[best] ? i : best), 0);
+}
+
+describe.each(BACKEND_NAMES)('checkpoints on %s', (backend) => {
+  it('every N epochs: loadable bytes of the model as it was at that epoch', async () => {
+    await using(await classifier(backend), async (model) => {
+      const predictions = new Map<number, Float32Array>();
+      const saves: { epoch: number; bytes: Uint8Array; logs: Logs }[] = [];
+      await model.fit(X, Y, {
+        epochs: 7,
+        batchSize: 16,
+        seed: 1,
+        callbacks: { onEpochEnd: (epoch) => void predictions.set(epoch, model.predict(X).data) },
+        checkpoint: { everyEpochs: 3, onSave: (bytes, info) => void saves.push({ bytes, ...info }) },
+      });
+      expect(saves.map((s) => s.epoch)).toEqual([2, 5]);
+      for (const { epoch, bytes } of saves) {
+        const restored = await loadModel(bytes, { backend });
+        expect(restored.predict(X).data).toEqual(predictions.get(epoch));
+        restored.dispose();
+      }
+    });
+  });
+
+  it('saveBestOnly: exactly at each new best val_loss; several rules at once; async onSave awaited', async () => {
+    await using(await classifier(backend, 0.2), async (model) => {
+      const best: number[] = [];
+      const periodic: number[] = [];
+      const order: string[] = [];
+      const { history } = await model.fit(X, Y, {
+        epochs: 12,
+        batchSize: 8,
+        seed: 2,
+        validationData: [X, FLIPPED],
+        callbacks: { onEpochEnd: (epoch) => void order.push(`epoch ${epoch}`) },
+        checkpoint: [
+          { saveBestOnly: true, monitor: 'val_loss', onSave: (_, { epoch }) => void best.push(epoch) },
+          {
+            everyEpochs: 4,
+            includeOptimizer: false,
+            onSave: async (_, { epoch }) => {
+              await new Promise((resolve) => setTimeout(resolve, 2));
+              periodic.push(epoch);
+              order.push(`saved ${epoch}`);
+            },
+          },
+        ],
+      });
+      const val = history.val_loss!;
+      const newBests = val.map((v, e) => e).filter((e) => val.slice(0, e).every((p) => val[e] < p));
+      expect(best).toEqual(newBests);
+      expect(periodic).toEqual([3, 7, 11]);
+      expect(order.indexOf('saved 3')).toBe(order.indexOf('epoch 3') + 1); // finished before epoch 4 began
+    });
+  });
+});
+
+describe.each(BACKEND_NAMES)('early stopping on %s', (backend) => {
+  it('stops when val_loss has not improved for `patience` epochs and restores the best weights', async () => {
+    await using(await classifier(backend, 0.1), async (model) => {
+      const weights: Float32Array[][] = [];
+      // Validation labels are the opposite of the training labels: as the model learns, val_loss rises.
+      const { history, epoch } = await model.fit(X, Y, {
+        epochs: 40,
+        batchSize: 16,
+        seed: 3,
+        validationData: [X, FLIPPED],
+        callbacks: { onEpochEnd: () => void weights.push(model.getWeights()) },
+        earlyStopping: { monitor: 'val_loss', patience: 3, restoreBestWeights: true },
+      });
+      const stop = expectedStop(history.val_loss!, 3, 0);
+      expect(stop).toBeDefined();
+      expect(epoch.at(-1)).toBe(stop);
+      expect(model.getWeights()).toEqual(weights[argBest(history.val_loss!)]);
+    });
+  });
+
+  it('minDelta, monitors of accuracy, and restoring at the end even without stopping', async () => {
+    await using(await classifier(backend), async (model) => {
+      const { epoch } = await model.fit(X, Y, { epochs: 10, seed: 1, earlyStopping: { monitor: 'loss', minDelta: 10 } });
+      expect(epoch).toEqual([0, 1]); // nothing improves by 10 after the first epoch
+      const accs: number[] = [];
+      const weights: Float32Array[][] = [];
+      const run = await model.fit(X, Y, {
+        epochs: 6,
+        seed: 2,
+        validationSplit: 0.25,
+        callbacks: { onEpochEnd: (_, logs) => { accs.push(logs.val_acc!); weights.push(model.getWeights()); } },
+        earlyStopping: { monitor: 'val_acc', patience: 100, restoreBestWeights: true },
+      });
+      expect(run.epoch).toHaveLength(6);
+      const bestEpoch = accs.reduce((b, v, i) => (v > accs[b] ? i : b), 0);
+      expect(model.getWeights()).toEqual(weights[bestEpoch]);
+    });
+  });
+
+  it('refuses monitors this fit does not log, before training', async () => {
+    await using(await classifier(backend), async (model) => {
+      const before = model.getWeights();
+      await expect(model.fit(X, Y, { earlyStopping: { monitor: 'val_loss' } })).rejects.toThrow(/'val_loss' needs validation data/);
+      await expect(model.fit(X, Y, { earlyStopping: { patience: -1 }, validationSplit: 0.2 })).rejects.toThrow(/patience must be an integer ≥ 0/);
+      await expect(model.fit(X, Y, { earlyStopping: { monitor: 'mae' as 'loss' } })).rejects.toThrow(/monitor must be one of/);
+      await expect(model.fit(X, Y, { checkpoint: { onSave: 1 as unknown as () => void } })).rejects.toThrow(/checkpoint\.onSave/);
+      await expect(model.fit(X, Y, { checkpoint: { saveBestOnly: true, onSave: () => {} } })).rejects.toThrow(/'val_loss' needs validation/);
+      await expect(model.fit(X, Y, { epochs: 3, initialEpoch: 3 })).rejects.toThrow(/initialEpoch/);
+      expect(model.getWeights()).toEqual(before);
+      model.compile({ loss: 'binaryCrossentropy' });
+      await expect(model.fit(X, Y, { earlyStopping: { monitor: 'acc' } })).rejects.toThrow(/compile with metrics/);
+    });
+  });
+});
+
+describe.each(BACKEND_NAMES)('non-finite guard on %s', (backend) => {
+  it('a diverging run stops with the epoch and batch, keeping its last finite weights', async () => {
+    // Unscaled inputs and a large learning rate: linear regression that explodes within a few steps.
+    const rand = mulberry32(5);
+    const x = Array.from({ length: 64 }, () => [200 * rand(), 500 * rand()]);
+    const y = x.map(([a, b]) => [3 * a - b]);
+    const model = await sequential({ layers: [dense({ units: 1, inputShape: [2] })], backend, seed: 1 });
+    await using(model, async () => {
+      model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 0.5 } });
+      let last = model.getWeights();
+      let steps = 0;
+      const error = await model
+        .fit(x, y, { epochs: 50, batchSize: 8, seed: 1, callbacks: { onBatchEnd: () => { last = model.getWeights(); steps++; } } })
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      expect(error).toBeInstanceOf(SimdnetError);
+      const e = error as NonFiniteError;
+      expect(8 * e.epoch + e.batch).toBe(steps); // the step right after the last one that completed
+      expect(e.message).toMatch(new RegExp(`in epoch ${e.epoch}, batch ${e.batch}`));
+      expect(e.message).toMatch(/learning rate too high.*not scaled/);
+      expect(model.getWeights()).toEqual(last);
+      expect(last.every((w) => w.every(Number.isFinite))).toBe(true);
+      // The model is usable again: a sane learning rate trains on.
+      model.setWeights([[0, 0], [0]]);
+      model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 1e-7 } });
+      await model.fit(x, y, { epochs: 1 });
+    });
+  });
+
+  it('a gradient that overflows while the loss is finite is caught too', async () => {
+    const model = await sequential({ layers: [dense({ units: 1, inputShape: [1] })], backend, seed: 1 });
+    await using(model, async () => {
+      model.compile({ loss: 'meanSquaredError', optimizer: 'sgd' });
+      model.setWeights([[2e-38], [0]]);
+      // z = 3e38 · 2e-38 = 6 and the loss ≈ 1e12 are finite; dW = x · dz ≈ 3e38 · 2e6 is not.
+      const error = await model.fit([[3e38]], [1e6], { epochs: 1 }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      expect((error as NonFiniteError).quantity).toBe('gradients');
+      expect((error as Error).message).toMatch(/a gradient became NaN or infinite .* in epoch 0, batch 0/);
+      expect(model.getWeights()).toEqual([new Float32Array([2e-38]), new Float32Array([0])]);
+    });
+  });
+});
+
+describe('memory stays flat', () => {
+  it('wasm memory does not grow after the first epoch, over thousands of steps', async () => {
+    const model = await classifier('wasm');
+    await using(model, async () => {
+      const backend = model.backend;
+      const before = backend.mark();
+      const seen: { bytes: number; top: number }[] = [];
+      let steps = 0;
+      await model.fit(X, Y, {
+        epochs: 40,
+        batchSize: 2, // 96 training rows: 48 steps per epoch
+        seed: 1,
+        validationSplit: 0.2,
+        callbacks: {
+          onBatchEnd: () => void steps++,
+          onEpochEnd: () => void seen.push({ bytes: backend.f32.byteLength, top: backend.mark() }),
+        },
+        earlyStopping: { monitor: 'val_loss', patience: 1000, restoreBestWeights: true },
+        checkpoint: { everyEpochs: 10, onSave: () => {} },
+      });
+      expect(steps).toBeGreaterThanOrEqual(1900);
+      for (const s of seen) expect(s).toEqual(seen[0]);
+      expect(backend.mark()).toBe(before);
+      // predict, evaluate and save in a loop neither grow nor keep memory.
+      const bytes = backend.f32.byteLength;
+      for (let i = 0; i < 200; i++) {
+        model.predict(X);
+        model.evaluate(X, Y);
+        model.save();
+      }
+      expect(backend.f32.byteLength).toBe(bytes);
+      expect(backend.mark()).toBe(before);
+    });
+  });
+
+  it('creating and disposing models repeatedly frees their memory', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collect = async (): Promise<void> => {
+      // WeakRefs clear only after the current job: let the event loop turn between collections.
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    await collect();
+    const baseline = process.memoryUsage().external;
+    const disposed: Sequential[] = []; // kept on purpose: dispose alone must let the memory go
+    const backends: WeakRef<object>[] = [];
+    for (let i = 0; i < 40; i++) {
+      for (const backend of ['wasm', 'js'] as const) {
+        // 512 × 512 + 512 × 10: about 270 k parameters, 4.3 MB of model memory each.
+        const model = await sequential({ layers: [dense({ units: 512, activation: 'relu', inputShape: [512] }), dense({ units: 10 })], backend });
+        model.compile({ loss: 'meanSquaredError' });
+        model.predict([new Array(512).fill(0.1)]);
+        backends.push(new WeakRef(model.backend));
+        model.dispose();
+        disposed.push(model);
+      }
+    }
+    const alive = await sequential({ layers: [dense({ units: 4, inputShape: [2] })] });
+    const aliveRef = new WeakRef(alive.backend);
+    await collect();
+    expect(backends.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    expect(aliveRef.deref()).toBeDefined(); // the check can tell: a live model's backend stays
+    // 80 models' memory would be some 350 MB; what remains must be far less.
+    expect(process.memoryUsage().external - baseline).toBeLessThan(48 << 20);
+    alive.dispose();
+    expect(disposed).toHaveLength(80);
+  });
+});
