@@ -15,11 +15,16 @@ import { createBackend, dense, sequential, type ActivationName, type Backend, ty
 import { BOTH_BACKENDS } from './backends.js';
 import { mulberry32, oneHot, uniform } from './prng.js';
 
-/** Forward outputs and gradients: 2^-13 of the tensor's scale (float32 has 2^-24: room for ~2000 roundings). */
-const REL = 2 ** -13;
-/** Optimizer updates on identical inputs: elementwise, a few roundings. */
-const UPDATE_REL = 2 ** -18;
+/** Forward outputs and gradients: 2^-15 of the tensor's scale (float32 rounds at 2^-24: room for ~500 roundings). */
+const REL = 2 ** -15;
 const ABS = 1e-7;
+/**
+ * Optimizer updates on identical inputs, elementwise: the step w′ − w within 2^-16 of itself (the
+ * backends evaluate √, division and powers of β differently), plus two roundings of w′ itself.
+ */
+const STEP_REL = 2 ** -16;
+const STATE_REL = 2 ** -20;
+const U32 = 2 ** -24;
 const SEED = 20250301;
 
 const HIDDEN: ActivationName[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'];
@@ -146,11 +151,12 @@ describe.runIf(BOTH_BACKENDS)('wasm and js agree', () => {
           }
         });
         const [[w1, , m1, v1], [w2, , m2, v2]] = results;
-        // The update (w' − w) is what must agree: compared relative to its own size.
-        const step = (after: Float32Array): Float64Array => Float64Array.from(after, (x, i) => x - w[i]);
-        expectWithin(step(w1), step(w2), UPDATE_REL * 8, `${u.type}: update`, true);
-        expectWithin(m1, m2, UPDATE_REL, `${u.type}: first moment`, true);
-        expectWithin(v1, v2, UPDATE_REL, `${u.type}: second moment`, true);
+        for (let i = 0; i < u.n; i++) {
+          const allowed = STEP_REL * Math.abs(w2[i] - w[i]) + 2 * U32 * Math.abs(w2[i]);
+          expect(Math.abs(w1[i] - w2[i]), `${u.type}: w[${i}] after the update: wasm ${w1[i]}, js ${w2[i]}`).toBeLessThanOrEqual(allowed);
+        }
+        expectWithin(m1, m2, STATE_REL, `${u.type}: first moment`, true);
+        expectWithin(v1, v2, STATE_REL, `${u.type}: second moment`, true);
       }),
       { seed: SEED, numRuns: 400 },
     );
