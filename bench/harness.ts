@@ -18,7 +18,10 @@ export interface Entry {
   setup?(): void | Promise<void>;
   /** Runs the operation on known inputs and compares it with the reference: undefined when right, else what is wrong. */
   check(): string | undefined | Promise<string | undefined>;
-  /** The operation, once. A promise is awaited inside the timed window. */
+  /**
+   * The operation, once. Kernels are synchronous; with a budget of sampleMs 0 (whole epochs) a
+   * returned promise is awaited inside the timed window.
+   */
   run(): unknown;
   teardown?(): void | Promise<void>;
 }
@@ -174,7 +177,7 @@ function formatLine(spec: CaseSpec, impl: string, result: CaseResult): string {
   return `${head} ${formatFigure(fig)} ${spec.unit}${ratio}`;
 }
 
-/** Largest |got − want| / allowed over the compared elements, as a message when above 1. */
+/** undefined when every |got − want| ≤ rtol·|want| + atol, else the first element outside, as a message. */
 export function compare(
   got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number, what = 'element',
 ): string | undefined {

@@ -50,12 +50,16 @@ const relaxedSimd = enableRelaxedSimd();
 const notes: string[] = [];
 const contenders: Contenders = { js: await createBackend('js'), wasm: await createBackend('wasm'), peers: [] };
 const relaxed = await loadRelaxedBackend(relaxedSimd);
-if (typeof relaxed === 'string') notes.push(`wasm-relaxed (relaxed-SIMD build): ${relaxed}`);
-else contenders.relaxed = relaxed;
+if (typeof relaxed === 'string') {
+  notes.push(`wasm-relaxed (relaxed-SIMD build): ${relaxed}`);
+} else {
+  contenders.relaxed = relaxed;
+  notes.push('wasm-relaxed: the relaxed-SIMD build (FMA in GEMM), with V8\'s --experimental-wasm-relaxed-simd set by the suite');
+}
 const loaded = await loadPeers();
 contenders.peers = loaded.peers;
 notes.push(...loaded.notes);
-notes.push('Training cases run simdnet through its public API (sequential, compile, fit); the relaxed flavour is measured on kernels only.');
+notes.push('Training cases run simdnet through its public API (sequential, compile, fit).');
 for (const note of notes) log(`note: ${note}`);
 
 const results: CaseResult[] = [];
@@ -84,8 +88,8 @@ for (const c of gemm) {
 
 await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
-await runAll(mnistCases(loadDigits(mode.digits), mode.batchSizes, contenders.peers), mode.training);
-await runAll([xorCase(mode.xorSteps, contenders.peers)], mode.training);
+await runAll(mnistCases(loadDigits(mode.digits), mode.batchSizes, contenders), mode.training);
+await runAll([xorCase(mode.xorSteps, contenders)], mode.training);
 
 const info: RunInfo = {
   mode: quick ? 'quick' : 'full',

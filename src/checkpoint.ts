@@ -16,7 +16,7 @@ export interface CheckpointInfo {
 
 export interface CheckpointOptions {
   /** Receives each checkpoint: bytes that loadModel() restores. May return a promise. */
-  onSave(bytes: Uint8Array, info: CheckpointInfo): void | Promise<void>;
+  onSave(bytes: Uint8Array<ArrayBuffer>, info: CheckpointInfo): void | Promise<void>;
   /** Consider saving after every N-th epoch (epochs N−1, 2N−1, …); default 1. */
   everyEpochs?: number;
   /** Save only when `monitor` has improved since the last save; default false. */
@@ -46,7 +46,7 @@ export class Checkpoint {
   }
 
   /** Saves after `epoch` if this rule says so; `save` makes the bytes only when needed. */
-  async afterEpoch(epoch: number, logs: Logs, save: (includeOptimizer: boolean) => Uint8Array): Promise<void> {
+  async afterEpoch(epoch: number, logs: Logs, save: (includeOptimizer: boolean) => Uint8Array<ArrayBuffer>): Promise<void> {
     if ((epoch + 1) % this.#every !== 0) return;
     if (this.#best !== null && !this.#best.update(logs)) return;
     await this.#onSave(save(this.includeOptimizer), { epoch, logs: { ...logs } });

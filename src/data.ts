@@ -138,6 +138,7 @@ function oneHot(where: string, arg: string, classes: ArrayLike<number>, units: n
 
 /** NaN or ±Infinity (also finite doubles that overflow float32) would poison every weight. */
 function checkFinite(where: string, arg: string, { data, cols }: Rows): void {
+  if (allFinite(data)) return;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (v - v !== 0) {
@@ -145,6 +146,25 @@ function checkFinite(where: string, arg: string, { data, cols }: Rows): void {
       throw new SimdnetError(arg, `${where}: ${arg} must hold finite numbers (float32), got ${v} at ${arg}${at}`);
     }
   }
+}
+
+/**
+ * True when every value is finite: v·0 is 0 for finite v and NaN otherwise, and NaN survives the
+ * sums. Four branch-free sums run about twice as fast as a test per value, which matters when fit
+ * checks a whole data set on every call.
+ */
+function allFinite(data: Float32Array): boolean {
+  const n = data.length;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += data[i] * 0;
+    s1 += data[i + 1] * 0;
+    s2 += data[i + 2] * 0;
+    s3 += data[i + 3] * 0;
+  }
+  for (; i < n; i++) s0 += data[i] * 0;
+  return s0 + s1 + (s2 + s3) === 0;
 }
 
 function checkProbabilities(where: string, arg: string, { data }: Rows): void {

@@ -9,12 +9,12 @@ import { parseCheckpoints, type Checkpoint, type CheckpointOptions } from './che
 import { checkKeys, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import type { LabelsLike, MatrixLike, Rows } from './data.js';
 import { EarlyStopping, parseEarlyStopping, type EarlyStoppingConfig, type EarlyStoppingOptions } from './early-stopping.js';
-import { NonFiniteError, NonFiniteStep } from './guard.js';
+import { NonFiniteError } from './guard.js';
 import type { LossName } from './losses.js';
 import type { Optimizer } from './optimizers.js';
 import { allocateBatch, upload } from './plan.js';
 import { Random, checkSeed } from './random.js';
-import { evaluateRows, trainBatch, type Network, type Totals } from './train.js';
+import { applyUpdate, computeBatch, evaluateRows, gradientsFinite, type Network, type Totals } from './train.js';
 
 /** Passed to callbacks. Batch logs hold the batch's own loss (and accuracy); epoch logs the epoch's mean. */
 export interface Logs {
@@ -145,7 +145,7 @@ export interface FitJob {
   /** Checked after every awaited callback: a model disposed meanwhile stops the loop. */
   isDisposed(): boolean;
   /** model.save(), for checkpoints. */
-  save(includeOptimizer: boolean): Uint8Array;
+  save(includeOptimizer: boolean): Uint8Array<ArrayBuffer>;
 }
 
 export async function runFit(job: FitJob): Promise<History> {
@@ -153,7 +153,10 @@ export async function runFit(job: FitJob): Promise<History> {
   const { backend, specs } = net;
   const inWidth = specs[0].inputUnits;
   const outWidth = specs[specs.length - 1].units;
-  const { epochs, batchSize, shuffle, callbacks, initialEpoch, checkpoints } = options;
+  const { epochs, batchSize, callbacks, initialEpoch, checkpoints } = options;
+  // A training set that fits in one batch gives the same gradient in any order: no shuffles and no
+  // gathers, the batch is read in place (also when resuming, so the replay below matches).
+  const shuffle = options.shuffle && trainRows > batchSize;
   const history: History = { epoch: [], history: { loss: [] } };
   const top = backend.mark();
   try {
@@ -199,13 +202,11 @@ export async function runFit(job: FitJob): Promise<History> {
           yb = bufs.y;
         }
         const correctBefore = totals.correct;
-        let value: number;
-        try {
-          value = trainBatch(net, loss, optimizer, xb, yb, m, bufs, accuracy, totals);
-        } catch (err) {
-          if (err instanceof NonFiniteStep) throw new NonFiniteError('fit()', epoch, batch, err.quantity, err.loss);
-          throw err;
-        }
+        const value = computeBatch(net, loss, xb, yb, m, bufs, accuracy, totals);
+        // The non-finite guard, before the update: weights never take a NaN or infinite step.
+        if (value - value !== 0) throw new NonFiniteError('fit()', epoch, batch, 'loss', value);
+        if (!gradientsFinite(net)) throw new NonFiniteError('fit()', epoch, batch, 'gradients', value);
+        applyUpdate(net, optimizer);
         if (callbacks.onBatchEnd) {
           batchLogs.loss = value;
           if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / m;

@@ -1,7 +1,8 @@
 /**
- * The non-finite guard. Each training step checks the loss and the whole gradient region (one
- * allFinite call) before the optimizer update, so weights never take a NaN or infinite step: when
- * training diverges, fit stops with NonFiniteError and the model keeps its last finite weights.
+ * The non-finite guard's error. Each training step checks the loss and the whole gradient region
+ * (one allFinite call) before the optimizer update (see fit.ts), so weights never take a NaN or
+ * infinite step: when training diverges, fit stops with NonFiniteError and the model keeps its
+ * last finite weights.
  */
 import { SimdnetError } from './errors.js';
 
@@ -27,17 +28,5 @@ export class NonFiniteError extends SimdnetError {
     this.epoch = epoch;
     this.batch = batch;
     this.quantity = quantity;
-  }
-}
-
-/** Raised inside a step, which does not know its epoch and batch; fit turns it into NonFiniteError. */
-export class NonFiniteStep extends Error {
-  readonly quantity: NonFiniteQuantity;
-  readonly loss: number;
-
-  constructor(quantity: NonFiniteQuantity, loss: number) {
-    super(`non-finite ${quantity}`);
-    this.quantity = quantity;
-    this.loss = loss;
   }
 }

@@ -231,7 +231,7 @@ export class Sequential {
    * and step, metadata. loadModel() restores it bit for bit. For a file in the browser, wrap the
    * bytes in a Blob; in Node, see saveModelFile in 'simdnet/node'.
    */
-  save(options: SaveOptions = {}): Uint8Array {
+  save(options: SaveOptions = {}): Uint8Array<ArrayBuffer> {
     const where = 'save()';
     const net = this.#use(where);
     this.#checkLimits(where, net);

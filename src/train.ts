@@ -16,7 +16,6 @@
  *   w ← w − α·∇w (and momentum, Adam)          one call over all parameters        sgd / momentum / adam
  */
 import type { Ptr } from './backend/backend.js';
-import { NonFiniteStep } from './guard.js';
 import { lossAndGradient, type LossName } from './losses.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
 import type { BatchBuffers, PlannedModel } from './plan.js';
@@ -77,26 +76,32 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
 }
 
 /**
- * One training step on m rows at x, y: forward, loss, backward, one optimizer call. Before the
- * update, the loss and every gradient must be finite (one allFinite call over the gradient region,
- * cheap next to the GEMMs); otherwise it throws NonFiniteStep and nothing is updated: weights,
- * optimizer state and step stay as they were.
+ * The first half of a training step on m rows at x, y: forward, loss, backward. Fills the gradient
+ * region and returns the batch's loss; nothing is updated yet, so the caller can check the loss
+ * and gradients (gradientsFinite) before applyUpdate.
  */
-export function trainBatch(
-  net: Network, loss: LossName, optimizer: Optimizer, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers,
-  countCorrect: boolean, totals: Totals,
+export function computeBatch(
+  net: Network, loss: LossName, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
 ): number {
-  const { backend, mem, specs } = net;
+  const { backend, specs } = net;
   forward(net, x, m, bufs);
   if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], y, m, specs[specs.length - 1].units);
   const value = batchLoss(net, loss, y, m, bufs);
   totals.loss += value * m;
   backward(net, x, m, bufs);
-  if (value - value !== 0) throw new NonFiniteStep('loss', value);
-  if (backend.allFinite(mem.grads, mem.layout.floats) === 0) throw new NonFiniteStep('gradients', value);
+  return value;
+}
+
+/** Whether every gradient is finite: one allFinite call over the whole region, cheap next to the GEMMs. */
+export function gradientsFinite(net: Network): boolean {
+  return net.backend.allFinite(net.mem.grads, net.mem.layout.floats) !== 0;
+}
+
+/** The second half of a step: one optimizer call over all parameters, at step t + 1. */
+export function applyUpdate(net: Network, optimizer: Optimizer): void {
+  const { backend, mem } = net;
   net.step += 1;
   applyOptimizer(backend, optimizer, mem.params, mem.grads, mem.state0, mem.state1, mem.layout.floats, net.step);
-  return value;
 }
 
 /** Loss (and correct count) over `rows` rows in place at x, y, in batches of bufs.rows. */

@@ -98,7 +98,7 @@ describe.each(BACKEND_NAMES)('checkpoints on %s', (backend) => {
         ],
       });
       const val = history.val_loss!;
-      const newBests = val.map((v, e) => e).filter((e) => val.slice(0, e).every((p) => val[e] < p));
+      const newBests = val.map((_, e) => e).filter((e) => val.slice(0, e).every((p) => val[e] < p));
       expect(best).toEqual(newBests);
       expect(periodic).toEqual([3, 7, 11]);
       expect(order.indexOf('saved 3')).toBe(order.indexOf('epoch 3') + 1); // finished before epoch 4 began

@@ -3,7 +3,7 @@
  * by simdnet load with tf.loadLayersModel and predict the same; Sequential Dense models made by
  * tfjs import into simdnet and predict the same; anything else is refused, naming the layer.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -72,6 +72,7 @@ async function simdnetModel(backend: 'js' | 'wasm'): Promise<Sequential> {
 }
 
 beforeAll(async () => {
+  tf.env().set('IS_TEST', true); // silences tfjs' advice to install tfjs-node
   await tf.setBackend('cpu');
 });
 
@@ -182,8 +183,7 @@ describe('round trips and files', () => {
     const tfModel = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2], activation: 'sigmoid' })] });
     const { modelJson, weightsBin } = await toFiles(tfModel);
     const sharded = join(dir, 'sharded');
-    await rm(sharded, { recursive: true, force: true });
-    await import('node:fs/promises').then((fs) => fs.mkdir(sharded));
+    await mkdir(sharded);
     const json = modelJson as TfjsModelJson;
     json.weightsManifest[0].paths = ['group1-shard1of2.bin', 'group1-shard2of2.bin'];
     await writeFile(join(sharded, 'model.json'), JSON.stringify(json));

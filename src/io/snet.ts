@@ -56,7 +56,7 @@ export interface ModelFile {
   stateSlots: number;
 }
 
-export function encodeModel(header: ModelHeader, params: Float32Array, state: Float32Array): Uint8Array {
+export function encodeModel(header: ModelHeader, params: Float32Array, state: Float32Array): Uint8Array<ArrayBuffer> {
   const json = new TextEncoder().encode(JSON.stringify({ ...header, dtype: DTYPE }));
   const floatsAt = alignUp(PREAMBLE_BYTES + json.length);
   const bytes = new Uint8Array(floatsAt + 4 * (params.length + state.length));
@@ -162,7 +162,7 @@ function checkCompiled(
   const { loss, optimizer, metrics } = header;
   if (loss === null) {
     if (optimizer !== null) throw fail('the header has an optimizer but no loss');
-    if (!Array.isArray(metrics) || metrics.length > 0) throw fail('the header has metrics but no loss');
+    if (!Array.isArray(metrics) || metrics.length > 0) throw fail(`the header's metrics are ${describeValue(metrics)}, where a model without a loss has []`);
     return null;
   }
   if (!Array.isArray(metrics) || !metrics.every((m) => METRICS.includes(m as string))) {

@@ -37,7 +37,7 @@ export interface TfjsLayerJson {
 /** A model in the TensorFlow.js Layers format: write modelJson as `model.json`, weightsBin beside it. */
 export interface TfjsModel {
   modelJson: TfjsModelJson;
-  weightsBin: Uint8Array;
+  weightsBin: Uint8Array<ArrayBuffer>;
 }
 
 /** The file name the manifest gives the weights. */
@@ -92,7 +92,7 @@ export function encodeTfjs(layers: readonly DenseLayer[], inputUnits: number, we
       format: 'layers-model',
       generatedBy: 'simdnet',
       convertedBy: null,
-      modelTopology: { class_name: 'Sequential', config: { name: 'sequential', layers: topology }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
+      modelTopology: { class_name: 'Sequential', config: { name: 'sequential', layers: topology }, keras_version: 'simdnet', backend: 'tensor_flow.js' },
       weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: specs }],
     },
     weightsBin,
