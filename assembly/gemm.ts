@@ -5,7 +5,8 @@
 // caller's scratch; a 4×8 f32x4 micro-kernel then walks the packed panels. Packing reads A and B in
 // their stored orientation, so Aᵀ·B and A·Bᵀ cost the same as A·B and no transpose is materialised.
 // Panels are zero-padded to whole tiles, so edges need no special path in the micro-kernel loop;
-// only the write-back of a partial tile is scalar.
+// only the write-back of a partial tile is scalar. Two shapes leave the tiles: one column of C is a
+// matrix-vector product, and with few rows of C a row-major B is read in place instead of packed.
 //
 // Strides (lda, ldb, ldc) are in elements, so a caller can run one call per range of rows of C or
 // per column panel of C, each with its own scratch.
@@ -107,19 +108,10 @@ function gemm(
     else gemvN(m, k, a, lda, b, c, ldc, accumulate);
     return;
   }
-  // k is cut into equal slabs (a multiple of 4 deep, at most KC) rather than KC, KC, …, remainder:
-  // a thin last slab (k = 784 would leave 16) pays a whole pass of packing and C updates for
-  // little arithmetic.
-  // (The divisions are skipped for one slab: a tiny product costs about as much as they do.)
-  let kcStep = k;
-  if (k > KC) {
-    const slabs = (k + KC - 1) / KC;
-    kcStep = (((k + slabs - 1) / slabs) + 3) & ~3;
-  }
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += kcStep) {
-      const kc = min(kcStep, k - pc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
       // With few rows, whole 8-column panels of a row-major B are read in place (the plain
       // epilogue only); the columns before `inPlace` are not packed.
       const inPlace = !transB && m <= DIRECT_B_ROWS && act == PLAIN ? nc & ~(NR - 1) : 0;

@@ -27,6 +27,7 @@ const MODES = {
     gemmSizes: [64, 128, 256, 512],
     elements: [1e3, 1e5],
     digits: 2000,
+    // Batch 64 only in full runs: TF.js's cpu backend alone needs about 6 s per epoch there.
     batchSizes: [256],
     xorSteps: 250,
     kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },

@@ -9,12 +9,12 @@ import { parseCheckpoints, type Checkpoint, type CheckpointOptions } from './che
 import { checkKeys, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import type { LabelsLike, MatrixLike, Rows } from './data.js';
 import { EarlyStopping, parseEarlyStopping, type EarlyStoppingConfig, type EarlyStoppingOptions } from './early-stopping.js';
-import { NonFiniteError } from './guard.js';
+import { CHECK_INTERVAL, WeightGuard } from './guard.js';
 import type { LossName } from './losses.js';
 import type { Optimizer } from './optimizers.js';
 import { allocateBatch, upload } from './plan.js';
 import { Random, checkSeed } from './random.js';
-import { applyUpdate, computeBatch, evaluateRows, gradientsFinite, type Network, type Totals } from './train.js';
+import { applyUpdate, computeBatch, evaluateRows, type Network, type Totals } from './train.js';
 
 /** Passed to callbacks. Batch logs hold the batch's own loss (and accuracy); epoch logs the epoch's mean. */
 export interface Logs {
@@ -178,11 +178,28 @@ export async function runFit(job: FitJob): Promise<History> {
     const bufs = allocateBatch(backend, specs, Math.min(batchSize, trainRows), { gather: shuffle, loss: true, backward: true });
     // Validation reuses these buffers in batches of bufs.rows, so it never needs its own.
     const stopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping, net) : undefined;
+    const guard = new WeightGuard(net, optimizer);
+    // Batch callbacks see the model after every step and may change it: then check before each
+    // callback and save after it, that is at every step.
+    const interval = callbacks.onBatchEnd ? 1 : CHECK_INTERVAL;
     // Resuming: the shuffles of the skipped epochs are replayed (no training), so that the order
     // of rows in each later epoch is the one the uninterrupted run had.
     if (shuffle) for (let epoch = 0; epoch < initialEpoch; epoch++) rng.shuffleInt32(backend.i32, first, trainRows);
 
     const totals: Totals = { loss: 0, correct: 0 };
+    const batches = Math.ceil(trainRows / bufs.rows);
+    const rowsIn = (batch: number): number => Math.min(bufs.rows, trainRows - batch * bufs.rows);
+    /** Forward, loss and backward on the epoch's batch (gathered when shuffling); returns its loss. */
+    const runBatch = (batch: number, countCorrect: boolean): number => {
+      const start = batch * bufs.rows;
+      const m = rowsIn(batch);
+      if (!shuffle) return computeBatch(net, loss, xData + 4 * start * inWidth, yData + 4 * start * outWidth, m, bufs, countCorrect, totals);
+      backend.gatherRows(xData, index + 4 * start, m, inWidth, bufs.x);
+      backend.gatherRows(yData, index + 4 * start, m, outWidth, bufs.y);
+      return computeBatch(net, loss, bufs.x, bufs.y, m, bufs, countCorrect, totals);
+    };
+    // The guard's replay after a failure (the epoch's totals are dropped with the error).
+    const replay = (batch: number): number => runBatch(batch, false);
     const validationTotals: Totals = { loss: 0, correct: 0 };
     const batchLogs: Logs = accuracy ? { loss: 0, acc: 0 } : { loss: 0 };
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
@@ -190,26 +207,21 @@ export async function runFit(job: FitJob): Promise<History> {
       if (shuffle) rng.shuffleInt32(backend.i32, first, trainRows);
       totals.loss = 0;
       totals.correct = 0;
-      let batch = 0;
-      for (let start = 0; start < trainRows; start += bufs.rows, batch++) {
-        const m = Math.min(bufs.rows, trainRows - start);
-        let xb = xData + 4 * start * inWidth;
-        let yb = yData + 4 * start * outWidth;
-        if (shuffle) {
-          backend.gatherRows(xData, index + 4 * start, m, inWidth, bufs.x);
-          backend.gatherRows(yData, index + 4 * start, m, outWidth, bufs.y);
-          xb = bufs.x;
-          yb = bufs.y;
-        }
+      for (let batch = 0; batch < batches; batch++) {
+        // The non-finite guard (guard.ts): saves at the start of each run of `interval` steps (a
+        // new epoch starts a run: replays never cross a reshuffle), checks the loss at every step
+        // and the update at the end of each run.
+        if (batch % interval === 0) guard.save(batch);
         const correctBefore = totals.correct;
-        const value = computeBatch(net, loss, xb, yb, m, bufs, accuracy, totals);
-        // The non-finite guard, before the update: weights never take a NaN or infinite step.
-        if (value - value !== 0) throw new NonFiniteError('fit()', epoch, batch, 'loss', value);
-        if (!gradientsFinite(net)) throw new NonFiniteError('fit()', epoch, batch, 'gradients', value);
+        const value = runBatch(batch, accuracy);
+        if (value - value !== 0) throw guard.locate('fit()', epoch, batch, replay);
         applyUpdate(net, optimizer);
+        if (((batch + 1) % interval === 0 || batch === batches - 1) && !guard.finite()) {
+          throw guard.locate('fit()', epoch, batch, replay);
+        }
         if (callbacks.onBatchEnd) {
           batchLogs.loss = value;
-          if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / m;
+          if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / rowsIn(batch);
           const pending = callbacks.onBatchEnd(batch, batchLogs);
           if (pending) await pending;
           if (job.isDisposed()) throw disposedDuringFit();

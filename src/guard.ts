@@ -1,22 +1,42 @@
 /**
- * The non-finite guard's error. Each training step checks the loss and the whole gradient region
- * (one allFinite call) before the optimizer update (see fit.ts), so weights never take a NaN or
- * infinite step: when training diverges, fit stops with NonFiniteError and the model keeps its
- * last finite weights.
+ * The non-finite guard: when training diverges, fit stops with NonFiniteError naming the epoch and
+ * batch, and the model keeps its last finite weights, optimizer state and step, bit for bit.
+ *
+ * A NaN or infinite gradient, or a finite one that overflows a weight or Adam's v (g² overflows
+ * from |g| > 1.8e19), shows in what the update wrote: sgd adds a positive multiple of g to the
+ * weights, momentum and Adam to m. So checking that span (params and the optimizer's state,
+ * adjacent in the plan) after an update covers gradients too. To undo a bad update the span must
+ * have been copied before it; doing both at every step would cost some 5% of an MLP step with
+ * Adam. Instead fit saves the span every CHECK_INTERVAL steps (and at each epoch start) and checks
+ * it at the end of each such run of steps and before anything can observe the model (batch
+ * callbacks, the end of an epoch). The loss is checked at every step, for free. When either check
+ * fails, `locate` puts the saved span back and replays the steps since, checking each one: the
+ * kernels are deterministic, so the replay reproduces the same bits, and it stops right before
+ * the first bad update.
  */
+import type { Ptr } from './backend/backend.js';
 import { SimdnetError } from './errors.js';
+import { stateSlots, type Optimizer } from './optimizers.js';
+import { applyUpdate, gradientsFinite, type Network } from './train.js';
 
-export type NonFiniteQuantity = 'loss' | 'gradients';
+/** Steps between saves when nothing observes the model in between; a failure replays at most this many. */
+export const CHECK_INTERVAL = 16;
 
-/** Thrown by fit when the loss or a gradient became NaN or ±Infinity. */
+export type NonFiniteQuantity = 'loss' | 'gradients' | 'weights';
+
+/** Thrown by fit when the loss, a gradient, or a weight after an update became NaN or ±Infinity. */
 export class NonFiniteError extends SimdnetError {
   /** Epoch and batch (counted from 0, as in callbacks) of the step that was refused. */
   readonly epoch: number;
   readonly batch: number;
+  /** 'weights': the gradients were finite but the update overflowed a weight or the optimizer's state. */
   readonly quantity: NonFiniteQuantity;
 
   constructor(where: string, epoch: number, batch: number, quantity: NonFiniteQuantity, loss: number) {
-    const what = quantity === 'loss' ? `the loss became ${loss}` : `a gradient became NaN or infinite (the loss was ${loss})`;
+    const what =
+      quantity === 'loss' ? `the loss became ${loss}`
+      : quantity === 'gradients' ? `a gradient became NaN or infinite (the loss was ${loss})`
+      : `the update made a weight or the optimizer's state NaN or infinite from finite gradients (the loss was ${loss})`;
     super(
       'loss',
       `${where}: ${what} in epoch ${epoch}, batch ${batch} (counted from 0); training stopped before that ` +
@@ -28,5 +48,61 @@ export class NonFiniteError extends SimdnetError {
     this.epoch = epoch;
     this.batch = batch;
     this.quantity = quantity;
+  }
+}
+
+/** One fit's guard. Allocates its backup in the backend: construct it inside fit's per-call region. */
+export class WeightGuard {
+  readonly #net: Network;
+  readonly #optimizer: Optimizer;
+  /** Floats from params that an update writes: the weights and the optimizer's state slots. */
+  readonly #floats: number;
+  readonly #backup: Ptr;
+  #savedStep = 0;
+  #savedBatch = 0;
+
+  constructor(net: Network, optimizer: Optimizer) {
+    this.#net = net;
+    this.#optimizer = optimizer;
+    this.#floats = (1 + stateSlots(optimizer)) * net.mem.layout.floats;
+    this.#backup = net.backend.alloc(this.#floats);
+  }
+
+  /** Saves the model as it is before the epoch's `batch`. */
+  save(batch: number): void {
+    this.#net.backend.copy(this.#net.mem.params, this.#backup, this.#floats);
+    this.#savedStep = this.#net.step;
+    this.#savedBatch = batch;
+  }
+
+  /** Whether the weights and optimizer state are all finite (then so were the gradients since the save). */
+  finite(): boolean {
+    return this.#net.backend.allFinite(this.#net.mem.params, this.#floats) !== 0;
+  }
+
+  /**
+   * After the loss at `batch` was non-finite, or a check after its update failed: returns the error
+   * for the first bad step since the last save, leaving the model as it was before that step.
+   * `runBatch(b)` must fill the gradients of the epoch's batch b as the epoch did and return its loss.
+   */
+  locate(where: string, epoch: number, batch: number, runBatch: (b: number) => number): NonFiniteError {
+    const from = this.#savedBatch;
+    this.#restore();
+    for (let b = from; b <= batch; b++) {
+      const value = runBatch(b);
+      if (value - value !== 0) return new NonFiniteError(where, epoch, b, 'loss', value);
+      this.save(b);
+      applyUpdate(this.#net, this.#optimizer);
+      if (!this.finite()) {
+        this.#restore();
+        return new NonFiniteError(where, epoch, b, gradientsFinite(this.#net) ? 'weights' : 'gradients', value);
+      }
+    }
+    throw new Error(`${where}: internal error: replaying batches ${from}–${batch} did not reproduce the non-finite value`);
+  }
+
+  #restore(): void {
+    this.#net.backend.copy(this.#backup, this.#net.mem.params, this.#floats);
+    this.#net.step = this.#savedStep;
   }
 }

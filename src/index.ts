@@ -23,5 +23,5 @@ export { NonFiniteError } from './guard.js';
 export type { NonFiniteQuantity } from './guard.js';
 export { spiral, moons, circles, xor } from './datasets.js';
 export type { Dataset } from './datasets.js';
-export { createBackend, wasmSimdSupported, ACTIVATION, ACTIVATION_NAMES } from './backend/index.js';
-export type { Backend, BackendName, ActivationName, ActivationCode, Ptr } from './backend/index.js';
+export { createBackend, wasmSimdSupported, wasmRelaxedSimdSupported, ACTIVATION, ACTIVATION_NAMES } from './backend/index.js';
+export type { Backend, BackendName, BackendOptions, ActivationName, ActivationCode, Ptr } from './backend/index.js';

@@ -1,11 +1,13 @@
 /**
  * The memory plan (design principle 2): where every buffer lives in backend memory.
  *
- * Model region, laid out once when the model is built and kept until dispose:
+ * Model region, laid out once when the model is built and kept until dispose, one block in this order:
  *   params  [W1, b1, W2, b2, …]   all contiguous, so one optimizer call updates the whole model
- *   grads   same layout as params
  *   state0  optimizer state (momentum's m, Adam's m), same layout
  *   state1  optimizer state (Adam's v), same layout
+ *   grads   same layout as params
+ * Everything an update writes (params, then the state its optimizer keeps) is thus one span from
+ * params, which the non-finite guard (guard.ts) backs up and checks with one kernel call each.
  * Each tensor starts on a 16-byte boundary; the few padding floats stay zero in params, grads and
  * state alike, so the optimizer leaves them at zero.
  *
@@ -59,11 +61,11 @@ export interface ModelMemory {
 
 export function allocateModel(backend: Backend, specs: readonly LayerSpec[]): ModelMemory {
   const layout = layoutParams(specs);
-  const params = backend.alloc(layout.floats);
-  const grads = backend.alloc(layout.floats);
   // Adam's two slots are reserved whatever the optimizer, so compile never reshapes memory.
-  const state0 = backend.alloc(layout.floats);
-  const state1 = backend.alloc(layout.floats);
+  const params = backend.alloc(4 * layout.floats);
+  const state0 = params + 4 * layout.floats;
+  const state1 = state0 + 4 * layout.floats;
+  const grads = state1 + 4 * layout.floats;
   const at = (base: Ptr, offsets: readonly number[]): Ptr[] => offsets.map((o) => base + 4 * o);
   return {
     layout, params, grads, state0, state1,

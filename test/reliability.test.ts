@@ -48,6 +48,12 @@ function expectedStop(values: number[], patience: number, minDelta: number, high
   return undefined;
 }
 
+const F32_MAX = 3.4028234663852886e38;
+
+function pick(e: NonFiniteError): { epoch: number; batch: number; quantity: string } {
+  return { epoch: e.epoch, batch: e.batch, quantity: e.quantity };
+}
+
 function argBest(values: number[]): number {
   return values.reduce((best, v, i) => (v < values[best] ? i : best), 0);
 }
@@ -183,6 +189,15 @@ describe.each(BACKEND_NAMES)('non-finite guard on %s', (backend) => {
       expect(e.message).toMatch(/learning rate too high.*not scaled/);
       expect(model.getWeights()).toEqual(last);
       expect(last.every((w) => w.every(Number.isFinite))).toBe(true);
+      // Without batch callbacks the guard checks only every few steps and replays to find the step:
+      // the same error, the same weights.
+      const twin = await sequential({ layers: [dense({ units: 1, inputShape: [2] })], backend, seed: 1 });
+      twin.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 0.5 } });
+      const twinError = await twin.fit(x, y, { epochs: 50, batchSize: 8, seed: 1 }).then(() => undefined, (e: unknown) => e);
+      expect(twinError).toBeInstanceOf(NonFiniteError);
+      expect(pick(twinError as NonFiniteError)).toEqual(pick(e));
+      expect(twin.getWeights()).toEqual(last);
+      twin.dispose();
       // The model is usable again: a sane learning rate trains on.
       model.setWeights([[0, 0], [0]]);
       model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 1e-7 } });
@@ -202,6 +217,71 @@ describe.each(BACKEND_NAMES)('non-finite guard on %s', (backend) => {
       expect((error as Error).message).toMatch(/a gradient became NaN or infinite .* in epoch 0, batch 0/);
       expect(model.getWeights()).toEqual([new Float32Array([2e-38]), new Float32Array([0])]);
     });
+  });
+
+  // Logistic regression on tiny inputs, except rows 40 and 41 (batch 20 at batchSize 2: past the
+  // guard's first save interval, mid-epoch): ±1e30 labelled 0. At whichever of the two has z > 0,
+  // dz = 1/2, so dW ≈ 5e29: finite, as is the loss (≈ |z|), but far more than the update can absorb.
+  const rand = mulberry32(9);
+  const TINY_X = Array.from({ length: 48 }, (_, i) => (i === 40 ? [1e30] : i === 41 ? [-1e30] : [1e-9 * (rand() - 0.5)]));
+  const TINY_Y = TINY_X.map((_, i) => (i === 40 || i === 41 ? 0 : rand() < 0.5 ? 0 : 1));
+  const FAILING = [40, 41];
+
+  /** dW and db of the failing batch at weights w, b, in float64 (bce on sigmoid, dz = (σ(z) − y)/m). */
+  function failingGradient(w: number, b: number): [number, number] {
+    let dw = 0;
+    let db = 0;
+    for (const i of FAILING) {
+      const z = TINY_X[i][0] * w + b;
+      const dz = (1 / (1 + Math.exp(-z)) - TINY_Y[i]) / FAILING.length;
+      dw += TINY_X[i][0] * dz;
+      db += dz;
+    }
+    return [dw, db];
+  }
+
+  it.each([
+    // sgd: w − lr·dW ≈ 5e38 overflows the weight itself.
+    { optimizer: { type: 'sgd', learningRate: 1e9 } as const, overflows: (w: number, dw: number) => Math.abs(w - 1e9 * dw) > F32_MAX },
+    // Adam: the weight's step stays near lr, but v = (1 − β2)·dW² ≈ 2.5e56 overflows the optimizer's state.
+    { optimizer: { type: 'adam', learningRate: 0.01 } as const, overflows: (_: number, dw: number) => 0.001 * dw * dw > F32_MAX },
+  ])('finite gradients whose $optimizer.type update overflows: stopped at that step, weights and state kept', async ({ optimizer, overflows }) => {
+    const run = async (observe: boolean) => {
+      const model = await sequential({ layers: [dense({ units: 1, activation: 'sigmoid', inputShape: [1] })], backend, seed: 4 });
+      model.compile({ loss: 'binaryCrossentropy', optimizer });
+      let seen: { weights: Float32Array[]; bytes: Uint8Array } | undefined;
+      const callbacks = observe ? { onBatchEnd: () => void (seen = { weights: model.getWeights(), bytes: model.save() }) } : {};
+      const error = await model.fit(TINY_X, TINY_Y, { epochs: 2, batchSize: 2, shuffle: false, callbacks }).then(() => undefined, (e: unknown) => e);
+      const result = { error: error as NonFiniteError, weights: model.getWeights(), bytes: model.save(), seen };
+      model.dispose();
+      return result;
+    };
+    const observed = await run(true);
+    const { error } = observed;
+    expect(error).toBeInstanceOf(NonFiniteError);
+    expect(pick(error)).toEqual({ epoch: 0, batch: 20, quantity: 'weights' });
+    expect(error.message).toMatch(/update made a weight or the optimizer's state NaN or infinite .* in epoch 0, batch 20/);
+    expect(error.message).toMatch(/learning rate too high.*not scaled/);
+    // The weights, optimizer state and step are those after batch 19, as its callback saw them.
+    expect(observed.weights).toEqual(observed.seen!.weights);
+    expect(observed.bytes).toEqual(observed.seen!.bytes);
+    expect(observed.weights.every((a) => a.every(Number.isFinite))).toBe(true);
+    // Independently of the guard's own verdict: at those weights the failing batch's gradients are
+    // finite and the update overflows float32.
+    const [w, b] = observed.weights.map((a) => a[0]);
+    const [dw, db] = failingGradient(w, b);
+    expect(Number.isFinite(dw) && Number.isFinite(db) && Math.abs(dw) < F32_MAX).toBe(true);
+    expect(overflows(w, dw)).toBe(true);
+    // The saved model loads (loadModel refuses non-finite weights or state).
+    const loaded = await loadModel(observed.bytes, { backend });
+    expect(loaded.getWeights()).toEqual(observed.weights);
+    loaded.dispose();
+    // Without batch callbacks the guard saves and checks only every few steps: the replay finds the
+    // same step and leaves the same bits.
+    const unobserved = await run(false);
+    expect(pick(unobserved.error)).toEqual(pick(error));
+    expect(unobserved.weights).toEqual(observed.weights);
+    expect(unobserved.bytes).toEqual(observed.bytes);
   });
 });
 

@@ -94,7 +94,8 @@ function loadEmbeddedModule(relaxed: boolean): Promise<WebAssembly.Module> {
   if (module === undefined) {
     // The relaxed build sits in its own module so that bundles fetch it only when it is used.
     module = relaxed
-      ? import('../wasm/simdnet-relaxed.generated.js').then(({ wasmRelaxedBase64 }) => WebAssembly.compile(decodeBase64(wasmRelaxedBase64)))
+      ? import('../wasm/simdnet-relaxed.generated.js')
+        .then(({ wasmRelaxedBase64 }) => WebAssembly.compile(decodeBase64(wasmRelaxedBase64)))
       : WebAssembly.compile(decodeBase64(wasmBase64));
     embeddedModules[key] = module;
     // Let a failed compile be retried rather than cached.
@@ -126,7 +127,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     throw new SimdnetError('relaxed', `createWasmBackend: relaxed must be true or false, got ${String(relaxed)}`);
   }
   if (relaxed && (options.module !== undefined || options.bytes !== undefined)) {
-    throw new SimdnetError('relaxed', 'createWasmBackend: relaxed selects the embedded relaxed-SIMD build; pass it or module/bytes, not both');
+    throw new SimdnetError(
+      'relaxed',
+      'createWasmBackend: relaxed selects the embedded relaxed-SIMD build, so it cannot be combined with module or bytes',
+    );
   }
   if (relaxed && !wasmRelaxedSimdSupported()) {
     throw new SimdnetError(
