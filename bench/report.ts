@@ -85,10 +85,11 @@ export function markdown(info: RunInfo, cases: CaseResult[]): string {
   return lines.join('\n');
 }
 
-export function writeReport(dir: URL, info: RunInfo, cases: CaseResult[]): { json: URL; md: URL } {
+/** Writes `<name>.json` and `<name>.md` in dir: 'latest' for a full run, 'quick' for a quick one. */
+export function writeReport(dir: URL, name: string, info: RunInfo, cases: CaseResult[]): { json: URL; md: URL } {
   mkdirSync(dir, { recursive: true });
-  const json = new URL('latest.json', dir);
-  const md = new URL('latest.md', dir);
+  const json = new URL(`${name}.json`, dir);
+  const md = new URL(`${name}.md`, dir);
   const body = {
     ...info,
     baseline: BASELINE,

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (full) and `npm run bench:quick` (--quick: smaller sizes and fewer samples, under
  * two minutes). Runs every suite in one process, so all ratios compare figures of the same run,
- * prints a line per measurement, and writes bench/results/latest.{md,json}.
+ * prints a line per measurement, and writes bench/results/latest.{md,json} (a quick run: quick.{md,json}, so it never overwrites a full run's figures).
  */
 import { availableParallelism, cpus, platform, arch } from 'node:os';
 import { relative } from 'node:path';
@@ -105,7 +105,7 @@ const info: RunInfo = {
   notes,
   durationSeconds: (performance.now() - started) / 1000,
 };
-const { json, md } = writeReport(new URL('./results/', import.meta.url), info, results);
+const { json, md } = writeReport(new URL('./results/', import.meta.url), quick ? 'quick' : 'latest', info, results);
 log('');
 log(markdown(info, results));
 const shown = (u: URL): string => relative(process.cwd(), fileURLToPath(u));
