@@ -144,6 +144,8 @@ export interface FitJob {
   rng: Random;
   /** Checked after every awaited callback: a model disposed meanwhile stops the loop. */
   isDisposed(): boolean;
+  /** How many times setWeights was called: a change tells fit a callback replaced the weights. */
+  weightsSet(): number;
   /** model.save(), for checkpoints. */
   save(includeOptimizer: boolean): Uint8Array<ArrayBuffer>;
 }
@@ -179,9 +181,7 @@ export async function runFit(job: FitJob): Promise<History> {
     // Validation reuses these buffers in batches of bufs.rows, so it never needs its own.
     const stopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping, net) : undefined;
     const guard = new WeightGuard(net, optimizer);
-    // Batch callbacks see the model after every step and may change it: then check before each
-    // callback and save after it, that is at every step.
-    const interval = callbacks.onBatchEnd ? 1 : CHECK_INTERVAL;
+    let weightsSet = job.weightsSet();
     // Resuming: the shuffles of the skipped epochs are replayed (no training), so that the order
     // of rows in each later epoch is the one the uninterrupted run had.
     if (shuffle) for (let epoch = 0; epoch < initialEpoch; epoch++) rng.shuffleInt32(backend.i32, first, trainRows);
@@ -208,17 +208,20 @@ export async function runFit(job: FitJob): Promise<History> {
       totals.loss = 0;
       totals.correct = 0;
       for (let batch = 0; batch < batches; batch++) {
-        // The non-finite guard (guard.ts): saves at the start of each run of `interval` steps (a
-        // new epoch starts a run: replays never cross a reshuffle), checks the loss at every step
-        // and the update at the end of each run.
-        if (batch % interval === 0) guard.save(batch);
+        // The non-finite guard (guard.ts) saves at the start of each run of CHECK_INTERVAL steps (an
+        // epoch starts a run, so replays never cross a reshuffle) and after a callback replaced the
+        // weights; it checks the loss at every step, and the update at the end of each run and
+        // before each batch callback, so that callbacks never see non-finite weights.
+        if (batch % CHECK_INTERVAL === 0 || job.weightsSet() !== weightsSet) {
+          guard.save(batch);
+          weightsSet = job.weightsSet();
+        }
         const correctBefore = totals.correct;
         const value = runBatch(batch, accuracy);
         if (value - value !== 0) throw guard.locate('fit()', epoch, batch, replay);
         applyUpdate(net, optimizer);
-        if (((batch + 1) % interval === 0 || batch === batches - 1) && !guard.finite()) {
-          throw guard.locate('fit()', epoch, batch, replay);
-        }
+        const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches - 1;
+        if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, replay);
         if (callbacks.onBatchEnd) {
           batchLogs.loss = value;
           if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / rowsIn(batch);

@@ -7,12 +7,12 @@
  * weights, momentum and Adam to m. So checking that span (params and the optimizer's state,
  * adjacent in the plan) after an update covers gradients too. To undo a bad update the span must
  * have been copied before it; doing both at every step would cost some 5% of an MLP step with
- * Adam. Instead fit saves the span every CHECK_INTERVAL steps (and at each epoch start) and checks
- * it at the end of each such run of steps and before anything can observe the model (batch
- * callbacks, the end of an epoch). The loss is checked at every step, for free. When either check
- * fails, `locate` puts the saved span back and replays the steps since, checking each one: the
- * kernels are deterministic, so the replay reproduces the same bits, and it stops right before
- * the first bad update.
+ * Adam. Instead fit saves the span every CHECK_INTERVAL steps (and at each epoch start, and after
+ * a callback replaced the weights) and checks it at the end of each such run of steps and before
+ * anything can look at the model (a batch callback, the end of an epoch). The loss is checked at
+ * every step, for free. When a check fails, `locate` puts the saved span back and replays the
+ * steps since, checking each one: the kernels are deterministic, so the replay reproduces the
+ * same bits, and it stops right before the first bad update.
  */
 import type { Ptr } from './backend/backend.js';
 import { SimdnetError } from './errors.js';

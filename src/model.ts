@@ -114,6 +114,8 @@ export class Sequential {
   readonly #shuffleRng: Random;
   #compiled: Compiled | null = null;
   #fitting = false;
+  /** Counts setWeights calls: how fit's non-finite guard learns that a callback replaced the weights. */
+  #weightsSet = 0;
 
   /** @internal Use `sequential()` or `loadModel()`. */
   constructor(backend: Backend, layers: DenseLayer[], specs: LayerSpec[], seed: number) {
@@ -183,6 +185,7 @@ export class Sequential {
         x: xs, y: ys, trainRows, validation, options: opts,
         rng: opts.seed === undefined ? this.#shuffleRng : new Random(opts.seed, 1),
         isDisposed: () => this.#net === null,
+        weightsSet: () => this.#weightsSet,
         save: (includeOptimizer) => this.save({ includeOptimizer }),
       });
     } finally {
@@ -304,6 +307,7 @@ export class Sequential {
       return values;
     });
     arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >> 2));
+    this.#weightsSet += 1;
   }
 
   /** Trainable parameters: Σ (inputUnits·units + units). */

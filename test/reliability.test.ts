@@ -283,6 +283,23 @@ describe.each(BACKEND_NAMES)('non-finite guard on %s', (backend) => {
     expect(unobserved.weights).toEqual(observed.weights);
     expect(unobserved.bytes).toEqual(observed.bytes);
   });
+
+  it('weights replaced by a callback during fit are what a later failure goes back to', async () => {
+    const model = await sequential({ layers: [dense({ units: 1, activation: 'sigmoid', inputShape: [1] })], backend, seed: 4 });
+    await using(model, async () => {
+      model.compile({ loss: 'binaryCrossentropy', optimizer: { type: 'sgd', learningRate: 1e9 } });
+      let last: Float32Array[] = [];
+      const onBatchEnd = (batch: number): void => {
+        if (batch === 18) model.setWeights([[0.25], [-1]]);
+        last = model.getWeights();
+      };
+      const error = await model.fit(TINY_X, TINY_Y, { batchSize: 2, shuffle: false, callbacks: { onBatchEnd } }).then(() => undefined, (e: unknown) => e);
+      expect(pick(error as NonFiniteError)).toEqual({ epoch: 0, batch: 20, quantity: 'weights' });
+      // After batch 19 trained on from the replaced weights (not from those of the last periodic save).
+      expect(last[0][0]).not.toBe(0.25);
+      expect(model.getWeights()).toEqual(last);
+    });
+  });
 });
 
 describe('memory stays flat', () => {

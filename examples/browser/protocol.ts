@@ -26,27 +26,42 @@ export interface Bounds {
   size: number;
 }
 
+/** Kept in a saved model's metadata, so that Load can bring back its data set and settings. */
+export interface SavedRun {
+  config: TrainConfig;
+  epoch: number;
+}
+
 export type ToWorker =
   | { type: 'data'; request: DataRequest }
   | { type: 'train'; config: TrainConfig }
-  | { type: 'stop' };
+  /** Train the current model (trained here or loaded) for more epochs, with its own settings. */
+  | { type: 'continue'; epochs: number }
+  | { type: 'stop' }
+  | { type: 'save' }
+  | { type: 'load'; file: File; backend: 'wasm' | 'js' };
+
+/** The current model: its loss and accuracy on the whole data set, and its decision map. */
+export interface Snapshot {
+  epoch: number;
+  loss: number;
+  acc: number;
+  /** gridSize² rows of `classes` probabilities (one column for two classes: P(class 1)). */
+  grid: Float32Array;
+  gridSize: number;
+}
 
 export type FromWorker =
   | { type: 'data'; points: Float32Array; labels: Int32Array; classes: number; bounds: Bounds }
-  | {
+  | ({
       type: 'progress';
-      epoch: number;
-      /** Loss and accuracy of the model as it is now, on the whole data set. */
-      loss: number;
-      acc: number;
       /** Per epoch of this chunk, as fit() logged them (means over the epoch's batches). */
       epochLoss: number[];
       epochAcc: number[];
       samplesPerSec: number;
       backend: 'wasm' | 'js';
-      /** gridSize² rows of `classes` probabilities (one column for two classes: P(class 1)). */
-      grid: Float32Array;
-      gridSize: number;
-    }
+    } & Snapshot)
+  | ({ type: 'loaded'; config: TrainConfig } & Snapshot)
+  | { type: 'saved'; bytes: Uint8Array; name: string }
   | { type: 'stopped'; epoch: number }
   | { type: 'error'; message: string };

@@ -1,10 +1,11 @@
 /**
  * Trains off the main thread so the page stays responsive. Training runs in chunks of epochs
  * sized to take about CHUNK_MS; between chunks the worker reports progress and yields to its event
- * loop, which is when a Stop message can arrive.
+ * loop, which is when a Stop message can arrive. The model stays here after training, for Continue
+ * and Save; Load replaces it.
  */
-import { circles, dense, moons, sequential, spiral, xor } from 'simdnet';
-import type { Bounds, DataRequest, FromWorker, ToWorker, TrainConfig } from './protocol.js';
+import { circles, dense, loadModel, moons, sequential, spiral, xor, type Sequential } from 'simdnet';
+import { DATASETS, type Bounds, type DataRequest, type FromWorker, type SavedRun, type Snapshot, type ToWorker, type TrainConfig } from './protocol.js';
 
 const CHUNK_MS = 60;
 const GRID = 64;
@@ -20,6 +21,15 @@ interface Data {
   grid: Float32Array;
 }
 
+/** The model the page shows, with what it was trained on. */
+interface Run {
+  model: Sequential;
+  config: TrainConfig;
+  data: Data;
+  epoch: number;
+}
+
+let run: Run | null = null;
 let stopRequested = false;
 let running = false;
 
@@ -54,9 +64,11 @@ function makeData({ dataset, samples, seed }: DataRequest): Data {
   return { points, labels, classes, bounds, grid };
 }
 
-async function train(config: TrainConfig): Promise<void> {
+/** A fresh model for `config`, replacing the current one. */
+async function newRun(config: TrainConfig): Promise<Run> {
+  run?.model.dispose();
+  run = null;
   const data = makeData(config);
-  const n = data.labels.length;
   const binary = data.classes === 2;
   const units = [...config.hidden, binary ? 1 : data.classes];
   const model = await sequential({
@@ -71,64 +83,113 @@ async function train(config: TrainConfig): Promise<void> {
     // Fixed, so that the wasm and JS runs start from the same weights and can be compared.
     seed: 42,
   });
+  model.compile({
+    loss: binary ? 'binaryCrossentropy' : 'categoricalCrossentropy',
+    optimizer: { type: config.optimizer, learningRate: config.learningRate },
+    metrics: ['accuracy'],
+  });
+  return (run = { model, config, data, epoch: 0 });
+}
+
+/** A model saved by this page, with its data set made again from the settings in its metadata. */
+async function loadRun(file: File, backend: 'wasm' | 'js'): Promise<Run> {
+  run?.model.dispose();
+  run = null;
+  const model = await loadModel(file, { backend });
   try {
-    model.compile({
-      loss: binary ? 'binaryCrossentropy' : 'categoricalCrossentropy',
-      optimizer: { type: config.optimizer, learningRate: config.learningRate },
-      metrics: ['accuracy'],
-    });
-    const x = { data: data.points, shape: [n, 2] as [number, number] };
-    let epoch = 0;
-    let chunk = 1;
-    while (!stopRequested && epoch < config.epochs) {
-      const epochs = Math.min(chunk, config.epochs - epoch);
-      const t0 = performance.now();
-      const { history } = await model.fit(x, data.labels, { epochs, batchSize: config.batchSize });
-      const seconds = (performance.now() - t0) / 1000;
-      epoch += epochs;
-      const { loss, acc } = model.evaluate(x, data.labels, { batchSize: 256 });
-      const grid = model.predict({ data: data.grid, shape: [GRID * GRID, 2] }).data.slice();
-      post(
-        {
-          type: 'progress',
-          epoch,
-          loss,
-          acc: acc ?? 0,
-          epochLoss: history.loss,
-          epochAcc: history.acc ?? [],
-          samplesPerSec: (epochs * n) / seconds,
-          backend: config.backend,
-          grid,
-          gridSize: GRID,
-        },
-        [grid.buffer],
-      );
-      // Size the next chunk from this one, so progress arrives at a steady rate on either backend.
-      chunk = Math.max(1, Math.min(500, Math.round((epochs * CHUNK_MS) / 1000 / Math.max(seconds, 1e-4))));
-      await new Promise((resolve) => setTimeout(resolve, 0));
+    const saved = model.metadata as Partial<SavedRun> | undefined;
+    if (!DATASETS.includes(saved?.config?.dataset as never) || typeof saved?.epoch !== 'number') {
+      throw new Error('This file holds a model, but not one saved by this page (its settings are missing).');
     }
-    post({ type: 'stopped', epoch });
-  } finally {
+    const config = { ...saved.config!, backend };
+    return (run = { model, config, data: makeData(config), epoch: saved.epoch });
+  } catch (err) {
     model.dispose();
+    throw err;
   }
+}
+
+function snapshot({ model, data, epoch }: Run): Snapshot {
+  const x = { data: data.points, shape: [data.labels.length, 2] as [number, number] };
+  const { loss, acc } = model.evaluate(x, data.labels, { batchSize: 256 });
+  const grid = model.predict({ data: data.grid, shape: [GRID * GRID, 2] }).data;
+  return { epoch, loss, acc: acc ?? 0, grid, gridSize: GRID };
+}
+
+async function train(current: Run, epochs: number): Promise<void> {
+  const { model, config, data } = current;
+  const n = data.labels.length;
+  const x = { data: data.points, shape: [n, 2] as [number, number] };
+  const end = current.epoch + epochs;
+  let chunk = 1;
+  while (!stopRequested && current.epoch < end) {
+    const count = Math.min(chunk, end - current.epoch);
+    const t0 = performance.now();
+    const { history } = await model.fit(x, data.labels, { epochs: count, batchSize: config.batchSize });
+    const seconds = (performance.now() - t0) / 1000;
+    current.epoch += count;
+    const shot = snapshot(current);
+    post(
+      {
+        type: 'progress',
+        ...shot,
+        epochLoss: history.loss,
+        epochAcc: history.acc ?? [],
+        samplesPerSec: (count * n) / seconds,
+        backend: config.backend,
+      },
+      [shot.grid.buffer],
+    );
+    // Size the next chunk from this one, so progress arrives at a steady rate on either backend.
+    chunk = Math.max(1, Math.min(500, Math.round((count * CHUNK_MS) / 1000 / Math.max(seconds, 1e-4))));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  post({ type: 'stopped', epoch: current.epoch });
+}
+
+function postData({ points, labels, classes, bounds }: Data, copy: boolean): void {
+  const msg = { type: 'data', points, labels, classes, bounds } as const;
+  if (copy) post({ ...msg, points: points.slice(), labels: labels.slice() });
+  else post(msg, [points.buffer, labels.buffer]);
+}
+
+/** Runs one request at a time; its failure becomes an error message for the page. */
+function exclusive(task: () => Promise<void>): void {
+  if (running) return;
+  stopRequested = false;
+  running = true;
+  task()
+    .catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }))
+    .finally(() => (running = false));
 }
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
-  try {
-    if (msg.type === 'stop') {
-      stopRequested = true;
-    } else if (msg.type === 'data') {
-      const { points, labels, classes, bounds } = makeData(msg.request);
-      post({ type: 'data', points, labels, classes, bounds }, [points.buffer, labels.buffer]);
-    } else if (msg.type === 'train' && !running) {
-      stopRequested = false;
-      running = true;
-      train(msg.config)
-        .catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }))
-        .finally(() => (running = false));
-    }
-  } catch (err) {
-    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  if (msg.type === 'stop') {
+    stopRequested = true;
+  } else if (msg.type === 'data') {
+    exclusive(async () => postData(makeData(msg.request), false));
+  } else if (msg.type === 'train') {
+    exclusive(async () => train(await newRun(msg.config), msg.config.epochs));
+  } else if (msg.type === 'continue') {
+    exclusive(async () => {
+      if (!run) throw new Error('There is no model to train on: press Train or load one.');
+      await train(run, msg.epochs);
+    });
+  } else if (msg.type === 'save') {
+    exclusive(async () => {
+      if (!run) throw new Error('There is no model to save yet: train one first.');
+      const { config, epoch } = run;
+      const bytes = run.model.save({ metadata: { config, epoch } satisfies SavedRun });
+      post({ type: 'saved', bytes, name: `${config.dataset}-${epoch}-epochs.snet` }, [bytes.buffer]);
+    });
+  } else if (msg.type === 'load') {
+    exclusive(async () => {
+      const loaded = await loadRun(msg.file, msg.backend);
+      // The run keeps its data: the page gets a copy of the points.
+      postData(loaded.data, true);
+      const shot = snapshot(loaded);
+      post({ type: 'loaded', config: loaded.config, ...shot }, [shot.grid.buffer]);
+    });
   }
 };
