@@ -2,9 +2,9 @@
  * simdnet in a real browser: the kernel checks and a training run inside headless Chromium, and the
  * demo page driven end to end. Pages are served by a Vite dev server with no special headers.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PageResults } from './browser/kernels.js';
@@ -30,6 +30,11 @@ beforeAll(async () => {
   base = server.resolvedUrls!.local[0]!;
   browser = await launchChromium();
 }, 60_000);
+
+/** The decision map as the page drew it. */
+async function boundaryImage(page: Page): Promise<string> {
+  return page.evaluate(() => document.querySelector<HTMLCanvasElement>('#boundary')!.toDataURL());
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -65,7 +70,7 @@ describe('in headless Chromium', () => {
     await page.close();
   }, 120_000);
 
-  test('the demo trains in a worker: the loss falls, accuracy rises, Stop and the JS toggle work', async () => {
+  test('the demo trains in a worker: the loss falls, accuracy rises, Stop, Save, Load, Continue and the JS toggle work', async () => {
     const { page, errors } = await openPage(browser);
     await page.goto(`${base}examples/browser/index.html`);
     await page.selectOption('#dataset', 'moons');
@@ -111,6 +116,27 @@ describe('in headless Chromium', () => {
     // Nothing moves after Stop.
     await page.waitForTimeout(400);
     expect(await epoch()).toBe(stoppedAt);
+
+    // Save downloads the model; after Reset, loading that file brings back the same model: the same
+    // epoch, loss, accuracy and decision map.
+    const shownBefore = { loss: await page.textContent('#loss'), accuracy: await page.textContent('#accuracy'), map: await boundaryImage(page) };
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    expect(download.suggestedFilename()).toBe(`moons-${stoppedAt}-epochs.snet`);
+    const bytes = await readFile((await download.path())!);
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('SNET');
+    await page.click('#reset');
+    expect(await page.textContent('#accuracy')).toBe('–');
+    await page.setInputFiles('#load', { name: download.suggestedFilename(), mimeType: 'application/octet-stream', buffer: bytes });
+    await page.waitForFunction(() => document.querySelector('#status')!.textContent!.startsWith('loaded'), null, { timeout: 10_000 });
+    expect(await epoch()).toBe(stoppedAt);
+    expect({ loss: await page.textContent('#loss'), accuracy: await page.textContent('#accuracy'), map: await boundaryImage(page) }).toEqual(shownBefore);
+
+    // The loaded model trains on from where it was.
+    await page.click('#continue');
+    await page.waitForFunction((at) => Number(document.querySelector('#epoch')!.textContent) > at, stoppedAt, { timeout: 30_000 });
+    await page.click('#stop');
+    await page.waitForFunction(() => document.querySelector('#status')!.textContent!.startsWith('stopped'), null, { timeout: 10_000 });
+    expect(await percent()).toBeGreaterThanOrEqual(90);
 
     // The same model on the JS backend.
     await page.check('#useJs');

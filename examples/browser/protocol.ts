@@ -62,6 +62,6 @@ export type FromWorker =
       backend: 'wasm' | 'js';
     } & Snapshot)
   | ({ type: 'loaded'; config: TrainConfig } & Snapshot)
-  | { type: 'saved'; bytes: Uint8Array; name: string }
+  | { type: 'saved'; bytes: Uint8Array<ArrayBuffer>; name: string }
   | { type: 'stopped'; epoch: number }
   | { type: 'error'; message: string };

@@ -147,10 +147,13 @@ async function train(current: Run, epochs: number): Promise<void> {
   post({ type: 'stopped', epoch: current.epoch });
 }
 
-function postData({ points, labels, classes, bounds }: Data, copy: boolean): void {
-  const msg = { type: 'data', points, labels, classes, bounds } as const;
-  if (copy) post({ ...msg, points: points.slice(), labels: labels.slice() });
-  else post(msg, [points.buffer, labels.buffer]);
+/** The points for the page to draw (copied, not transferred: a run keeps its data). */
+function postData({ points, labels, classes, bounds }: Data): void {
+  post({ type: 'data', points, labels, classes, bounds });
+}
+
+function fail(err: unknown): void {
+  post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
 }
 
 /** Runs one request at a time; its failure becomes an error message for the page. */
@@ -159,7 +162,7 @@ function exclusive(task: () => Promise<void>): void {
   stopRequested = false;
   running = true;
   task()
-    .catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }))
+    .catch(fail)
     .finally(() => (running = false));
 }
 
@@ -168,7 +171,11 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   if (msg.type === 'stop') {
     stopRequested = true;
   } else if (msg.type === 'data') {
-    exclusive(async () => postData(makeData(msg.request), false));
+    try {
+      postData(makeData(msg.request));
+    } catch (err) {
+      fail(err);
+    }
   } else if (msg.type === 'train') {
     exclusive(async () => train(await newRun(msg.config), msg.config.epochs));
   } else if (msg.type === 'continue') {
@@ -186,8 +193,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   } else if (msg.type === 'load') {
     exclusive(async () => {
       const loaded = await loadRun(msg.file, msg.backend);
-      // The run keeps its data: the page gets a copy of the points.
-      postData(loaded.data, true);
+      postData(loaded.data);
       const shot = snapshot(loaded);
       post({ type: 'loaded', config: loaded.config, ...shot }, [shot.grid.buffer]);
     });
