@@ -12,7 +12,7 @@ import { EarlyStopping, parseEarlyStopping, type EarlyStoppingConfig, type Early
 import { CHECK_INTERVAL, WeightGuard } from './guard.js';
 import type { LossName } from './losses.js';
 import type { Optimizer } from './optimizers.js';
-import { allocateBatch, upload } from './plan.js';
+import { allocateBatch, upload, type BatchBuffers } from './plan.js';
 import { Random, checkSeed } from './random.js';
 import { applyUpdate, computeBatch, evaluateRows, type Network, type Totals } from './train.js';
 
@@ -187,19 +187,7 @@ export async function runFit(job: FitJob): Promise<History> {
     if (shuffle) for (let epoch = 0; epoch < initialEpoch; epoch++) rng.shuffleInt32(backend.i32, first, trainRows);
 
     const totals: Totals = { loss: 0, correct: 0 };
-    const batches = Math.ceil(trainRows / bufs.rows);
-    const rowsIn = (batch: number): number => Math.min(bufs.rows, trainRows - batch * bufs.rows);
-    /** Forward, loss and backward on the epoch's batch (gathered when shuffling); returns its loss. */
-    const runBatch = (batch: number, countCorrect: boolean): number => {
-      const start = batch * bufs.rows;
-      const m = rowsIn(batch);
-      if (!shuffle) return computeBatch(net, loss, xData + 4 * start * inWidth, yData + 4 * start * outWidth, m, bufs, countCorrect, totals);
-      backend.gatherRows(xData, index + 4 * start, m, inWidth, bufs.x);
-      backend.gatherRows(yData, index + 4 * start, m, outWidth, bufs.y);
-      return computeBatch(net, loss, bufs.x, bufs.y, m, bufs, countCorrect, totals);
-    };
-    // The guard's replay after a failure (the epoch's totals are dropped with the error).
-    const replay = (batch: number): number => runBatch(batch, false);
+    const batches = new EpochBatches(net, loss, xData, yData, trainRows, shuffle ? index : 0, bufs, totals);
     const validationTotals: Totals = { loss: 0, correct: 0 };
     const batchLogs: Logs = accuracy ? { loss: 0, acc: 0 } : { loss: 0 };
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
@@ -207,7 +195,7 @@ export async function runFit(job: FitJob): Promise<History> {
       if (shuffle) rng.shuffleInt32(backend.i32, first, trainRows);
       totals.loss = 0;
       totals.correct = 0;
-      for (let batch = 0; batch < batches; batch++) {
+      for (let batch = 0; batch < batches.count; batch++) {
         // The non-finite guard (guard.ts) saves at the start of each run of CHECK_INTERVAL steps (an
         // epoch starts a run, so replays never cross a reshuffle) and after a callback replaced the
         // weights; it checks the loss at every step, and the update at the end of each run and
@@ -217,14 +205,15 @@ export async function runFit(job: FitJob): Promise<History> {
           weightsSet = job.weightsSet();
         }
         const correctBefore = totals.correct;
-        const value = runBatch(batch, accuracy);
-        if (value - value !== 0) throw guard.locate('fit()', epoch, batch, replay);
+        // On a failure the guard replays batches (adding to totals, which are dropped with the error).
+        const value = batches.run(batch, accuracy);
+        if (value - value !== 0) throw guard.locate('fit()', epoch, batch, (b) => batches.run(b, false));
         applyUpdate(net, optimizer);
-        const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches - 1;
-        if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, replay);
+        const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches.count - 1;
+        if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, (b) => batches.run(b, false));
         if (callbacks.onBatchEnd) {
           batchLogs.loss = value;
-          if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / rowsIn(batch);
+          if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / batches.size(batch);
           const pending = callbacks.onBatchEnd(batch, batchLogs);
           if (pending) await pending;
           if (job.isDisposed()) throw disposedDuringFit();
@@ -255,6 +244,55 @@ export async function runFit(job: FitJob): Promise<History> {
     return history;
   } finally {
     if (!job.isDisposed()) backend.release(top);
+  }
+}
+
+/**
+ * An epoch's training batches in backend memory: batch b is rows b·bufs.rows onwards, read in place,
+ * or gathered into bufs through the shuffled row order when shuffling.
+ */
+class EpochBatches {
+  readonly count: number;
+  readonly #net: Network;
+  readonly #loss: LossName;
+  readonly #x: Ptr;
+  readonly #y: Ptr;
+  readonly #rows: number;
+  /** The shuffled row order (i32), or 0 to read rows in place. */
+  readonly #order: Ptr;
+  readonly #bufs: BatchBuffers;
+  readonly #totals: Totals;
+
+  constructor(net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, order: Ptr, bufs: BatchBuffers, totals: Totals) {
+    this.#net = net;
+    this.#loss = loss;
+    this.#x = x;
+    this.#y = y;
+    this.#rows = rows;
+    this.#order = order;
+    this.#bufs = bufs;
+    this.#totals = totals;
+    this.count = Math.ceil(rows / bufs.rows);
+  }
+
+  /** Rows in batch b. */
+  size(batch: number): number {
+    return Math.min(this.#bufs.rows, this.#rows - batch * this.#bufs.rows);
+  }
+
+  /** Forward, loss and backward on batch b: fills the gradients, adds to the totals, returns its loss. */
+  run(batch: number, countCorrect: boolean): number {
+    const net = this.#net, bufs = this.#bufs;
+    const inWidth = net.specs[0].inputUnits;
+    const outWidth = net.specs[net.specs.length - 1].units;
+    const start = batch * bufs.rows;
+    const m = this.size(batch);
+    if (this.#order === 0) {
+      return computeBatch(net, this.#loss, this.#x + 4 * start * inWidth, this.#y + 4 * start * outWidth, m, bufs, countCorrect, this.#totals);
+    }
+    net.backend.gatherRows(this.#x, this.#order + 4 * start, m, inWidth, bufs.x);
+    net.backend.gatherRows(this.#y, this.#order + 4 * start, m, outWidth, bufs.y);
+    return computeBatch(net, this.#loss, bufs.x, bufs.y, m, bufs, countCorrect, this.#totals);
   }
 }
 

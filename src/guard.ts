@@ -3,11 +3,11 @@
  * batch, and the model keeps its last finite weights, optimizer state and step, bit for bit.
  *
  * A NaN or infinite gradient, or a finite one that overflows a weight or Adam's v (g² overflows
- * from |g| > 1.8e19), shows in what the update wrote: sgd adds a positive multiple of g to the
- * weights, momentum and Adam to m. So checking that span (params and the optimizer's state,
+ * from |g| > 1.8e19), shows in what the update wrote: sgd moves the weights by a positive multiple
+ * of g, momentum and Adam move m. So checking that span (params and the optimizer's state,
  * adjacent in the plan) after an update covers gradients too. To undo a bad update the span must
- * have been copied before it; doing both at every step would cost some 5% of an MLP step with
- * Adam. Instead fit saves the span every CHECK_INTERVAL steps (and at each epoch start, and after
+ * have been copied before it; copying and checking at every step cost 5–6% of a 784-128-64-10
+ * step at batch 64 with Adam, 9% of a tiny XOR step. Instead fit saves the span every CHECK_INTERVAL steps (and at each epoch start, and after
  * a callback replaced the weights) and checks it at the end of each such run of steps and before
  * anything can look at the model (a batch callback, the end of an epoch). The loss is checked at
  * every step, for free. When a check fails, `locate` puts the saved span back and replays the

@@ -97,11 +97,11 @@ async function loadRun(file: File, backend: 'wasm' | 'js'): Promise<Run> {
   run = null;
   const model = await loadModel(file, { backend });
   try {
-    const saved = model.metadata as Partial<SavedRun> | undefined;
-    if (!DATASETS.includes(saved?.config?.dataset as never) || typeof saved?.epoch !== 'number') {
+    const saved = model.metadata as Partial<SavedRun> | null | undefined;
+    if (!saved?.config || !(DATASETS as readonly string[]).includes(saved.config.dataset) || typeof saved.epoch !== 'number') {
       throw new Error('This file holds a model, but not one saved by this page (its settings are missing).');
     }
-    const config = { ...saved.config!, backend };
+    const config = { ...saved.config, backend };
     return (run = { model, config, data: makeData(config), epoch: saved.epoch });
   } catch (err) {
     model.dispose();
