@@ -1,4 +1,4 @@
-/** simdnet's public API (the contract is notes/API.md). */
+/** simdnet's public API (the contract is docs/API.md). */
 export { sequential, Sequential } from './model.js';
 export type {
   SequentialConfig, CompileConfig, MetricName, Prediction, Evaluation, BatchOptions, SaveOptions, LoadOptions,
