@@ -14,7 +14,7 @@ import type { LossName } from './losses.js';
 import type { Optimizer } from './optimizers.js';
 import { allocateBatch, upload, type BatchBuffers } from './plan.js';
 import { Random, checkSeed } from './random.js';
-import { applyUpdate, computeBatch, evaluateRows, type Network, type Totals } from './train.js';
+import { applyUpdate, computeBatch, evaluateRows, Totals, type Network } from './train.js';
 
 /** Passed to callbacks. Batch logs hold the batch's own loss (and accuracy); epoch logs the epoch's mean. */
 export interface Logs {
@@ -186,10 +186,11 @@ export async function runFit(job: FitJob): Promise<History> {
     // of rows in each later epoch is the one the uninterrupted run had.
     if (shuffle) for (let epoch = 0; epoch < initialEpoch; epoch++) rng.shuffleInt32(backend.i32, first, trainRows);
 
-    const totals: Totals = { loss: 0, correct: 0 };
+    const totals = new Totals();
     const batches = new EpochBatches(net, loss, xData, yData, trainRows, shuffle ? index : 0, bufs, totals);
-    const validationTotals: Totals = { loss: 0, correct: 0 };
-    const batchLogs: Logs = accuracy ? { loss: 0, acc: 0 } : { loss: 0 };
+    const validationTotals = new Totals();
+    const batchLogs = new BatchLogs();
+    if (accuracy) batchLogs.acc = 0;
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
       const started = performance.now();
       if (shuffle) rng.shuffleInt32(backend.i32, first, trainRows);
@@ -204,16 +205,12 @@ export async function runFit(job: FitJob): Promise<History> {
           guard.save(batch);
           weightsSet = job.weightsSet();
         }
-        const correctBefore = totals.correct;
         // On a failure the guard replays batches (adding to totals, which are dropped with the error).
-        const value = batches.run(batch, accuracy);
-        if (value - value !== 0) throw guard.locate('fit()', epoch, batch, (b) => batches.run(b, false));
+        if (!batches.train(batch, accuracy, batchLogs)) throw guard.locate('fit()', epoch, batch, (b) => batches.replay(b));
         applyUpdate(net, optimizer);
         const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches.count - 1;
-        if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, (b) => batches.run(b, false));
+        if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, (b) => batches.replay(b));
         if (callbacks.onBatchEnd) {
-          batchLogs.loss = value;
-          if (accuracy) batchLogs.acc = (totals.correct - correctBefore) / batches.size(batch);
           const pending = callbacks.onBatchEnd(batch, batchLogs);
           if (pending) await pending;
           if (job.isDisposed()) throw disposedDuringFit();
@@ -245,6 +242,12 @@ export async function runFit(job: FitJob): Promise<History> {
   } finally {
     if (!job.isDisposed()) backend.release(top);
   }
+}
+
+/** The logs passed to onBatchEnd: a class for the reason Totals is one (train.ts), as steps write them. */
+class BatchLogs implements Logs {
+  loss = 0;
+  declare acc?: number;
 }
 
 /**
@@ -280,19 +283,41 @@ class EpochBatches {
     return Math.min(this.#bufs.rows, this.#rows - batch * this.#bufs.rows);
   }
 
-  /** Forward, loss and backward on batch b: fills the gradients, adds to the totals, returns its loss. */
-  run(batch: number, countCorrect: boolean): number {
+  /**
+   * run(batch), with the batch's loss (and accuracy, when counted) written to `logs`; false when the
+   * loss is not finite. fit's loop is an async function that V8 leaves unoptimized, where every
+   * double computed or read is a new heap object: so a step's doubles stay in here.
+   */
+  train(batch: number, countCorrect: boolean, logs: Logs): boolean {
+    const totals = this.#totals;
+    const correctBefore = totals.correct;
+    this.run(batch, countCorrect);
+    const value = totals.lastLoss;
+    logs.loss = value;
+    if (countCorrect) logs.acc = (totals.correct - correctBefore) / this.size(batch);
+    return value - value === 0;
+  }
+
+  /** run(batch) for the guard's replay after a failure: returns the batch's loss. */
+  replay(batch: number): number {
+    this.run(batch, false);
+    return this.#totals.lastLoss;
+  }
+
+  /** Forward, loss and backward on batch b: fills the gradients, adds to the totals and sets totals.lastLoss. */
+  run(batch: number, countCorrect: boolean): void {
     const net = this.#net, bufs = this.#bufs;
     const inWidth = net.specs[0].inputUnits;
     const outWidth = net.specs[net.specs.length - 1].units;
     const start = batch * bufs.rows;
     const m = this.size(batch);
     if (this.#order === 0) {
-      return computeBatch(net, this.#loss, this.#x + 4 * start * inWidth, this.#y + 4 * start * outWidth, m, bufs, countCorrect, this.#totals);
+      computeBatch(net, this.#loss, this.#x + 4 * start * inWidth, this.#y + 4 * start * outWidth, m, bufs, countCorrect, this.#totals);
+      return;
     }
     net.backend.gatherRows(this.#x, this.#order + 4 * start, m, inWidth, bufs.x);
     net.backend.gatherRows(this.#y, this.#order + 4 * start, m, outWidth, bufs.y);
-    return computeBatch(net, this.#loss, bufs.x, bufs.y, m, bufs, countCorrect, this.#totals);
+    computeBatch(net, this.#loss, bufs.x, bufs.y, m, bufs, countCorrect, this.#totals);
   }
 }
 

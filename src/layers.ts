@@ -5,6 +5,7 @@
 import { ACTIVATION, ACTIVATION_NAMES, type ActivationCode, type ActivationName } from './backend/backend.js';
 import { checkKeys, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import type { Random } from './random.js';
+import { sharedNumbers } from './scalars.js';
 
 export type KernelInitializer = 'heNormal' | 'glorotUniform' | 'smallRandom' | 'zeros';
 export const KERNEL_INITIALIZERS: readonly KernelInitializer[] = ['heNormal', 'glorotUniform', 'smallRandom', 'zeros'];
@@ -108,14 +109,14 @@ export function resolveLayers(where: string, layers: unknown): { layers: DenseLa
           `use 'heNormal', 'glorotUniform' or 'smallRandom'`,
       );
     }
-    specs.push({
+    specs.push(sharedNumbers({
       inputUnits,
       units: layer.units,
       activation: layer.activation,
       code: ACTIVATION[layer.activation],
-      alpha: layer.alpha,
+      alpha: layer.alpha, // passed to kernels at every step
       kernelInitializer: layer.kernelInitializer,
-    });
+    }));
     inputUnits = layer.units;
   });
   return { layers: resolved, specs };

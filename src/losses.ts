@@ -33,19 +33,25 @@ export function checkLoss(where: string, loss: unknown, output: LayerSpec): Loss
 }
 
 /**
- * Loss over a batch of m rows; writes dZ_L (the gradient w.r.t. the output logits) into `dz`.
+ * Loss over a batch of m rows, left in out.lastLoss; writes dZ_L (the gradient w.r.t. the output
+ * logits) into `dz`. The loss is stored rather than returned: a double returned from a call V8 does
+ * not inline is boxed into a new heap object, and a training step allocates nothing.
+ *
  * sigmoid + binary cross-entropy and softmax + categorical cross-entropy fuse to dZ_L = (A − Y)/m
  * (per output for BCE: /(m·n)), the seeds' dZ = A − Y with their 1/m folded in here, once.
  * Mean squared error gives dA = 2(A − Y)/(m·n), then dZ_L = dA ⊙ g'(Z_L) (nothing to do for linear).
  */
 export function lossAndGradient(
   backend: Backend, loss: LossName, output: LayerSpec,
-  logits: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number,
-): number {
+  logits: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, out: { lastLoss: number },
+): void {
   const n = output.units;
-  if (loss === 'binaryCrossentropy') return backend.lossSigmoidBce(logits, a, y, dz, m, n);
-  if (loss === 'categoricalCrossentropy') return backend.lossSoftmaxCce(logits, a, y, dz, m, n);
-  const value = backend.lossMse(a, y, dz, m, n);
-  if (output.code !== ACTIVATION.linear) backend.activationBackward(output.code, a, dz, dz, m, n, output.alpha);
-  return value;
+  if (loss === 'binaryCrossentropy') {
+    out.lastLoss = backend.lossSigmoidBce(logits, a, y, dz, m, n);
+  } else if (loss === 'categoricalCrossentropy') {
+    out.lastLoss = backend.lossSoftmaxCce(logits, a, y, dz, m, n);
+  } else {
+    out.lastLoss = backend.lossMse(a, y, dz, m, n);
+    if (output.code !== ACTIVATION.linear) backend.activationBackward(output.code, a, dz, dz, m, n, output.alpha);
+  }
 }

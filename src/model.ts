@@ -16,7 +16,7 @@ import { checkLoss, type LossName } from './losses.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import { allocateBatch, allocateModel, readFlat, upload, writeFlat } from './plan.js';
 import { checkSeed, Random } from './random.js';
-import { backward, batchLoss, evaluateRows, forward, predictRows, type Network, type Totals } from './train.js';
+import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './train.js';
 
 export interface SequentialConfig {
   layers: ReadonlyArray<DenseLayer | DenseConfig>;
@@ -217,7 +217,7 @@ export class Sequential {
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     const accuracy = compiled.metrics.length > 0;
-    const totals: Totals = { loss: 0, correct: 0 };
+    const totals = new Totals();
     this.#scoped(net, () => {
       const xData = upload(net.backend, xs.data);
       const yData = upload(net.backend, ys.data);
@@ -346,15 +346,16 @@ export class Sequential {
     const compiled = this.#requireCompiled(where);
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
-    let loss = 0;
+    const totals = new Totals();
     this.#scoped(net, () => {
       const xData = upload(net.backend, xs.data);
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, xs.rows, { gather: false, loss: true, backward: true });
       forward(net, xData, xs.rows, bufs);
-      loss = batchLoss(net, compiled.loss, yData, xs.rows, bufs);
+      batchLoss(net, compiled.loss, yData, xs.rows, bufs, totals);
       backward(net, xData, xs.rows, bufs);
     });
+    const loss = totals.lastLoss;
     const { backend, specs, mem } = net;
     const grads = specs.flatMap((s, l) => [
       backend.f32.slice(mem.dw[l] >> 2, (mem.dw[l] >> 2) + s.inputUnits * s.units),

@@ -5,6 +5,7 @@
  */
 import type { Backend, Ptr } from './backend/backend.js';
 import { checkKeys, describeValue, invalid, isPlainObject, SimdnetError } from './errors.js';
+import { sharedNumbers } from './scalars.js';
 
 export interface SgdConfig {
   type: 'sgd';
@@ -72,7 +73,7 @@ export function parseOptimizer(where: string, value: unknown): Optimizer {
   check('l2', (v) => v >= 0, 'a number ≥ 0');
   for (const key of ['beta', 'beta1', 'beta2']) check(key, (v) => v >= 0 && v < 1, 'in [0, 1)');
   check('epsilon', (v) => v > 0, 'a positive number');
-  return Object.freeze(resolved) as Optimizer;
+  return Object.freeze(sharedNumbers(resolved)) as Optimizer;
 }
 
 /** Floats of optimizer state per parameter: sgd none, momentum one (m), adam two (m, v). */

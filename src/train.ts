@@ -25,11 +25,21 @@ export interface Network extends PlannedModel {
   step: number;
 }
 
-/** Running sums over the batches of an epoch or an evaluation, updated in place. */
-export interface Totals {
+/**
+ * Running sums over the batches of an epoch or an evaluation, updated in place. A class, not an
+ * object literal: V8 gives a literal the hidden class of every literal with the same keys in the
+ * process, and once one of those holds a non-number in a field, each double stored there is a new
+ * heap object. Here the fields only ever hold numbers, so V8 writes doubles into them in place.
+ */
+export class Totals {
   /** Σ batch loss × batch rows. */
-  loss: number;
-  correct: number;
+  loss = 0;
+  correct = 0;
+  /**
+   * The last batch's loss. Steps leave it here rather than return it: V8 boxes a double returned
+   * from a call it does not inline into a new heap object.
+   */
+  lastLoss = 0;
 }
 
 /** Forward pass over m ≤ bufs.rows rows at x: A_L ends in bufs.acts[L−1], Z_L in bufs.logits. */
@@ -50,10 +60,10 @@ export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): vo
   backend.activation(out.code, bufs.logits, bufs.acts[last], m, out.units, out.alpha);
 }
 
-/** Loss of the batch after `forward`; writes dZ_L into bufs.delta. */
-export function batchLoss(net: Network, loss: LossName, y: Ptr, m: number, bufs: BatchBuffers): number {
+/** Loss of the batch after `forward` into totals.lastLoss; writes dZ_L into bufs.delta. */
+export function batchLoss(net: Network, loss: LossName, y: Ptr, m: number, bufs: BatchBuffers, totals: Totals): void {
   const last = net.specs.length - 1;
-  return lossAndGradient(net.backend, loss, net.specs[last], bufs.logits, bufs.acts[last], y, bufs.delta, m);
+  lossAndGradient(net.backend, loss, net.specs[last], bufs.logits, bufs.acts[last], y, bufs.delta, m, totals);
 }
 
 /** Backward pass from dZ_L in bufs.delta: fills the grads region (dW_l, db_l for every layer). */
@@ -77,19 +87,18 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
 
 /**
  * The first half of a training step on m rows at x, y: forward, loss, backward. Fills the gradient
- * region and returns the batch's loss; nothing is updated yet, so the caller can check the loss
- * and gradients (gradientsFinite) before applyUpdate.
+ * region and leaves the batch's loss in totals.lastLoss; nothing is updated yet, so the caller can
+ * check the loss and gradients (gradientsFinite) before applyUpdate.
  */
 export function computeBatch(
   net: Network, loss: LossName, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
-): number {
+): void {
   const { backend, specs } = net;
   forward(net, x, m, bufs);
   if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], y, m, specs[specs.length - 1].units);
-  const value = batchLoss(net, loss, y, m, bufs);
-  totals.loss += value * m;
+  batchLoss(net, loss, y, m, bufs, totals);
+  totals.loss += totals.lastLoss * m;
   backward(net, x, m, bufs);
-  return value;
 }
 
 /** Whether every gradient is finite: one allFinite call over the whole region, cheap next to the GEMMs. */
@@ -117,7 +126,8 @@ export function evaluateRows(
     const yb = y + 4 * start * out.units;
     forward(net, xb, m, bufs);
     if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], yb, m, out.units);
-    totals.loss += batchLoss(net, loss, yb, m, bufs) * m;
+    batchLoss(net, loss, yb, m, bufs, totals);
+    totals.loss += totals.lastLoss * m;
   }
 }
 

@@ -19,6 +19,12 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   let f32 = new Float32Array(buffer);
   let i32 = new Int32Array(buffer);
   let top = HEAP_BASE;
+  // Doubles that a kernel hands to its helpers, or a loss kernel to its caller. V8 boxes a double
+  // passed to or returned from a call it does not inline into a new heap object, and a training
+  // step allocates nothing (DESIGN.md): so the per-row helpers take only integers and read alpha
+  // here, and the loss kernels compute their value into a slot that a tiny, inlinable wrapper reads.
+  const scalars = new Float64Array(2);
+  const ALPHA = 0, LOSS = 1;
 
   // Grows like wasm memory does from the caller's point of view: old views go stale.
   function ensureCapacity(bytes: number): void {
@@ -120,10 +126,11 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   function gemmNTBackward(
     act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
   ): void {
+    scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) {
       const row = out + 4 * i * n;
       gemmNT(1, n, k, dz + 4 * i * k, w, row, false);
-      activationBackward(act, aPrev + 4 * i * n, row, row, 1, n, alpha);
+      backwardRows(act, aPrev + 4 * i * n, row, row, 1, n);
     }
   }
 
@@ -152,8 +159,8 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   // --- Activations.
 
-  /** Applies g in place to the n floats at index `y` (one row, so softmax normalises it). */
-  function activateRow(f: Float32Array, act: ActivationCode, y: number, n: number, alpha: number): void {
+  /** Applies g in place to the n floats at index `y` (one row, so softmax normalises it); alpha from scalars. */
+  function activateRow(f: Float32Array, act: ActivationCode, y: number, n: number): void {
     const end = y + n;
     switch (act) {
       case ACTIVATION.linear:
@@ -168,9 +175,11 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
         // `v < 0 ? 0 : v` lets NaN through, so divergence stays visible to allFinite.
         for (let j = y; j < end; j++) { const v = f[j]; f[j] = v < 0 ? 0 : v; }
         return;
-      case ACTIVATION.leakyRelu:
+      case ACTIVATION.leakyRelu: {
+        const alpha = scalars[ALPHA];
         for (let j = y; j < end; j++) { const v = f[j]; f[j] = v < 0 ? alpha * v : v; }
         return;
+      }
       case ACTIVATION.softmax: {
         let max = -Infinity;
         for (let j = y; j < end; j++) if (f[j] > max) max = f[j];
@@ -190,7 +199,8 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     const f = f32;
     const X = x >> 2, Y = y >> 2;
     if (X !== Y) f.copyWithin(Y, X, X + m * n);
-    for (let i = 0; i < m; i++) activateRow(f, act, Y + i * n, n, alpha);
+    scalars[ALPHA] = alpha;
+    for (let i = 0; i < m; i++) activateRow(f, act, Y + i * n, n);
   }
 
   /** y = g(x + bias) over [m×n], row by row (the row stays in cache for g); y may alias x. */
@@ -199,10 +209,11 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   ): void {
     const f = f32;
     const X = x >> 2, b = bias >> 2, Y = y >> 2;
+    scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) {
       const xi = X + i * n, yi = Y + i * n;
       for (let j = 0; j < n; j++) f[yi + j] = f[xi + j] + f[b + j];
-      activateRow(f, act, yi, n, alpha);
+      activateRow(f, act, yi, n);
     }
   }
 
@@ -210,6 +221,12 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   function activationBackward(
     act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number,
   ): void {
+    scalars[ALPHA] = alpha;
+    backwardRows(act, a, dA, dZ, m, n);
+  }
+
+  /** activationBackward with alpha read from scalars. */
+  function backwardRows(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number): void {
     const f = f32;
     const A = a >> 2, G = dA >> 2, D = dZ >> 2;
     const len = m * n;
@@ -226,9 +243,11 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       case ACTIVATION.relu:
         for (let i = 0; i < len; i++) f[D + i] = f[A + i] > 0 ? f[G + i] : 0;
         return;
-      case ACTIVATION.leakyRelu:
+      case ACTIVATION.leakyRelu: {
+        const alpha = scalars[ALPHA];
         for (let i = 0; i < len; i++) f[D + i] = f[A + i] > 0 ? f[G + i] : alpha * f[G + i];
         return;
+      }
       case ACTIVATION.softmax:
         // Row-wise Jacobian: dz_j = a_j (dA_j − Σ_k dA_k a_k).
         for (let r = 0; r < m; r++) {
@@ -244,9 +263,26 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   }
 
   // --- Losses. The loss is summed in a double; gradients are written in float32.
+  // The kernels of the interface only read the value from its slot: small enough for V8 to inline
+  // into the caller, so that the double is not boxed on its way out.
 
-  /** Mean of max(z,0) − z·y + log(1 + e^−|z|) over m·n; dz = (a − y)/(m·n); dz may alias a. */
   function lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number {
+    sigmoidBce(z, a, y, dz, m, n);
+    return scalars[LOSS];
+  }
+
+  function lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number {
+    softmaxCce(z, a, y, dz, m, n);
+    return scalars[LOSS];
+  }
+
+  function lossMse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number {
+    mse(a, y, da, m, n);
+    return scalars[LOSS];
+  }
+
+  /** Mean of max(z,0) − z·y + log(1 + e^−|z|) over m·n into scalars[LOSS]; dz = (a − y)/(m·n); dz may alias a. */
+  function sigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
     const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
     const len = m * n;
@@ -257,11 +293,14 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       sum += Math.max(zi, 0) - zi * yi + Math.log1p(Math.exp(-Math.abs(zi)));
       f[D + i] = (f[A + i] - yi) * scale;
     }
-    return sum * scale;
+    scalars[LOSS] = sum * scale;
   }
 
-  /** Mean over rows of −Σ_j y_j (z_j − logΣ_k e^{z_k}), max-subtracted; dz = (a − y)/m; dz may alias a. */
-  function lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number {
+  /**
+   * Mean over rows of −Σ_j y_j (z_j − logΣ_k e^{z_k}), max-subtracted, into scalars[LOSS];
+   * dz = (a − y)/m; dz may alias a.
+   */
+  function softmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
     const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
     const scale = 1 / m;
@@ -279,11 +318,11 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
         f[dr + j] = (f[ar + j] - yj) * scale;
       }
     }
-    return sum * scale;
+    scalars[LOSS] = sum * scale;
   }
 
-  /** Mean of (a − y)² over m·n; da = 2(a − y)/(m·n); da may alias a. */
-  function lossMse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number {
+  /** Mean of (a − y)² over m·n into scalars[LOSS]; da = 2(a − y)/(m·n); da may alias a. */
+  function mse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
     const f = f32;
     const A = a >> 2, Yp = y >> 2, D = da >> 2;
     const len = m * n;
@@ -294,7 +333,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       sum += d * d;
       f[D + i] = 2 * d * scale;
     }
-    return sum * scale;
+    scalars[LOSS] = sum * scale;
   }
 
   /** n = 1: (a ≥ 0.5) == (y ≥ 0.5); n > 1: argmax(a row) == argmax(y row), first maximum wins. */
