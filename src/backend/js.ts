@@ -40,54 +40,47 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   // --- GEMM. C[m×n] (=|+=) op(A)·op(B); C must not alias A or B.
 
-  /** A is [m×k], B is [k×n]: i-k-j order, four rows of B per pass over a row of C. */
-  function gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+  /**
+   * C = op(A)·B in i-k-j order, four rows of B per pass over a row of C. Element (i, p) of op(A)
+   * sits at A + i·rowStride + p·depthStride: (k, 1) for A [m×k], (1, m) for Aᵀ with A stored [k×m].
+   */
+  function gemmRowsKJ(
+    m: number, n: number, k: number, a: Ptr, rowStride: number, depthStride: number,
+    b: Ptr, c: Ptr, accumulate: boolean,
+  ): void {
     const f = f32;
     const A = a >> 2, B = b >> 2, C = c >> 2;
     const k4 = k - (k % 4);
+    const s = depthStride;
     for (let i = 0; i < m; i++) {
       const ci = C + i * n;
-      const ai = A + i * k;
+      const ai = A + i * rowStride;
       if (!accumulate) f.fill(0, ci, ci + n);
       let p = 0;
       for (; p < k4; p += 4) {
-        const a0 = f[ai + p], a1 = f[ai + p + 1], a2 = f[ai + p + 2], a3 = f[ai + p + 3];
+        const ap = ai + p * s;
+        const a0 = f[ap], a1 = f[ap + s], a2 = f[ap + 2 * s], a3 = f[ap + 3 * s];
         const b0 = B + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
         for (let j = 0; j < n; j++) {
           f[ci + j] += a0 * f[b0 + j] + a1 * f[b1 + j] + a2 * f[b2 + j] + a3 * f[b3 + j];
         }
       }
       for (; p < k; p++) {
-        const ap = f[ai + p];
+        const ap = f[ai + p * s];
         const bp = B + p * n;
         for (let j = 0; j < n; j++) f[ci + j] += ap * f[bp + j];
       }
     }
   }
 
-  /** Aᵀ·B with A stored [k×m], B [k×n]: as gemmNN, reading column i of A with stride m. */
+  /** A is [m×k], B is [k×n]. */
+  function gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate);
+  }
+
+  /** Aᵀ·B with A stored [k×m], B [k×n]. */
   function gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
-    const f = f32;
-    const A = a >> 2, B = b >> 2, C = c >> 2;
-    const k4 = k - (k % 4);
-    for (let i = 0; i < m; i++) {
-      const ci = C + i * n;
-      if (!accumulate) f.fill(0, ci, ci + n);
-      let p = 0;
-      for (; p < k4; p += 4) {
-        const ap = A + p * m + i;
-        const a0 = f[ap], a1 = f[ap + m], a2 = f[ap + 2 * m], a3 = f[ap + 3 * m];
-        const b0 = B + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
-        for (let j = 0; j < n; j++) {
-          f[ci + j] += a0 * f[b0 + j] + a1 * f[b1 + j] + a2 * f[b2 + j] + a3 * f[b3 + j];
-        }
-      }
-      for (; p < k; p++) {
-        const ap = f[A + p * m + i];
-        const bp = B + p * n;
-        for (let j = 0; j < n; j++) f[ci + j] += ap * f[bp + j];
-      }
-    }
+    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate);
   }
 
   /**
