@@ -12,7 +12,7 @@ import { EarlyStopping, parseEarlyStopping, type EarlyStoppingConfig, type Early
 import { CHECK_INTERVAL, WeightGuard } from './guard.js';
 import type { LossName } from './losses.js';
 import type { Optimizer } from './optimizers.js';
-import { allocateBatch, upload, type BatchBuffers } from './plan.js';
+import { allocateBatch, BatchBufferSet, upload, type BatchBuffers } from './plan.js';
 import { Random, checkSeed } from './random.js';
 import { applyUpdate, computeBatch, evaluateRows, Totals, type Network } from './train.js';
 
@@ -148,6 +148,29 @@ export interface FitJob {
   weightsSet(): number;
   /** model.save(), for checkpoints. */
   save(includeOptimizer: boolean): Uint8Array<ArrayBuffer>;
+  /** The model's FitObjects, reused by each of its fits; default: new ones for this fit. */
+  objects?: FitObjects;
+}
+
+/**
+ * The JS objects a fit's steps work with, kept by the model and re-initialised by each of its fits
+ * (the backend memory they point to is still laid out per fit). V8's optimized code for the steps
+ * holds the maps of these objects weakly: when a fit's own objects died with it, a full GC dropped
+ * that code and the next fit ran its first thousands of steps unoptimized, boxing every double.
+ */
+export class FitObjects {
+  readonly bufs = new BatchBufferSet();
+  readonly totals = new Totals();
+  readonly validationTotals = new Totals();
+  /** Batch logs without acc, and with it: one shape each, so no fit deletes a field. */
+  readonly batchLogs = new BatchLogs();
+  readonly batchLogsWithAcc = new BatchLogs();
+  guard: WeightGuard | undefined = undefined;
+  batches: EpochBatches | undefined = undefined;
+
+  constructor() {
+    this.batchLogsWithAcc.acc = 0;
+  }
 }
 
 export async function runFit(job: FitJob): Promise<History> {
@@ -177,19 +200,27 @@ export async function runFit(job: FitJob): Promise<History> {
     const first = index >> 2;
     const order = backend.i32;
     for (let i = 0; i < trainRows; i++) order[first + i] = i;
-    const bufs = allocateBatch(backend, specs, Math.min(batchSize, trainRows), { gather: shuffle, loss: true, backward: true });
+    const objects = job.objects ?? new FitObjects();
+    const bufs = allocateBatch(backend, specs, Math.min(batchSize, trainRows), { gather: shuffle, loss: true, backward: true }, objects.bufs);
     // Validation reuses these buffers in batches of bufs.rows, so it never needs its own.
     const stopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping, net) : undefined;
-    const guard = new WeightGuard(net, optimizer);
+    if (objects.guard) objects.guard.reset(net, optimizer);
+    else objects.guard = new WeightGuard(net, optimizer);
+    const guard = objects.guard;
     let weightsSet = job.weightsSet();
     // Resuming: the shuffles of the skipped epochs are replayed (no training), so that the order
     // of rows in each later epoch is the one the uninterrupted run had.
     if (shuffle) for (let epoch = 0; epoch < initialEpoch; epoch++) rng.shuffleInt32(backend.i32, first, trainRows);
 
-    const totals = new Totals();
-    const batches = new EpochBatches(net, loss, xData, yData, trainRows, shuffle ? index : 0, bufs, totals);
-    const validationTotals = new Totals();
-    const batchLogs = new BatchLogs();
+    const { totals, validationTotals } = objects;
+    totals.loss = 0;
+    totals.correct = 0;
+    totals.lastLoss = 0;
+    if (objects.batches) objects.batches.reset(net, loss, xData, yData, trainRows, shuffle ? index : 0, bufs, totals);
+    else objects.batches = new EpochBatches(net, loss, xData, yData, trainRows, shuffle ? index : 0, bufs, totals);
+    const batches = objects.batches;
+    const batchLogs = accuracy ? objects.batchLogsWithAcc : objects.batchLogs;
+    batchLogs.loss = 0;
     if (accuracy) batchLogs.acc = 0;
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
       const started = performance.now();
@@ -255,18 +286,31 @@ class BatchLogs implements Logs {
  * or gathered into bufs through the shuffled row order when shuffling.
  */
 class EpochBatches {
-  readonly count: number;
-  readonly #net: Network;
-  readonly #loss: LossName;
-  readonly #x: Ptr;
-  readonly #y: Ptr;
-  readonly #rows: number;
+  count: number;
+  #net: Network;
+  #loss: LossName;
+  #x: Ptr;
+  #y: Ptr;
+  #rows: number;
   /** The shuffled row order (i32), or 0 to read rows in place. */
-  readonly #order: Ptr;
-  readonly #bufs: BatchBuffers;
-  readonly #totals: Totals;
+  #order: Ptr;
+  #bufs: BatchBuffers;
+  #totals: Totals;
 
   constructor(net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, order: Ptr, bufs: BatchBuffers, totals: Totals) {
+    this.#net = net;
+    this.#loss = loss;
+    this.#x = x;
+    this.#y = y;
+    this.#rows = rows;
+    this.#order = order;
+    this.#bufs = bufs;
+    this.#totals = totals;
+    this.count = Math.ceil(rows / bufs.rows);
+  }
+
+  /** Points the object at another fit's data and buffers (a model reuses one for all its fits). */
+  reset(net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, order: Ptr, bufs: BatchBuffers, totals: Totals): void {
     this.#net = net;
     this.#loss = loss;
     this.#x = x;

@@ -51,21 +51,33 @@ export class NonFiniteError extends SimdnetError {
   }
 }
 
-/** One fit's guard. Allocates its backup in the backend: construct it inside fit's per-call region. */
+/**
+ * One fit's guard. Allocates its backup in the backend: construct it, or `reset` it for a later fit
+ * (a model keeps one guard for all its fits), inside fit's per-call region.
+ */
 export class WeightGuard {
-  readonly #net: Network;
-  readonly #optimizer: Optimizer;
+  #net: Network;
+  #optimizer: Optimizer;
   /** Floats from params that an update writes: the weights and the optimizer's state slots. */
-  readonly #floats: number;
-  readonly #backup: Ptr;
+  #floats = 0;
+  #backup: Ptr = 0;
   #savedStep = 0;
   #savedBatch = 0;
 
   constructor(net: Network, optimizer: Optimizer) {
     this.#net = net;
     this.#optimizer = optimizer;
+    this.reset(net, optimizer);
+  }
+
+  /** Readies the guard for a new fit: allocates a new backup (in that fit's region). */
+  reset(net: Network, optimizer: Optimizer): void {
+    this.#net = net;
+    this.#optimizer = optimizer;
     this.#floats = (1 + stateSlots(optimizer)) * net.mem.layout.floats;
     this.#backup = net.backend.alloc(this.#floats);
+    this.#savedStep = 0;
+    this.#savedBatch = 0;
   }
 
   /** Saves the model as it is before the epoch's `batch`. */

@@ -7,7 +7,7 @@ import type { Backend, BackendName } from './backend/backend.js';
 import { createBackend } from './backend/index.js';
 import { toLabels, toMatrix, type LabelsLike, type MatrixLike, type Rows } from './data.js';
 import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
-import { parseFitOptions, runFit, splitRows, type FitOptions, type History } from './fit.js';
+import { FitObjects, parseFitOptions, runFit, splitRows, type FitOptions, type History } from './fit.js';
 import { checkSizes } from './io/limits.js';
 import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
@@ -116,6 +116,8 @@ export class Sequential {
   #fitting = false;
   /** Counts setWeights calls: how fit's non-finite guard learns that a callback replaced the weights. */
   #weightsSet = 0;
+  /** The JS objects of fit's steps, kept from one fit to the next (fit.ts explains why). */
+  #fitObjects: FitObjects | null = null;
 
   /** @internal Use `sequential()` or `loadModel()`. */
   constructor(backend: Backend, layers: DenseLayer[], specs: LayerSpec[], seed: number) {
@@ -187,6 +189,7 @@ export class Sequential {
         isDisposed: () => this.#net === null,
         weightsSet: () => this.#weightsSet,
         save: (includeOptimizer) => this.save({ includeOptimizer }),
+        objects: (this.#fitObjects ??= new FitObjects()),
       });
     } finally {
       this.#fitting = false;
@@ -334,6 +337,7 @@ export class Sequential {
   dispose(): void {
     this.#net = null;
     this.#compiled = null;
+    this.#fitObjects = null;
   }
 
   /**

@@ -102,16 +102,36 @@ export interface BatchNeeds {
   backward: boolean;
 }
 
-export function allocateBatch(backend: Backend, specs: readonly LayerSpec[], rows: number, needs: BatchNeeds): BatchBuffers {
+/**
+ * BatchBuffers as a class, so that a fit can lay out new buffers in the object of the previous fit
+ * (allocateBatch's `into`): V8 keeps the optimized code of the steps only while objects with the
+ * maps it was specialised on are alive, and a fit's objects all die when it ends.
+ */
+export class BatchBufferSet implements BatchBuffers {
+  rows = 0;
+  acts: Ptr[] = [];
+  logits: Ptr = 0;
+  x: Ptr = 0;
+  y: Ptr = 0;
+  delta: Ptr = 0;
+  spare: Ptr = 0;
+}
+
+/** Buffers for batches of up to `rows` rows, written into `into` when given (else a new object). */
+export function allocateBatch(
+  backend: Backend, specs: readonly LayerSpec[], rows: number, needs: BatchNeeds, into: BatchBufferSet = new BatchBufferSet(),
+): BatchBuffers {
   const last = specs[specs.length - 1];
   const widest = Math.max(...specs.map((s) => s.units));
-  const acts = specs.map((s) => backend.alloc(rows * s.units));
-  const logits = backend.alloc(rows * last.units);
-  const x = needs.gather ? backend.alloc(rows * specs[0].inputUnits) : 0;
-  const y = needs.gather ? backend.alloc(rows * last.units) : 0;
-  const delta = needs.loss || needs.backward ? backend.alloc(rows * widest) : 0;
-  const spare = needs.backward && specs.length > 1 ? backend.alloc(rows * widest) : 0;
-  return { rows, acts, logits, x, y, delta, spare };
+  into.rows = rows;
+  into.acts.length = 0;
+  for (const s of specs) into.acts.push(backend.alloc(rows * s.units));
+  into.logits = backend.alloc(rows * last.units);
+  into.x = needs.gather ? backend.alloc(rows * specs[0].inputUnits) : 0;
+  into.y = needs.gather ? backend.alloc(rows * last.units) : 0;
+  into.delta = needs.loss || needs.backward ? backend.alloc(rows * widest) : 0;
+  into.spare = needs.backward && specs.length > 1 ? backend.alloc(rows * widest) : 0;
+  return into;
 }
 
 /** A model's layers with the memory laid out for them. */
