@@ -2,11 +2,12 @@
 //
 // Goto/BLIS structure: the k dimension is cut into KC-deep slabs; a KC×NC block of op(B) is packed
 // into NR-wide column panels and an MC×KC block of op(A) into MR-tall row panels, both in the
-// caller's scratch; a 4×8 f32x4 micro-kernel then walks the packed panels. Packing reads A and B in
+// caller's scratch; a 2×16 f32x4 micro-kernel then walks the packed panels. Packing reads A and B in
 // their stored orientation, so Aᵀ·B and A·Bᵀ cost the same as A·B and no transpose is materialised.
 // Panels are zero-padded to whole tiles, so edges need no special path in the micro-kernel loop;
-// only the write-back of a partial tile is scalar. Two shapes leave the tiles: one column of C is a
-// matrix-vector product, and with few rows of C a row-major B is read in place instead of packed.
+// only the write-back of a partial tile goes through scratch. Two shapes leave the tiles: one
+// column of C is a matrix-vector product, and with few rows of C a row-major B is read in place
+// instead of packed.
 //
 // Strides (lda, ldb, ldc) are in elements, so a caller can run one call per range of rows of C or
 // per column panel of C, each with its own scratch.
@@ -15,10 +16,12 @@
 // derivative is applied as each finished tile is written, so dA_prev never makes a trip to memory.
 import { derivs, derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, TANH } from './derivative';
 
-// Register tile: 8 accumulators + 2 B vectors + 4 A broadcasts = 14 of V8's 15 xmm registers.
-const MR = 4;
-const NR = 8;
-// KC·NR·4 B = 8 KiB micro-panel of B stays in L1 while the MC×KC block of A (128 KiB) sits in L2;
+// Register tile: 8 accumulators + 4 B vectors + 2 A broadcasts = 14 of V8's 15 xmm registers.
+// Against 4×8 (same accumulators) it halves the A broadcasts per step: ~5% faster with mul+add,
+// level with FMA.
+const MR = 2;
+const NR = 16;
+// KC·NR·4 B = 16 KiB micro-panel of B stays in L1 while the MC×KC block of A (128 KiB) sits in L2;
 // the KC×NC block of B (256 KiB) also fits in L2 beside it (NC = 512 measured no faster).
 const KC = 256;
 const MC = 128;
@@ -35,8 +38,8 @@ const SCRATCH_BYTES = ALPHA + 16;
 const PLAIN = -1;
 
 // Up to this many rows of C, a row-major B is read in place rather than packed: each packed panel
-// would serve at most 8 row tiles, too few to repay a copy of B (measured: +13% at m = 16, +3% at
-// m = 32, −3% at m = 64 on a 784-deep product).
+// would serve at most 16 row tiles, too few to repay a copy of B (measured on a 784-deep product:
+// even at m = 32, −6% at m = 48 and 64).
 const DIRECT_B_ROWS = 32;
 
 /** Floats of scratch one GEMM call needs (packed A block, packed B block, one tile, alpha). */
@@ -102,7 +105,7 @@ function gemm(
     return;
   }
   // One column of C (a single-unit output layer and its gradient): a matrix-vector product, which
-  // the 4×8 tiles would compute at an eighth of their width.
+  // the 2×16 tiles would compute at a sixteenth of their width.
   if (n == 1 && act == PLAIN && (transA || transB || ldb == 1)) {
     if (transA) gemvT(m, k, a, lda, b, transB ? 1 : ldb, c, ldc, accumulate);
     else gemvN(m, k, a, lda, b, c, ldc, accumulate);
@@ -135,11 +138,11 @@ function gemm(
             const cTile = cBlock + <usize>ir * ldcBytes + (<usize>jr << 2);
             const rows = min(MR, mc - ir);
             if (jr < inPlace) {
-              gemm_4x8_b(kc, aPanel, bSlab + (<usize>jr << 2), <usize>ldb << 2, cTile, ldcBytes, acc, rows, cols, tile);
+              gemm_2x16_b(kc, aPanel, bSlab + (<usize>jr << 2), <usize>ldb << 2, cTile, ldcBytes, acc, rows, cols, tile);
             } else if (epi == PLAIN) {
-              gemm_4x8(kc, aPanel, bPanel, cTile, ldcBytes, acc, rows, cols, tile);
+              gemm_2x16(kc, aPanel, bPanel, cTile, ldcBytes, acc, rows, cols, tile);
             } else {
-              gemm_4x8_deriv(
+              gemm_2x16_deriv(
                 epi, kc, aPanel, bPanel, cTile, ldcBytes, acc, rows, cols, tile,
                 pBlock + <usize>ir * ldpBytes + (<usize>jr << 2), ldpBytes, scratch + ALPHA,
               );
@@ -253,91 +256,100 @@ function gemvT(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize,
 }
 
 /**
- * Micro-kernel: a 4×8 tile of C from a packed A panel (kc steps of 4 floats: rows i..i+3 at one p)
- * and a packed B panel (kc steps of 8 floats: columns j..j+7 at one p). c points at C[i][j], ldc is
- * in bytes. Only the top-left rows×cols of the tile are written (edges); tile is 32 floats of scratch.
+ * Micro-kernel: a 2×16 tile of C from a packed A panel (kc steps of 2 floats: rows i, i+1 at one p)
+ * and a packed B panel (kc steps of 16 floats: columns j..j+15 at one p; bStep bytes apart). c points
+ * at C[i][j], ldc is in bytes. Only the top-left rows×cols of the tile are written (edges); tile is
+ * 32 floats of scratch.
  */
-function gemm_4x8(
+function gemm_2x16(
   kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
   accumulate: bool, rows: i32, cols: i32, tile: usize,
 ): void {
-  microKernel4x8(PLAIN, kc, ap, bp, 32, c, ldc, accumulate, rows, cols, tile, 0, 0, 0);
+  microKernel2x16(PLAIN, kc, ap, bp, 64, c, ldc, accumulate, rows, cols, tile, 0, 0, 0);
 }
 
-/** gemm_4x8 reading B in place: bp points at B[p0][j], ldb is B's row stride in bytes. */
-function gemm_4x8_b(
+/** gemm_2x16 reading B in place: bp points at B[p0][j], ldb is B's row stride in bytes. */
+function gemm_2x16_b(
   kc: i32, ap: usize, bp: usize, ldb: usize, c: usize, ldc: usize,
   accumulate: bool, rows: i32, cols: i32, tile: usize,
 ): void {
-  microKernel4x8(PLAIN, kc, ap, bp, ldb, c, ldc, accumulate, rows, cols, tile, 0, 0, 0);
+  microKernel2x16(PLAIN, kc, ap, bp, ldb, c, ldc, accumulate, rows, cols, tile, 0, 0, 0);
 }
 
 /**
- * gemm_4x8, then C ⊙= g'(P) for an elementwise act: p points at P[i][j], ldp is in bytes, alpha
- * at a float in scratch. A separate function keeps the epilogue's registers out of gemm_4x8.
+ * gemm_2x16, then C ⊙= g'(P) for an elementwise act: p points at P[i][j], ldp is in bytes, alpha
+ * at a float in scratch. A separate function keeps the epilogue's registers out of gemm_2x16.
  */
-function gemm_4x8_deriv(
+function gemm_2x16_deriv(
   act: i32, kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
   accumulate: bool, rows: i32, cols: i32, tile: usize, p: usize, ldp: usize, alpha: usize,
 ): void {
-  microKernel4x8(act, kc, ap, bp, 32, c, ldc, accumulate, rows, cols, tile, p, ldp, alpha);
+  microKernel2x16(act, kc, ap, bp, 64, c, ldc, accumulate, rows, cols, tile, p, ldp, alpha);
 }
 
-@inline function microKernel4x8(
+@inline function microKernel2x16(
   act: i32, kc: i32, ap: usize, bp: usize, bStep: usize, c: usize, ldc: usize,
   accumulate: bool, rows: i32, cols: i32, tile: usize, p: usize, ldp: usize, alpha: usize,
 ): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const end = ap + (<usize>kc << 4);
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  const end = ap + (<usize>kc << 3);
   while (ap < end) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
+    const b2 = v128.load(bp, 32);
+    const b3 = v128.load(bp, 48);
     const a0 = v128.load32_splat(ap);
     const a1 = v128.load32_splat(ap, 4);
-    const a2 = v128.load32_splat(ap, 8);
-    const a3 = v128.load32_splat(ap, 12);
     c00 = madd(a0, b0, c00);
     c01 = madd(a0, b1, c01);
+    c02 = madd(a0, b2, c02);
+    c03 = madd(a0, b3, c03);
     c10 = madd(a1, b0, c10);
     c11 = madd(a1, b1, c11);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
-    ap += 16;
+    c12 = madd(a1, b2, c12);
+    c13 = madd(a1, b3, c13);
+    ap += 8;
     bp += bStep;
   }
   if (rows == MR && cols == NR) {
     if (act == PLAIN) {
       storeRow(c, c00, c01, accumulate);
+      storeRow(c + 32, c02, c03, accumulate);
       storeRow(c + ldc, c10, c11, accumulate);
-      storeRow(c + 2 * ldc, c20, c21, accumulate);
-      storeRow(c + 3 * ldc, c30, c31, accumulate);
+      storeRow(c + ldc + 32, c12, c13, accumulate);
       return;
     }
     // One branch per tile picks a straight-line epilogue with the activation fixed.
     const av = v128.load32_splat(alpha);
     switch (act) {
-      case SIGMOID: storeTileDeriv(SIGMOID, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
-      case TANH: storeTileDeriv(TANH, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
-      case RELU: storeTileDeriv(RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
-      case LEAKY_RELU: storeTileDeriv(LEAKY_RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
-      default: storeTileDeriv(LINEAR, c, ldc, p, ldp, accumulate, av, c00, c01, c10, c11, c20, c21, c30, c31); return;
+      case SIGMOID: storeTileDeriv(SIGMOID, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
+      case TANH: storeTileDeriv(TANH, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
+      case RELU: storeTileDeriv(RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
+      case LEAKY_RELU: storeTileDeriv(LEAKY_RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
+      default: storeTileDeriv(LINEAR, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
     }
   }
   v128.store(tile, c00); v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  v128.store(tile, c02, 32); v128.store(tile, c03, 48);
+  v128.store(tile, c10, 64); v128.store(tile, c11, 80);
+  v128.store(tile, c12, 96); v128.store(tile, c13, 112);
   const sa = act == PLAIN ? <f32>0 : load<f32>(alpha);
   for (let r = 0; r < rows; r++) {
     const dst = c + <usize>r * ldc;
-    const src = tile + (<usize>r << 5);
+    const src = tile + (<usize>r << 6);
     const pr = p + <usize>r * ldp;
-    for (let j = 0; j < cols; j++) {
+    let j = 0;
+    if (act == PLAIN) {
+      // Whole quads of the partial row as vectors; the last < 4 columns one by one.
+      for (; j + 4 <= cols; j += 4) {
+        const off = <usize>j << 2;
+        let v = v128.load(src + off);
+        if (accumulate) v = f32x4.add(v128.load(dst + off), v);
+        v128.store(dst + off, v);
+      }
+    }
+    for (; j < cols; j++) {
       const off = <usize>j << 2;
       let v = load<f32>(src + off);
       if (accumulate) v = load<f32>(dst + off) + v;
@@ -350,14 +362,14 @@ function gemm_4x8_deriv(
 /** Finishes a full tile: (C + tile when accumulating) ⊙ g'(P), row by row. act is a constant. */
 @inline function storeTileDeriv(
   act: i32, c: usize, ldc: usize, p: usize, ldp: usize, accumulate: bool, alpha: v128,
-  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+  c00: v128, c01: v128, c02: v128, c03: v128, c10: v128, c11: v128, c12: v128, c13: v128,
 ): void {
   const one = f32x4.splat(1);
   const zero = f32x4.splat(0);
   storeRowDeriv(act, c, p, c00, c01, accumulate, alpha, one, zero);
+  storeRowDeriv(act, c + 32, p + 32, c02, c03, accumulate, alpha, one, zero);
   storeRowDeriv(act, c + ldc, p + ldp, c10, c11, accumulate, alpha, one, zero);
-  storeRowDeriv(act, c + 2 * ldc, p + 2 * ldp, c20, c21, accumulate, alpha, one, zero);
-  storeRowDeriv(act, c + 3 * ldc, p + 3 * ldp, c30, c31, accumulate, alpha, one, zero);
+  storeRowDeriv(act, c + ldc + 32, p + ldp + 32, c12, c13, accumulate, alpha, one, zero);
 }
 
 @inline function storeRowDeriv(
@@ -400,42 +412,54 @@ function packAN(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
     const rows = min(MR, mc - i);
     let p = 0;
     if (rows == MR) {
+      // Interleave four steps of the two rows: r0[p] r1[p] r0[p+1] r1[p+1] ...
       for (; p + 4 <= kc; p += 4) {
         const s = src + (<usize>p << 2);
-        transpose4Store(
-          v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes),
-          dst + (<usize>p << 4), 16,
-        );
+        const r0 = v128.load(s), r1 = v128.load(s + rowBytes);
+        const d = dst + (<usize>p << 3);
+        v128.store(d, v128.shuffle<f32>(r0, r1, 0, 4, 1, 5));
+        v128.store(d, v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), 16);
       }
     }
     for (; p < kc; p++) {
-      const d = dst + (<usize>p << 4);
-      for (let r = 0; r < MR; r++) {
-        store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + <usize>r * rowBytes + (<usize>p << 2)) : 0);
-      }
+      const s = src + (<usize>p << 2);
+      const d = dst + (<usize>p << 3);
+      store<f32>(d, load<f32>(s));
+      store<f32>(d, rows == MR ? load<f32>(s + rowBytes) : 0, 4);
     }
-    dst += <usize>kc << 4;
+    dst += <usize>kc << 3;
   }
 }
 
 /** Packs op(A) = Aᵀ (A stored [k×m], a at A[p0][i0]): mc×kc into MR-row panels, p-major. */
 function packAT(a: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
   const rowBytes = <usize>lda << 2;
-  for (let i = 0; i < mc; i += MR) {
+  const panelBytes = <usize>kc << 3;
+  let i = 0;
+  // Two panels per pass: one 4-float load per step feeds both.
+  for (; i + 2 * MR <= mc; i += 2 * MR) {
+    const src = a + (<usize>i << 2);
+    for (let p = 0; p < kc; p++) {
+      const v = v128.load(src + <usize>p * rowBytes);
+      const d = dst + (<usize>p << 3);
+      v128.store64_lane(d, v, 0);
+      v128.store64_lane(d + panelBytes, v, 1);
+    }
+    dst += panelBytes << 1;
+  }
+  for (; i < mc; i += MR) {
     const src = a + (<usize>i << 2);
     const rows = min(MR, mc - i);
-    if (rows == MR) {
-      for (let p = 0; p < kc; p++) {
-        v128.store(dst + (<usize>p << 4), v128.load(src + <usize>p * rowBytes));
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        const s = src + <usize>p * rowBytes;
-        const d = dst + (<usize>p << 4);
-        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + (<usize>r << 2)) : 0);
+    for (let p = 0; p < kc; p++) {
+      const s = src + <usize>p * rowBytes;
+      const d = dst + (<usize>p << 3);
+      if (rows == MR) store<u64>(d, load<u64>(s));
+      else {
+        store<f32>(d, load<f32>(s));
+        store<f32>(d, 0, 4);
       }
     }
-    dst += <usize>kc << 4;
+    dst += <usize>kc << 3;
   }
 }
 
@@ -448,18 +472,22 @@ function packBN(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
     if (cols == NR) {
       for (let p = 0; p < kc; p++) {
         const s = src + <usize>p * rowBytes;
-        const d = dst + (<usize>p << 5);
+        const d = dst + (<usize>p << 6);
         v128.store(d, v128.load(s));
         v128.store(d, v128.load(s, 16), 16);
+        v128.store(d, v128.load(s, 32), 32);
+        v128.store(d, v128.load(s, 48), 48);
       }
     } else {
       for (let p = 0; p < kc; p++) {
         const s = src + <usize>p * rowBytes;
-        const d = dst + (<usize>p << 5);
-        for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), q < cols ? load<f32>(s + (<usize>q << 2)) : 0);
+        const d = dst + (<usize>p << 6);
+        let q = 0;
+        for (; q + 4 <= cols; q += 4) v128.store(d + (<usize>q << 2), v128.load(s + (<usize>q << 2)));
+        for (; q < NR; q++) store<f32>(d + (<usize>q << 2), q < cols ? load<f32>(s + (<usize>q << 2)) : 0);
       }
     }
-    dst += <usize>kc << 5;
+    dst += <usize>kc << 6;
   }
 }
 
@@ -471,27 +499,24 @@ function packBT(b: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
     const cols = min(NR, nc - j);
     let p = 0;
     if (cols == NR) {
-      // Columns j..j+7 of op(B) are rows of B: transpose two 4×4 blocks per 4 steps of p.
+      // Columns j..j+15 of op(B) are rows of B: transpose four 4×4 blocks per 4 steps of p.
       for (; p + 4 <= kc; p += 4) {
-        const s = src + (<usize>p << 2);
-        const d = dst + (<usize>p << 5);
-        transpose4Store(
-          v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes),
-          d, 32,
-        );
-        const s4 = s + 4 * rowBytes;
-        transpose4Store(
-          v128.load(s4), v128.load(s4 + rowBytes), v128.load(s4 + 2 * rowBytes), v128.load(s4 + 3 * rowBytes),
-          d + 16, 32,
-        );
+        const d = dst + (<usize>p << 6);
+        for (let q = 0; q < NR; q += 4) {
+          const s = src + <usize>q * rowBytes + (<usize>p << 2);
+          transpose4Store(
+            v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes),
+            d + (<usize>q << 2), 64,
+          );
+        }
       }
     }
     for (; p < kc; p++) {
-      const d = dst + (<usize>p << 5);
+      const d = dst + (<usize>p << 6);
       for (let q = 0; q < NR; q++) {
         store<f32>(d + (<usize>q << 2), q < cols ? load<f32>(src + <usize>q * rowBytes + (<usize>p << 2)) : 0);
       }
     }
-    dst += <usize>kc << 5;
+    dst += <usize>kc << 6;
   }
 }
