@@ -286,27 +286,19 @@ class BatchLogs implements Logs {
  * or gathered into bufs through the shuffled row order when shuffling.
  */
 class EpochBatches {
-  count: number;
-  #net: Network;
-  #loss: LossName;
-  #x: Ptr;
-  #y: Ptr;
-  #rows: number;
+  count = 0;
+  #net!: Network;
+  #loss!: LossName;
+  #x: Ptr = 0;
+  #y: Ptr = 0;
+  #rows = 0;
   /** The shuffled row order (i32), or 0 to read rows in place. */
-  #order: Ptr;
-  #bufs: BatchBuffers;
-  #totals: Totals;
+  #order: Ptr = 0;
+  #bufs!: BatchBuffers;
+  #totals!: Totals;
 
   constructor(net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, order: Ptr, bufs: BatchBuffers, totals: Totals) {
-    this.#net = net;
-    this.#loss = loss;
-    this.#x = x;
-    this.#y = y;
-    this.#rows = rows;
-    this.#order = order;
-    this.#bufs = bufs;
-    this.#totals = totals;
-    this.count = Math.ceil(rows / bufs.rows);
+    this.reset(net, loss, x, y, rows, order, bufs, totals);
   }
 
   /** Points the object at another fit's data and buffers (a model reuses one for all its fits). */
