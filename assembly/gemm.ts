@@ -293,7 +293,12 @@ function gemm_2x16_deriv(
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  const end = ap + (<usize>kc << 3);
+  // ap restarts from i32 arithmetic (end − steps) rather than from the parameter: V8 then knows
+  // its upper 32 bits are zero and addresses memory with it directly, without a zero-extending
+  // move each step (+3–4% on every product, paired runs). The same for bp measured 4% slower.
+  const steps = <usize>kc << 3;
+  const end = ap + steps;
+  ap = end - steps;
   while (ap < end) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
