@@ -12,7 +12,7 @@ import { EarlyStopping, parseEarlyStopping, type EarlyStoppingConfig, type Early
 import { CHECK_INTERVAL, WeightGuard } from './guard.js';
 import type { LossName } from './losses.js';
 import type { Optimizer } from './optimizers.js';
-import { allocateBatch, BatchBufferSet, upload, type BatchBuffers } from './plan.js';
+import { allocateBatch, BatchBufferSet, upload, uploadRows, type BatchBuffers } from './plan.js';
 import { Random, checkSeed } from './random.js';
 import { applyUpdate, computeBatch, evaluateRows, Totals, type Network } from './train.js';
 
@@ -186,13 +186,13 @@ export async function runFit(job: FitJob): Promise<History> {
   const top = backend.mark();
   try {
     // The data set, once: validationSplit rows are read in place after the training rows.
-    const xData = upload(backend, x.data);
+    const xData = uploadRows(backend, x, 'fit()', 'x');
     const yData = upload(backend, y.data);
     let xVal: Ptr = xData + 4 * trainRows * inWidth;
     let yVal: Ptr = yData + 4 * trainRows * outWidth;
     let valRows = x.rows - trainRows;
     if (job.validation) {
-      xVal = upload(backend, job.validation.x.data);
+      xVal = uploadRows(backend, job.validation.x, 'fit()', 'validationData[0]');
       yVal = upload(backend, job.validation.y.data);
       valRows = job.validation.x.rows;
     }

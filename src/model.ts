@@ -14,7 +14,7 @@ import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
 import { checkLoss, type LossName } from './losses.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
-import { allocateBatch, allocateModel, readFlat, upload, writeFlat } from './plan.js';
+import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
 import { checkSeed, Random } from './random.js';
 import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './train.js';
 
@@ -204,7 +204,7 @@ export class Sequential {
     const xs = this.#inputs(where, 'x', x);
     const out = new Float32Array(xs.rows * this.outputUnits);
     this.#scoped(net, () => {
-      const xData = upload(net.backend, xs.data);
+      const xData = uploadRows(net.backend, xs, where, 'x');
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: false, backward: false });
       predictRows(net, xData, xs.rows, bufs, out);
     });
@@ -222,7 +222,7 @@ export class Sequential {
     const accuracy = compiled.metrics.length > 0;
     const totals = new Totals();
     this.#scoped(net, () => {
-      const xData = upload(net.backend, xs.data);
+      const xData = uploadRows(net.backend, xs, where, 'x');
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: true, backward: false });
       evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, accuracy, totals);
@@ -352,7 +352,7 @@ export class Sequential {
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     const totals = new Totals();
     this.#scoped(net, () => {
-      const xData = upload(net.backend, xs.data);
+      const xData = uploadRows(net.backend, xs, where, 'x');
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, xs.rows, { gather: false, loss: true, backward: true });
       forward(net, xData, xs.rows, bufs);

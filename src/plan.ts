@@ -16,6 +16,7 @@
  * two dZ buffers the backward pass alternates between. A training step then allocates nothing.
  */
 import type { Backend, Ptr } from './backend/backend.js';
+import { notFiniteError, type Rows } from './data.js';
 import type { LayerSpec } from './layers.js';
 
 /** Floats per 16 bytes: tensor starts are rounded up to this. */
@@ -172,6 +173,18 @@ export function writeFlat(net: PlannedModel, base: Ptr, flat: Float32Array): voi
 export function upload(backend: Backend, data: Float32Array): Ptr {
   const ptr = backend.alloc(data.length);
   backend.f32.set(data, ptr >> 2);
+  return ptr;
+}
+
+/**
+ * upload, then the finiteness check of user inputs, run by the backend's allFinite kernel on the
+ * copy: SIMD wasm checks a data set several times faster than a JS loop, and fit checks on every
+ * call. Throws (naming `where` and `arg`) on NaN or ±Infinity; the caller's mark/release frees
+ * the copy.
+ */
+export function uploadRows(backend: Backend, rows: Rows, where: string, arg: string): Ptr {
+  const ptr = upload(backend, rows.data);
+  if (backend.allFinite(ptr, rows.data.length) === 0) throw notFiniteError(where, arg, rows);
   return ptr;
 }
 

@@ -77,6 +77,9 @@ describe.each(BACKEND_NAMES)('refused calls leave the model unchanged on %s', (b
     ['x shape and data disagree', /x\.data/, (m) => m.fit({ data: new Float32Array(5), shape: [2, 2] }, [1, 0])],
     ['NaN in x', /x.*NaN/, (m) => m.fit([[0, 1], [NaN, 0]], [1, 0])],
     ['Infinity in x', /x.*Infinity/, (m) => m.predict([[0, Infinity]])],
+    // Past the SIMD kernel's 16-float blocks, and in validation data: the message still points at the entry.
+    ['NaN deep in a large x', /got NaN at x\[37\]\[1\]/, (m) => m.fit({ data: new Float32Array(100).fill(0.5).fill(NaN, 75, 76), shape: [50, 2] }, new Array(50).fill(1))],
+    ['NaN in validationData[0]', /got NaN at validationData\[0\]\[1\]\[0\]/, (m) => m.fit(X, Y, { validationData: [[[0, 1], [NaN, 0]], [1, 0]] })],
     ['-Infinity in y', /y.*-Infinity/, (m) => m.fit(X, [1, -Infinity, 0, 0])],
     ['float32 overflow in x', /x.*Infinity/, (m) => m.evaluate([[1e39, 0]], [1])],
     ['label width ≠ output units', /y.*1 columns/, (m) => m.fit(X, [[1, 0], [0, 1], [1, 0], [0, 1]])],
