@@ -133,20 +133,13 @@ function gemm(
         for (let jr = 0; jr < nc; jr += NR) {
           const bPanel = packB + <usize>jr * kc * 4;
           const cols = min(NR, nc - jr);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const aPanel = packA + <usize>ir * kc * 4;
-            const cTile = cBlock + <usize>ir * ldcBytes + (<usize>jr << 2);
-            const rows = min(MR, mc - ir);
-            if (jr < inPlace) {
-              gemm_2x16_b(kc, aPanel, bSlab + (<usize>jr << 2), <usize>ldb << 2, cTile, ldcBytes, acc, rows, cols, tile);
-            } else if (epi == PLAIN) {
-              gemm_2x16(kc, aPanel, bPanel, cTile, ldcBytes, acc, rows, cols, tile);
-            } else {
-              gemm_2x16_deriv(
-                epi, kc, aPanel, bPanel, cTile, ldcBytes, acc, rows, cols, tile,
-                pBlock + <usize>ir * ldpBytes + (<usize>jr << 2), ldpBytes, scratch + ALPHA,
-              );
-            }
+          const cColumn = cBlock + (<usize>jr << 2);
+          if (jr < inPlace) {
+            gemm_2x16_b(kc, mc, packA, bSlab + (<usize>jr << 2), <usize>ldb << 2, cColumn, ldcBytes, acc, cols, tile);
+          } else if (epi == PLAIN) {
+            gemm_2x16(kc, mc, packA, bPanel, cColumn, ldcBytes, acc, cols, tile);
+          } else {
+            gemm_2x16_deriv(epi, kc, mc, packA, bPanel, cColumn, ldcBytes, acc, cols, tile, pBlock + (<usize>jr << 2), ldpBytes, scratch + ALPHA);
           }
         }
       }
@@ -256,35 +249,48 @@ function gemvT(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize,
 }
 
 /**
- * Micro-kernel: a 2×16 tile of C from a packed A panel (kc steps of 2 floats: rows i, i+1 at one p)
- * and a packed B panel (kc steps of 16 floats: columns j..j+15 at one p; bStep bytes apart). c points
- * at C[i][j], ldc is in bytes. Only the top-left rows×cols of the tile are written (edges); tile is
- * 32 floats of scratch.
+ * Micro-kernel, run down a column of tiles: the 2×16 tiles of C rows 0..mc−1 (cols wide, cols ≤ 16)
+ * from the packed A panels (each kc steps of 2 floats: rows i, i+1 at one p) and one packed B
+ * panel (kc steps of 16 floats: columns j..j+15 at one p; bStep bytes apart). c points at the
+ * column's top-left element, ldc is in bytes. Partial tiles go through tile (32 floats of scratch).
+ * One call per column of tiles rather than per tile keeps call overhead out of short products.
  */
 function gemm_2x16(
-  kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
-  accumulate: bool, rows: i32, cols: i32, tile: usize,
+  kc: i32, mc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, cols: i32, tile: usize,
 ): void {
-  microKernel2x16(PLAIN, kc, ap, bp, 64, c, ldc, accumulate, rows, cols, tile, 0, 0, 0);
+  tileColumn(PLAIN, kc, mc, ap, bp, 64, c, ldc, accumulate, cols, tile, 0, 0, 0);
 }
 
 /** gemm_2x16 reading B in place: bp points at B[p0][j], ldb is B's row stride in bytes. */
 function gemm_2x16_b(
-  kc: i32, ap: usize, bp: usize, ldb: usize, c: usize, ldc: usize,
-  accumulate: bool, rows: i32, cols: i32, tile: usize,
+  kc: i32, mc: i32, ap: usize, bp: usize, ldb: usize, c: usize, ldc: usize, accumulate: bool, cols: i32, tile: usize,
 ): void {
-  microKernel2x16(PLAIN, kc, ap, bp, ldb, c, ldc, accumulate, rows, cols, tile, 0, 0, 0);
+  tileColumn(PLAIN, kc, mc, ap, bp, ldb, c, ldc, accumulate, cols, tile, 0, 0, 0);
 }
 
 /**
- * gemm_2x16, then C ⊙= g'(P) for an elementwise act: p points at P[i][j], ldp is in bytes, alpha
- * at a float in scratch. A separate function keeps the epilogue's registers out of gemm_2x16.
+ * gemm_2x16, then C ⊙= g'(P) for an elementwise act: p points at P's element under c, ldp is in
+ * bytes, alpha at a float in scratch. A separate function keeps the epilogue's registers out of
+ * gemm_2x16.
  */
 function gemm_2x16_deriv(
-  act: i32, kc: i32, ap: usize, bp: usize, c: usize, ldc: usize,
-  accumulate: bool, rows: i32, cols: i32, tile: usize, p: usize, ldp: usize, alpha: usize,
+  act: i32, kc: i32, mc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, cols: i32, tile: usize,
+  p: usize, ldp: usize, alpha: usize,
 ): void {
-  microKernel2x16(act, kc, ap, bp, 64, c, ldc, accumulate, rows, cols, tile, p, ldp, alpha);
+  tileColumn(act, kc, mc, ap, bp, 64, c, ldc, accumulate, cols, tile, p, ldp, alpha);
+}
+
+@inline function tileColumn(
+  act: i32, kc: i32, mc: i32, ap: usize, bp: usize, bStep: usize, c: usize, ldc: usize,
+  accumulate: bool, cols: i32, tile: usize, p: usize, ldp: usize, alpha: usize,
+): void {
+  const panel = <usize>kc * MR * 4;
+  for (let i = 0; i < mc; i += MR) {
+    microKernel2x16(act, kc, ap, bp, bStep, c, ldc, accumulate, min(MR, mc - i), cols, tile, p, ldp, alpha);
+    ap += panel;
+    c += ldc * MR;
+    p += ldp * MR;
+  }
 }
 
 @inline function microKernel2x16(
