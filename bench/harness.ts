@@ -57,7 +57,9 @@ export interface CaseResult {
   ratios: Record<string, number>;
   /** Implementations that were not timed, and why (wrong result, error, not available). */
   skipped: Record<string, string>;
-  /** GEMM only: figure / the machine's peak measured in the same run. */
+  /** GEMM only: the peak read just before and after each implementation's measurement (the higher). */
+  peakAlongside?: Record<string, number>;
+  /** GEMM only: figure / peakAlongside. */
   fractionOfPeak?: Record<string, number>;
 }
 

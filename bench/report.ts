@@ -59,6 +59,11 @@ function groupTable(group: string, cases: CaseResult[]): string[] {
     }
     lines.push(`| ${row.join(' | ')} |`);
   }
+  if (peakCols.length > 0) {
+    lines.push('', '% of peak: the median against quick readings of the peak taken just before and after that ' +
+      'implementation was timed (the higher of the two), since a shared machine\'s peak drifts within a run; ' +
+      'the relaxed build, which can use FMA, against the FMA peak.');
+  }
   if (untimed.length > 0) lines.push('', 'Not timed:', ...untimed);
   lines.push('');
   return lines;

@@ -10,9 +10,9 @@ import { createBackend } from '../src/backend/index.js';
 import type { Contenders } from './contenders.js';
 import { elementwiseCases } from './elementwise.js';
 import { gemmCases } from './gemm.js';
-import { measure, type Budget, type CaseResult, type CaseSpec } from './harness.js';
+import { BASELINE, measure, type Budget, type CaseResult, type CaseSpec } from './harness.js';
 import { optimizerCases } from './optimizers.js';
-import { peakCases } from './peak.js';
+import { peakCases, peakProbe } from './peak.js';
 import { loadPeers } from './peers.js';
 import { enableRelaxedSimd, loadRelaxedBackend } from './relaxed.js';
 import { markdown, writeReport, type RunInfo } from './report.js';
@@ -73,19 +73,44 @@ async function runAll(specs: Iterable<CaseSpec>, budget: Budget): Promise<CaseRe
   return done;
 }
 
-const peaks = await runAll(await peakCases(relaxedSimd), PEAK_BUDGET);
-const mulAddPeak = peaks[0]?.figures['wasm']?.median;
-const fmaPeak = peaks[1]?.figures['wasm-relaxed']?.median;
+await runAll(await peakCases(relaxedSimd), PEAK_BUDGET);
 
-const gemm = await runAll(gemmCases(contenders, mode.gemmSizes), mode.kernel);
-for (const c of gemm) {
-  // The relaxed build can use FMA, so it is held to the FMA peak; everything else to mul+add.
-  c.fractionOfPeak = {};
-  for (const [impl, fig] of Object.entries(c.figures)) {
-    const peak = impl === 'wasm-relaxed' ? fmaPeak : mulAddPeak;
-    if (peak !== undefined) c.fractionOfPeak[impl] = fig.median / peak;
+// GEMM as a fraction of the peak: on a shared machine the peak drifts within a run, so each SIMD
+// implementation's measurement is bracketed by quick peak readings (mul+add; FMA for the relaxed
+// build, which can use it), and the higher of the two is the reference.
+const probes: Record<string, (() => number) | undefined> = {
+  mulAdd: await peakProbe('mulAdd'),
+  fma: relaxedSimd ? await peakProbe('fma') : undefined,
+};
+const gemmSpecs = gemmCases(contenders, mode.gemmSizes);
+const alongside = new Map<CaseSpec, Record<string, number>>();
+for (const spec of gemmSpecs) {
+  const read: Record<string, number> = {};
+  alongside.set(spec, read);
+  for (const entry of spec.entries) {
+    const probe = entry.impl === 'wasm-relaxed' ? probes['fma'] : entry.impl === BASELINE ? undefined : probes['mulAdd'];
+    if (probe === undefined) continue;
+    const { setup, teardown } = entry;
+    let before = 0;
+    entry.setup = async () => {
+      await setup?.();
+      before = probe();
+    };
+    entry.teardown = async () => {
+      read[entry.impl] = Math.max(before, probe());
+      await teardown?.();
+    };
   }
 }
+const gemm = await runAll(gemmSpecs, mode.kernel);
+gemm.forEach((c, i) => {
+  c.peakAlongside = alongside.get(gemmSpecs[i]!);
+  c.fractionOfPeak = {};
+  for (const [impl, fig] of Object.entries(c.figures)) {
+    const peak = c.peakAlongside?.[impl];
+    if (peak !== undefined) c.fractionOfPeak[impl] = fig.median / peak;
+  }
+});
 
 await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
