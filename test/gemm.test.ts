@@ -18,14 +18,15 @@ const VARIANTS: Variant[] = ['NN', 'TN', 'NT'];
 
 // [m, n, k]: 1, 3, 4, 5, 17 and larger non-multiples of 4, then products across cache-blocking
 // boundaries of a packed GEMM (the wasm one cuts m at 128, n at 256, k into slabs of at most 256,
-// in 4×8 tiles):
+// in 2×16 tiles):
 // one block plus a sliver in every dimension, k exactly one slab, and k in three slabs.
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 3, 5], [3, 1, 4], [4, 4, 4], [5, 5, 5], [3, 17, 1], [17, 4, 3], [4, 5, 17],
   [17, 33, 5], [33, 67, 17], [67, 33, 130], [130, 17, 67], [5, 130, 33],
   [257, 129, 300], [129, 257, 513], [9, 263, 256],
-  // Few rows (the wasm GEMM reads B in place up to 32 rows of C) across k-slabs and a column edge.
-  [20, 41, 300],
+  // Few rows (the wasm GEMM reads B in place up to 14 rows of C) across k-slabs and a column edge,
+  // and just past that bound.
+  [13, 41, 300], [20, 41, 300],
   // One column (a matrix-vector product in the wasm GEMM), with tails in m and k.
   [67, 1, 130], [19, 1, 301], [2, 1, 9],
 ];
