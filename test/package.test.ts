@@ -1,6 +1,6 @@
 /**
  * The package as a user gets it: `npm pack`, installed from the tarball into an empty project, then
- * imported from Node (with its TypeScript types), from a Vite app, and from a plain static page.
+ * imported from Node (with its TypeScript types), from a Vite app, and from plain static pages.
  * Each consumer trains XOR a little and reports the loss, with no wasm path configured anywhere.
  */
 import { execFile } from 'node:child_process';
@@ -63,6 +63,7 @@ describe('the packed tarball, installed into an empty project', () => {
     const files = await readdir(join(project, 'node_modules/simdnet'), { recursive: true });
     expect(files).toContain(join('dist', 'index.js'));
     expect(files).toContain(join('dist', 'index.d.ts'));
+    expect(files).toContain(join('dist', 'browser', 'simdnet.js'));
     expect(files.some((f) => /^(src|test|examples|assembly|bench)\b/.test(f))).toBe(false);
   });
 
@@ -100,6 +101,11 @@ describe('the packed tarball, installed into an empty project', () => {
 
   test('runs as plain ES modules served as static files, with an import map', async () => {
     const results = await openInChromium(project, 'static.html');
+    expectTrained(results.main);
+  }, 60_000);
+
+  test('runs from the pre-bundled dist/browser/simdnet.js on a static page, with no import map', async () => {
+    const results = await openInChromium(project, 'static-bundle.html');
     expectTrained(results.main);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 /**
  * The files of an empty project that uses simdnet the way the README tells a user to: from Node,
- * from TypeScript, from a Vite app (main thread and a worker), and from a static page.
+ * from TypeScript, from a Vite app (main thread and a worker), and from static pages (the ES
+ * modules with an import map, and the pre-bundled file without one).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,8 +39,8 @@ const page = (head: string, script: string) => `<!doctype html>
 `;
 
 // Reports to window for the test; a worker run is added where the page is bundled.
-const report = (withWorker: boolean) => `
-import { trainBoth } from './xor.js';
+const report = (withWorker: boolean, xorModule = './xor.js') => `
+import { trainBoth } from '${xorModule}';
 const results = { main: [], worker: [] };
 try {
   results.main = await trainBoth();
@@ -105,6 +106,9 @@ export async function write(dir: string): Promise<void> {
     'main.js': report(true),
     'worker.js': `import { trainBoth } from './xor.js';\ntrainBoth().then((r) => postMessage(r));\n`,
     'static.html': page(importMap, `<script type="module">${report(false)}</script>`),
+    // The pre-bundled file needs neither a bundler nor an import map.
+    'xor-bundle.js': xor.replace(`from 'simdnet'`, `from './node_modules/simdnet/dist/browser/simdnet.js'`),
+    'static-bundle.html': page('', `<script type="module">${report(false, './xor-bundle.js')}</script>`),
     'check.ts': typed,
     'tsconfig.json': JSON.stringify(tsconfig, null, 2),
   };

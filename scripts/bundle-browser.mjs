@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// The pre-bundled browser build, dist/browser/simdnet.js: the whole library as one ES module (every
+// export, the embedded wasm and @assemblyscript/loader included), minified, for a page that imports
+// it without a bundler or an import map. The relaxed-SIMD build stays a separate chunk beside it,
+// fetched only when a model asks for it. Prints what a page loads, gzipped.
+// Usage: npm run build:browser (part of npm run build), or npm run size; needs the generated wasm
+// module (npm run build:wasm).
+import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'vite';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const wasmFile = join(repo, 'build/simdnet.wasm');
+
+const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
+const kB = (n) => `${(n / 1024).toFixed(1)} kB`;
+
+// Vite only warns about a Node built-in and bundles an empty stub for it: refuse it here instead.
+const builtins = [];
+const recordBuiltins = {
+  name: 'record-node-builtins',
+  enforce: 'pre',
+  resolveId(source, importer) {
+    if (isBuiltin(source)) builtins.push(`${source} (imported by ${importer})`);
+    return null;
+  },
+};
+const result = await build({
+  configFile: false,
+  root: repo,
+  publicDir: false,
+  logLevel: 'error',
+  plugins: [recordBuiltins],
+  build: {
+    outDir: join(repo, 'dist/browser'),
+    emptyOutDir: true,
+    minify: true,
+    target: 'es2022',
+    // An app build with the entry's exports kept, rather than library mode, which leaves the
+    // whitespace of an ES bundle unminified.
+    modulePreload: false,
+    rollupOptions: {
+      input: join(repo, 'src/index.ts'),
+      preserveEntrySignatures: 'strict',
+      output: { entryFileNames: 'simdnet.js', chunkFileNames: '[name].js' },
+    },
+  },
+});
+if (builtins.length) throw new Error(`the browser build imports Node built-ins: ${builtins.join(', ')}`);
+const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output);
+const assets = outputs.filter((o) => o.type === 'asset');
+if (assets.length) throw new Error(`expected scripts only, got extra files: ${assets.map((a) => a.fileName).join(', ')}`);
+
+const chunks = outputs.filter((o) => o.type === 'chunk');
+const eager = Buffer.from(chunks.filter((c) => !c.isDynamicEntry).map((c) => c.code).join('\n'));
+console.log(`dist/browser/simdnet.js (the library with the wasm embedded), minified: ${kB(eager.length)}, gzipped: ${kB(gz(eager))}`);
+for (const c of chunks.filter((c) => c.isDynamicEntry)) {
+  const b = Buffer.from(c.code);
+  console.log(`  loaded only on demand: dist/browser/${c.fileName}, minified ${kB(b.length)}, gzipped ${kB(gz(b))}`);
+}
+if (existsSync(wasmFile)) {
+  const wasm = readFileSync(wasmFile);
+  console.log(`  of which the wasm module alone: ${kB(wasm.length)} raw, ${kB(gz(wasm))} gzipped (base64 in the bundle)`);
+}
