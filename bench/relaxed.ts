@@ -1,22 +1,10 @@
 /**
  * The opt-in relaxed-SIMD build (`createWasmBackend({ relaxed: true })`, FMA in GEMM). Node 20 has
- * relaxed SIMD behind a V8 flag; the library never sets engine flags, so the suite does, before any
- * module is compiled (the flag only affects modules compiled after it).
+ * relaxed SIMD behind a V8 flag; the library never sets engine flags on its own, so the suite calls
+ * simdnet/node's enableRelaxedSimd before any module is compiled (the flag only affects modules
+ * compiled after it).
  */
-import { setFlagsFromString } from 'node:v8';
 import { createWasmBackend, type Backend } from '../src/backend/index.js';
-import { FMA_MODULE } from './peak.js';
-
-/** True when relaxed SIMD validates, turning V8's flag on first if needed. Call before compiling wasm. */
-export function enableRelaxedSimd(): boolean {
-  if (WebAssembly.validate(FMA_MODULE)) return true;
-  try {
-    setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch {
-    return false;
-  }
-  return WebAssembly.validate(FMA_MODULE);
-}
 
 /** The relaxed wasm backend, or why there is none. */
 export async function loadRelaxedBackend(relaxedSimd: boolean): Promise<Backend | string> {

@@ -14,7 +14,8 @@ import { BASELINE, measure, type Budget, type CaseResult, type CaseSpec } from '
 import { optimizerCases } from './optimizers.js';
 import { peakCases, peakProbe } from './peak.js';
 import { loadPeers } from './peers.js';
-import { enableRelaxedSimd, loadRelaxedBackend } from './relaxed.js';
+import { enableRelaxedSimd } from '../src/node.js';
+import { loadRelaxedBackend } from './relaxed.js';
 import { markdown, writeReport, type RunInfo } from './report.js';
 import { loadDigits, mnistCases, xorCase } from './training.js';
 

@@ -1,14 +1,33 @@
 /**
- * Node file helpers ('simdnet/node'): the library itself works on bytes and imports no Node
- * built-ins, so that it runs in browsers; these wrap it with the file system.
+ * Node helpers ('simdnet/node'): the library itself works on bytes and imports no Node built-ins,
+ * so that it runs in browsers; these wrap it with the file system, and turn on the engine flag the
+ * relaxed-SIMD build needs in Node 20.
  */
 import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { wasmRelaxedSimdSupported } from './backend/wasm.js';
 import { SimdnetError } from './errors.js';
 import { fromTfjs, loadModel, type FromTfjsOptions } from './io/load.js';
 import { MAX_FILE_BYTES, MODEL_LIMITS } from './io/limits.js';
 import { TFJS_WEIGHTS_FILE } from './io/tfjs.js';
 import type { LoadOptions, SaveOptions, Sequential } from './model.js';
+
+/**
+ * Lets this Node process run the relaxed-SIMD build (`sequential({ relaxedSimd: true })`): Node 20
+ * has WebAssembly relaxed SIMD behind V8's --experimental-wasm-relaxed-simd flag, which this sets
+ * if needed. The flag is process-wide, so the library itself never sets it; call this before the
+ * first relaxed model. Returns whether the engine accepts relaxed SIMD now.
+ */
+export function enableRelaxedSimd(): boolean {
+  if (wasmRelaxedSimdSupported()) return true;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return wasmRelaxedSimdSupported();
+}
 
 /** Writes model.save() bytes to `path`, through a temporary file so a failure never leaves half a file. */
 export async function saveModelFile(model: Sequential, path: string, options?: SaveOptions): Promise<void> {

@@ -65,7 +65,7 @@ describe('simdnet --help', () => {
     expect(code).toBe(0);
     for (const option of [
       '--data', '--label', '--hidden', '--activation', '--loss', '--optimizer', '--lr', '--epochs',
-      '--batch-size', '--backend', '--seed', '--save', '--model',
+      '--batch-size', '--backend', '--relaxed-simd', '--seed', '--save', '--model',
     ]) {
       expect(stdout).toContain(option);
     }
@@ -86,6 +86,17 @@ describe('MNIST', () => {
     expect(run.stdout).toContain('10,000 rows → 7,200 train, 800 validation, 2,000 test (seed 42)');
     expect(run.stdout).toContain('784-16-10, relu/softmax, categorical cross-entropy, adam lr 0.001, batch 64');
     expect(run.stdout).toMatch(/test accuracy \d+\.\d+% \(target ≥ 96%: (reached|NOT reached)\)/);
+  });
+});
+
+describe('--relaxed-simd', () => {
+  test('trains on the relaxed-SIMD build, turning on the engine flag it needs', async () => {
+    const run = await simdnet(['train', '--data', 'xor', '--hidden', '16', '--epochs', '30', '--lr', '0.01', '--batch-size', '16', '--relaxed-simd']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('backend wasm (relaxed SIMD)');
+    const accuracy = Number(/test accuracy (\d+\.\d+)%/.exec(run.stdout)?.[1]);
+    expect(accuracy).toBeGreaterThan(90);
   });
 });
 
@@ -302,6 +313,8 @@ describe.concurrent('wrong usage exits with 2 and says what was expected', () =>
     [['train', '--colour'], /Unknown option '--colour'/],
     [['evaluate'], /needs --model <path>/],
     [['evaluate', '--model', 'm', '--epochs', '3'], /option --epochs does not apply to "simdnet evaluate"/],
+    [['train', '--relaxed-simd', '--backend', 'js'], /--relaxed-simd selects a build of the wasm kernels; it does not apply to --backend js/],
+    [['evaluate', '--model', 'm', '--relaxed-simd'], /option --relaxed-simd does not apply to "simdnet evaluate"/],
     [['fly'], /unknown command "fly"/],
   ])('%j', async ([args, message], { expect }) => {
     const run = await simdnet(args);

@@ -1,18 +1,18 @@
 /**
  * The opt-in relaxed-SIMD build of the wasm backend. Node 20 accepts relaxed SIMD only behind a V8
- * flag; the library never sets it. This file first checks the error a user gets without it, then
- * turns the flag on for its own process (as a user would, before creating the backend) and checks
- * the relaxed kernels against the float64 reference.
+ * flag; the library never sets it on its own. This file first checks the error a user gets without
+ * it, then turns the flag on for its own process with simdnet/node's enableRelaxedSimd (as a user
+ * would, before creating the backend) and checks the relaxed kernels against the float64 reference.
  *
  * Tolerance: with fused multiply-add every step of a k-term dot product rounds once instead of
  * twice, so the bound of test/gemm.test.ts, (k+2)·u·Σ|a·b|, holds for it as well.
  */
-import { setFlagsFromString } from 'node:v8';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ACTIVATION, createWasmBackend, wasmRelaxedSimdSupported, type Backend, type Ptr,
 } from '../src/backend/index.js';
 import { dense, sequential, SimdnetError } from '../src/index.js';
+import { enableRelaxedSimd } from '../src/node.js';
 import { expectClose, U32 } from './assert.js';
 import { read, scoped, upload } from './backends.js';
 import { mulberry32, uniform } from './prng.js';
@@ -44,7 +44,8 @@ describe('relaxed SIMD', () => {
   describe('with the engine flag on', () => {
     let b: Backend;
     beforeAll(async () => {
-      if (!wasmRelaxedSimdSupported()) setFlagsFromString('--experimental-wasm-relaxed-simd');
+      // simdnet/node's helper, as a Node user would call it (it sets V8's flag when needed).
+      expect(enableRelaxedSimd()).toBe(true);
       expect(wasmRelaxedSimdSupported()).toBe(true);
       b = await createWasmBackend({ relaxed: true });
     });

@@ -73,9 +73,8 @@ const RELAXED_PROBE = new Uint8Array([
 
 /**
  * True when this engine accepts WebAssembly relaxed SIMD now. Node 20 needs a V8 flag for it: start
- * node with `--experimental-wasm-relaxed-simd`, or call
- * `require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd')` before creating the
- * first relaxed backend. (The library never sets engine flags itself.)
+ * node with `--experimental-wasm-relaxed-simd`, or call enableRelaxedSimd() from 'simdnet/node'
+ * before creating the first relaxed backend. (The library never sets engine flags on its own.)
  */
 export function wasmRelaxedSimdSupported(): boolean {
   try {
@@ -137,7 +136,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       'relaxed',
       'createWasmBackend: relaxed: true needs WebAssembly relaxed SIMD, which this JavaScript engine does not accept. ' +
         'In Node 20 it sits behind a V8 flag: run node with --experimental-wasm-relaxed-simd, or call ' +
-        "require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd') before creating the backend; " +
+        "enableRelaxedSimd() from 'simdnet/node' before creating the backend; " +
         'or leave relaxed off for the default SIMD build',
     );
   }

@@ -1,5 +1,6 @@
 /** `simdnet train`: load and split the data, train with a progress display, test, save. */
-import { dense, sequential } from '../index.js';
+import { dense, sequential, SimdnetError } from '../index.js';
+import { enableRelaxedSimd } from '../node.js';
 import { DataError } from './csv.js';
 import {
   checkCsvPath,
@@ -74,7 +75,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
   out(
     `model    ${widths.join('-')}, ${settings.hidden.length > 0 ? `${settings.activation}/` : ''}${output.activation}, ` +
       `${lossLabel(loss)}, ${settings.optimizer} lr ${learningRate}, batch ${settings.batchSize}, ` +
-      `${settings.epochs} epochs, backend ${settings.backend}`,
+      `${settings.epochs} epochs, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
   );
 
   const layers = [
@@ -87,7 +88,10 @@ export async function train(settings: Settings, out: Out): Promise<void> {
       ...(settings.hidden.length === 0 ? { inputShape: [inputs] as [number] } : {}),
     }),
   ];
-  const model = await sequential({ layers, backend: settings.backend, seed });
+  if (settings.relaxedSimd && !enableRelaxedSimd()) {
+    throw new SimdnetError('relaxedSimd', '--relaxed-simd: this JavaScript engine does not accept WebAssembly relaxed SIMD; leave the option off');
+  }
+  const model = await sequential({ layers, backend: settings.backend, relaxedSimd: settings.relaxedSimd, seed });
   try {
     model.compile({
       loss,
