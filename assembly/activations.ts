@@ -236,25 +236,22 @@ const K = memory.data<f32>([
 
 // One function per activation, each with a loop specialised per bias mode: small functions keep
 // TurboFan's register allocation clean (one function holding every variant ran 2–3× slower).
+@inline function perBiasMode(act: i32, mode: i32, x: usize, bias: usize, y: usize, rows: i32, n: i32, tmp: usize): void {
+  if (mode == BIAS_ROW) rowsElementwise(act, BIAS_ROW, x, bias, y, rows, n, tmp);
+  else if (mode == BIAS_SPLAT) rowsElementwise(act, BIAS_SPLAT, x, bias, y, rows, n, tmp);
+  else rowsElementwise(act, BIAS_NONE, x, bias, y, rows, n, tmp);
+}
 function sigmoidRows(mode: i32, x: usize, bias: usize, y: usize, rows: i32, n: i32, tmp: usize): void {
-  if (mode == BIAS_ROW) rowsElementwise(SIGMOID, BIAS_ROW, x, bias, y, rows, n, tmp);
-  else if (mode == BIAS_SPLAT) rowsElementwise(SIGMOID, BIAS_SPLAT, x, bias, y, rows, n, tmp);
-  else rowsElementwise(SIGMOID, BIAS_NONE, x, bias, y, rows, n, tmp);
+  perBiasMode(SIGMOID, mode, x, bias, y, rows, n, tmp);
 }
 function tanhRows(mode: i32, x: usize, bias: usize, y: usize, rows: i32, n: i32, tmp: usize): void {
-  if (mode == BIAS_ROW) rowsElementwise(TANH, BIAS_ROW, x, bias, y, rows, n, tmp);
-  else if (mode == BIAS_SPLAT) rowsElementwise(TANH, BIAS_SPLAT, x, bias, y, rows, n, tmp);
-  else rowsElementwise(TANH, BIAS_NONE, x, bias, y, rows, n, tmp);
+  perBiasMode(TANH, mode, x, bias, y, rows, n, tmp);
 }
 function reluRows(mode: i32, x: usize, bias: usize, y: usize, rows: i32, n: i32, tmp: usize): void {
-  if (mode == BIAS_ROW) rowsElementwise(RELU, BIAS_ROW, x, bias, y, rows, n, tmp);
-  else if (mode == BIAS_SPLAT) rowsElementwise(RELU, BIAS_SPLAT, x, bias, y, rows, n, tmp);
-  else rowsElementwise(RELU, BIAS_NONE, x, bias, y, rows, n, tmp);
+  perBiasMode(RELU, mode, x, bias, y, rows, n, tmp);
 }
 function leakyReluRows(mode: i32, x: usize, bias: usize, y: usize, rows: i32, n: i32, tmp: usize): void {
-  if (mode == BIAS_ROW) rowsElementwise(LEAKY_RELU, BIAS_ROW, x, bias, y, rows, n, tmp);
-  else if (mode == BIAS_SPLAT) rowsElementwise(LEAKY_RELU, BIAS_SPLAT, x, bias, y, rows, n, tmp);
-  else rowsElementwise(LEAKY_RELU, BIAS_NONE, x, bias, y, rows, n, tmp);
+  perBiasMode(LEAKY_RELU, mode, x, bias, y, rows, n, tmp);
 }
 function linearRows(mode: i32, x: usize, bias: usize, y: usize, rows: i32, n: i32, tmp: usize): void {
   if (mode == BIAS_ROW) rowsElementwise(LINEAR, BIAS_ROW, x, bias, y, rows, n, tmp);

@@ -95,8 +95,7 @@ describe('--relaxed-simd', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('backend wasm (relaxed SIMD)');
-    const accuracy = Number(/test accuracy (\d+\.\d+)%/.exec(run.stdout)?.[1]);
-    expect(accuracy).toBeGreaterThan(90);
+    expect(percentAfter(run.stdout, /test accuracy/)).toBeGreaterThan(90);
   });
 });
 
