@@ -7,7 +7,9 @@ import type { Backend, BackendName } from './backend/backend.js';
 import { createBackend } from './backend/index.js';
 import { toLabels, toMatrix, type LabelsLike, type MatrixLike, type Rows } from './data.js';
 import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
-import { FitObjects, parseFitOptions, runFit, splitRows, type FitOptions, type History } from './fit.js';
+import { FitObjects, runFit } from './training/fit.js';
+import type { History } from './training/logs.js';
+import { parseFitOptions, trainingRows, type FitOptions } from './training/options.js';
 import { checkSizes } from './io/limits.js';
 import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
@@ -16,7 +18,7 @@ import { checkLoss, type LossName } from './losses.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
 import { checkSeed, Random } from './random.js';
-import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './train.js';
+import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './network.js';
 
 export interface SequentialConfig {
   layers: ReadonlyArray<DenseLayer | DenseConfig>;
@@ -178,7 +180,7 @@ export class Sequential {
       const xv = this.#inputs(where, 'validationData[0]', opts.validationData[0]);
       validation = { x: xv, y: toLabels(where, 'validationData[1]', opts.validationData[1], xv.rows, this.outputUnits, compiled.loss, 'validationData[0]') };
     } else if (opts.validationSplit > 0) {
-      trainRows = splitRows(where, xs.rows, opts.validationSplit);
+      trainRows = trainingRows(where, xs.rows, opts.validationSplit);
     }
     this.#fitting = true;
     try {

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { wasmRelaxedSimdSupported } from './backend/wasm.js';
 import { SimdnetError } from './errors.js';
-import { fromTfjs, loadModel, type FromTfjsOptions } from './io/load.js';
+import { fromTfjs, loadModel, type FromTfjsOptions } from './load.js';
 import { MAX_FILE_BYTES, MODEL_LIMITS } from './io/limits.js';
 import { TFJS_WEIGHTS_FILE } from './io/tfjs.js';
 import type { LoadOptions, SaveOptions, Sequential } from './model.js';

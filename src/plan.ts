@@ -169,6 +169,11 @@ export function writeFlat(net: PlannedModel, base: Ptr, flat: Float32Array): voi
   });
 }
 
+/** The address of row `row` of a row-major f32 matrix `width` floats wide at `base`. */
+export function rowAt(base: Ptr, row: number, width: number): Ptr {
+  return base + 4 * row * width;
+}
+
 /** Copies rows into a fresh allocation and returns its pointer (read the view after alloc: it may grow). */
 export function upload(backend: Backend, data: Float32Array): Ptr {
   const ptr = backend.alloc(data.length);

@@ -226,7 +226,7 @@ describe.each(BACKEND_NAMES)('gemmNTBackward on %s', (name) => {
       expectClose(backwardOn(b, act, m, n, k, cs), want, tol, `gemmNTBackward ${act} ${m}×${n}×${k}`);
     });
 
-    // train.ts uses the fused kernel where it used gemmNT then activationBackward: training must
+    // network.ts uses the fused kernel where it used gemmNT then activationBackward: training must
     // not change by a bit for it.
     it('gives the same bits as gemmNT then activationBackward', () => {
       const [m, n, k] = [33, 9, 300];

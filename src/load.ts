@@ -3,14 +3,14 @@
  * (fromTfjs). Each file is decoded and checked whole before the model's memory is allocated, so a
  * bad file costs no backend memory and never yields a half-loaded model.
  */
-import type { BackendName } from '../backend/backend.js';
-import { checkKeys, invalid, isPlainObject } from '../errors.js';
-import { build, type LoadOptions, type Sequential } from '../model.js';
-import { checkSeed } from '../random.js';
-import { concatBytes, readBytes, type BytesLike } from './bytes.js';
-import { MAX_FILE_BYTES } from './limits.js';
-import { decodeModel } from './snet.js';
-import { decodeTfjs } from './tfjs.js';
+import type { BackendName } from './backend/backend.js';
+import { checkKeys, invalid, isPlainObject } from './errors.js';
+import { build, type LoadOptions, type Sequential } from './model.js';
+import { checkSeed } from './random.js';
+import { concatBytes, readBytes, type BytesLike } from './io/bytes.js';
+import { MAX_FILE_BYTES } from './io/limits.js';
+import { decodeModel } from './io/snet.js';
+import { decodeTfjs } from './io/tfjs.js';
 
 const BACKENDS: readonly BackendName[] = ['wasm', 'js'];
 

@@ -3,11 +3,11 @@
  * `patience` epochs, and optionally put back the weights of the best epoch. The best weights are
  * kept in backend memory (one copy kernel per improvement), never copied out to the JS heap.
  */
-import type { Ptr } from './backend/backend.js';
-import { checkKeys, describeValue, invalid, isPlainObject, SimdnetError } from './errors.js';
-import type { Logs } from './fit.js';
+import type { Ptr } from '../backend/backend.js';
+import { checkKeys, describeValue, invalid, isPlainObject, SimdnetError } from '../errors.js';
+import type { Logs } from './logs.js';
 import { checkMinDelta, checkMonitor, Monitor, type LoggedMetrics, type MonitorName } from './monitor.js';
-import type { Network } from './train.js';
+import type { Network } from '../network.js';
 
 export interface EarlyStoppingOptions {
   /** The metric to watch; default 'val_loss'. */

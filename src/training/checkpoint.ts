@@ -3,8 +3,8 @@
  * metric improves, the model is saved (model.save() bytes, optimizer state included by default)
  * and handed to `onSave`, which may write it anywhere and is awaited before training goes on.
  */
-import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
-import type { Logs } from './fit.js';
+import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from '../errors.js';
+import type { Logs } from './logs.js';
 import { checkMinDelta, checkMonitor, Monitor, type LoggedMetrics, type MonitorName } from './monitor.js';
 
 export interface CheckpointInfo {

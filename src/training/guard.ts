@@ -14,10 +14,10 @@
  * steps since, checking each one: the kernels are deterministic, so the replay reproduces the
  * same bits, and it stops right before the first bad update.
  */
-import type { Ptr } from './backend/backend.js';
-import { SimdnetError } from './errors.js';
-import { stateSlots, type Optimizer } from './optimizers.js';
-import { applyUpdate, gradientsFinite, type Network } from './train.js';
+import type { Ptr } from '../backend/backend.js';
+import { SimdnetError } from '../errors.js';
+import { stateSlots, type Optimizer } from '../optimizers.js';
+import { applyUpdate, gradientsFinite, type Network } from '../network.js';
 
 /** Steps between saves when nothing observes the model in between; a failure replays at most this many. */
 export const CHECK_INTERVAL = 16;

@@ -18,7 +18,7 @@
 import type { Ptr } from './backend/backend.js';
 import { lossAndGradient, type LossName } from './losses.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
-import type { BatchBuffers, PlannedModel } from './plan.js';
+import { rowAt, type BatchBuffers, type PlannedModel } from './plan.js';
 
 /** A model as the kernels see it. `step` counts optimizer updates (Adam's and momentum's t). */
 export interface Network extends PlannedModel {
@@ -122,8 +122,8 @@ export function evaluateRows(
   const out = specs[specs.length - 1];
   for (let start = 0; start < rows; start += bufs.rows) {
     const m = Math.min(bufs.rows, rows - start);
-    const xb = x + 4 * start * inWidth;
-    const yb = y + 4 * start * out.units;
+    const xb = rowAt(x, start, inWidth);
+    const yb = rowAt(y, start, out.units);
     forward(net, xb, m, bufs);
     if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], yb, m, out.units);
     batchLoss(net, loss, yb, m, bufs, totals);
@@ -139,7 +139,7 @@ export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffe
   const a = bufs.acts[specs.length - 1] >> 2;
   for (let start = 0; start < rows; start += bufs.rows) {
     const m = Math.min(bufs.rows, rows - start);
-    forward(net, x + 4 * start * inWidth, m, bufs);
+    forward(net, rowAt(x, start, inWidth), m, bufs);
     out.set(backend.f32.subarray(a, a + m * units), start * units);
   }
 }

@@ -2,8 +2,8 @@
  * A metric watched across epochs (Keras' `monitor`): which log it reads, which direction is
  * better, and the best value so far. Early stopping and best-only checkpoints each keep one.
  */
-import { describeValue, SimdnetError } from './errors.js';
-import type { Logs } from './fit.js';
+import { describeValue, SimdnetError } from '../errors.js';
+import type { Logs } from './logs.js';
 
 export type MonitorName = 'loss' | 'val_loss' | 'acc' | 'val_acc';
 export const MONITOR_NAMES: readonly MonitorName[] = ['loss', 'val_loss', 'acc', 'val_acc'];
