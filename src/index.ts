@@ -1,7 +1,7 @@
 /** simdnet's public API (the contract is docs/API.md). */
 export { sequential, Sequential } from './model.js';
 export type {
-  SequentialConfig, CompileConfig, MetricName, Prediction, Evaluation, BatchOptions, SaveOptions, LoadOptions,
+  SequentialConfig, CompileConfig, Prediction, Evaluation, BatchOptions, SaveOptions, LoadOptions,
 } from './model.js';
 export { loadModel, fromTfjs } from './load.js';
 export type { FromTfjsOptions } from './load.js';
@@ -12,6 +12,7 @@ export type { TfjsModel, TfjsModelJson, TfjsLayerJson, TfjsWeightSpec } from './
 export { dense } from './layers.js';
 export type { DenseConfig, DenseLayer, KernelInitializer } from './layers.js';
 export type { LossName } from './losses.js';
+export type { MetricName } from './metrics.js';
 export type { OptimizerConfig, OptimizerName, SgdConfig, MomentumConfig, AdamConfig, Optimizer } from './optimizers.js';
 export type { FitOptions } from './training/options.js';
 export type { History, Logs, Callbacks } from './training/logs.js';

@@ -4,7 +4,7 @@
  * its arguments first and changes nothing when it rejects them.
  */
 import type { Backend, BackendName } from './backend/backend.js';
-import { createBackend } from './backend/index.js';
+import { checkBackendName, createBackend } from './backend/index.js';
 import { toLabels, toMatrix, type LabelsLike, type MatrixLike, type Rows } from './data.js';
 import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import { FitObjects, runFit } from './training/fit.js';
@@ -15,6 +15,7 @@ import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
 import { checkLoss, type LossName } from './losses.js';
+import { METRIC_NAMES, type MetricName } from './metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
 import { checkSeed, Random } from './random.js';
@@ -33,8 +34,6 @@ export interface SequentialConfig {
   /** Seeds weight initialisation and (unless fit gets its own seed) shuffling; default 0. */
   seed?: number;
 }
-
-export type MetricName = 'accuracy' | 'acc';
 
 export interface CompileConfig {
   loss: LossName;
@@ -73,8 +72,6 @@ export interface LoadOptions {
 
 const DEFAULT_SEED = 0;
 const DEFAULT_EVAL_BATCH = 256;
-const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'js'];
-const METRIC_NAMES: readonly MetricName[] = ['accuracy', 'acc'];
 
 interface Compiled {
   loss: LossName;
@@ -92,8 +89,7 @@ export async function build(where: string, config: unknown): Promise<Sequential>
   if (!isPlainObject(config)) throw invalid(where, 'config', 'an object such as { layers: [...] }', config);
   checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'seed']);
   const { layers, specs } = resolveLayers(where, config.layers);
-  const backendName = config.backend ?? 'wasm';
-  if (!BACKEND_NAMES.includes(backendName as BackendName)) throw invalid(where, 'backend', "'wasm' or 'js'", backendName);
+  const backendName = checkBackendName(where, config.backend ?? 'wasm');
   const relaxed = config.relaxedSimd ?? false;
   if (typeof relaxed !== 'boolean') throw invalid(where, 'relaxedSimd', 'true or false', relaxed);
   if (relaxed && backendName !== 'wasm') throw invalid(where, 'relaxedSimd', "false with backend 'js' (relaxed SIMD is a build of the wasm backend)", relaxed);
@@ -155,7 +151,7 @@ export class Sequential {
     const loss = checkLoss(where, config.loss, net.specs[net.specs.length - 1]);
     const optimizer = parseOptimizer(where, config.optimizer ?? 'adam');
     const metrics = config.metrics ?? [];
-    if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as unknown[]).includes(m))) {
+    if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
       throw invalid(where, 'metrics', "an array of metric names: ['accuracy']", metrics);
     }
     this.#compiled = { loss, optimizer, metrics: [...metrics] };

@@ -24,7 +24,8 @@ export type ActivationName = keyof typeof ACTIVATION;
 export type ActivationCode = (typeof ACTIVATION)[ActivationName];
 export const ACTIVATION_NAMES = Object.keys(ACTIVATION) as ActivationName[];
 
-export type BackendName = 'wasm' | 'js';
+export const BACKEND_NAMES = ['wasm', 'js'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface Backend {
   readonly name: BackendName;

@@ -8,17 +8,16 @@
  * doubles (JS numbers) and is rounded to float32 on store.
  */
 import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
+import { ALIGN, alignUp, BumpAllocator } from './bump.js';
 
-const ALIGN = 16;
 const DEFAULT_INITIAL_BYTES = 1 << 20;
 /** Offset 0 is never handed out, so that a zero pointer is always a bug. */
 const HEAP_BASE = ALIGN;
 
 export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): Backend {
-  let buffer = new ArrayBuffer(Math.max(roundUp(initialBytes, ALIGN), 2 * ALIGN));
+  let buffer = new ArrayBuffer(Math.max(alignUp(initialBytes), 2 * ALIGN));
   let f32 = new Float32Array(buffer);
   let i32 = new Int32Array(buffer);
-  let top = HEAP_BASE;
   // Doubles that a kernel hands to its helpers, or a loss kernel to its caller. V8 boxes a double
   // passed to or returned from a call it does not inline into a new heap object, and a training
   // step allocates nothing (DESIGN.md): so the per-row helpers take only integers and read alpha
@@ -27,16 +26,21 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   const ALPHA = 0, LOSS = 1;
 
   // Grows like wasm memory does from the caller's point of view: old views go stale.
-  function ensureCapacity(bytes: number): void {
-    if (bytes <= buffer.byteLength) return;
-    let size = buffer.byteLength;
-    while (size < bytes) size *= 2;
-    const grown = new ArrayBuffer(size);
-    new Uint8Array(grown).set(new Uint8Array(buffer));
-    buffer = grown;
-    f32 = new Float32Array(buffer);
-    i32 = new Int32Array(buffer);
-  }
+  const heap = new BumpAllocator({
+    get byteLength() { return buffer.byteLength; },
+    growTo(bytes: number): void {
+      let size = buffer.byteLength;
+      while (size < bytes) size *= 2;
+      const grown = new ArrayBuffer(size);
+      new Uint8Array(grown).set(new Uint8Array(buffer));
+      buffer = grown;
+      f32 = new Float32Array(buffer);
+      i32 = new Int32Array(buffer);
+    },
+    zero(from: number, to: number): void {
+      f32.fill(0, from >> 2, to >> 2);
+    },
+  }, HEAP_BASE);
 
   // --- GEMM. C[m×n] (=|+=) op(A)·op(B); C must not alias A or B.
 
@@ -430,25 +434,9 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     get f32() { return f32; },
     get i32() { return i32; },
 
-    alloc(count: number): Ptr {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError(`alloc: count must be a non-negative integer, got ${count}`);
-      const ptr = top;
-      const end = roundUp(ptr + count * 4, ALIGN);
-      ensureCapacity(end);
-      // Memory below a released mark may hold old data: zero what we hand out.
-      f32.fill(0, ptr >> 2, end >> 2);
-      top = end;
-      return ptr;
-    },
-    mark(): number {
-      return top;
-    },
-    release(mark: number): void {
-      if (!Number.isInteger(mark) || mark < HEAP_BASE || mark > top || mark % ALIGN !== 0) {
-        throw new RangeError(`release: mark must be a value returned by mark() (≤ ${top}), got ${mark}`);
-      }
-      top = mark;
-    },
+    alloc: (count: number): Ptr => heap.alloc(count),
+    mark: (): number => heap.mark(),
+    release: (mark: number): void => heap.release(mark),
 
     gemmNN, gemmTN, gemmNT, gemmNTBackward,
     biasAdd, colSum,
@@ -473,8 +461,4 @@ function argmax(f: Float32Array, start: number, n: number): number {
     if (f[start + j] > max) { max = f[start + j]; best = j; }
   }
   return best;
-}
-
-function roundUp(x: number, to: number): number {
-  return Math.ceil(x / to) * to;
 }

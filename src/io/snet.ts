@@ -17,6 +17,7 @@
 import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
 import { resolveLayers, type DenseLayer, type LayerSpec } from '../layers.js';
 import { checkLoss, type LossName } from '../losses.js';
+import { METRIC_NAMES } from '../metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer } from '../optimizers.js';
 import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
@@ -26,7 +27,6 @@ export const SNET_VERSION = 1;
 const PREAMBLE_BYTES = 12;
 const DTYPE = 'float32';
 const HEADER_KEYS = ['layers', 'loss', 'optimizer', 'metrics', 'step', 'seed', 'metadata', 'paramCount', 'stateSlots', 'dtype'];
-const METRICS = ['accuracy', 'acc'];
 
 /** What the header holds, as save() writes it. */
 export interface ModelHeader {
@@ -165,8 +165,8 @@ function checkCompiled(
     if (!Array.isArray(metrics) || metrics.length > 0) throw fail(`the header's metrics are ${describeValue(metrics)}, where a model without a loss has []`);
     return null;
   }
-  if (!Array.isArray(metrics) || !metrics.every((m) => METRICS.includes(m as string))) {
-    throw fail(`the header's metrics are ${describeValue(metrics)}, not a list of ${METRICS.join(' / ')}`);
+  if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
+    throw fail(`the header's metrics are ${describeValue(metrics)}, not a list of ${METRIC_NAMES.join(' / ')}`);
   }
   return rethrow(where, fail, 'the compile settings are invalid', () => ({
     loss: checkLoss(where, loss, output),
