@@ -1,5 +1,6 @@
 // Bias and reductions over row-major m×n blocks: bias add, column sums (db from dZ), accuracy
 // counting and the finite check the facade runs on inputs.
+import { hsum } from './horizontal';
 
 /** x[i][j] += bias[j] over an m×n block (bias has n floats). */
 export function biasAdd(x: usize, bias: usize, m: i32, n: i32): void {
@@ -31,9 +32,7 @@ export function colSum(x: usize, m: i32, n: i32, out: usize, accumulate: i32): v
     const end = x + (<usize>m << 2);
     const vecEnd = x + (<usize>(m & ~3) << 2);
     for (; x < vecEnd; x += 16) acc = f32x4.add(acc, v128.load(x));
-    acc = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 2, 3, 0, 1));
-    acc = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 1, 0, 3, 2));
-    let s = f32x4.extract_lane(acc, 0);
+    let s = hsum(acc);
     for (; x < end; x += 4) s += load<f32>(x);
     store<f32>(out, accumulate ? load<f32>(out) + s : s);
     return;
