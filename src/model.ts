@@ -14,7 +14,7 @@ import { checkSizes } from './io/limits.js';
 import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
-import { checkLoss, type LossName } from './losses.js';
+import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
 import { METRIC_NAMES, type MetricName } from './metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
@@ -36,7 +36,8 @@ export interface SequentialConfig {
 }
 
 export interface CompileConfig {
-  loss: LossName;
+  /** A name, or its alias ('bce', 'cce', 'mse'); the model keeps the name. */
+  loss: LossName | LossAlias;
   /** A name (with its defaults) or a config; default 'adam'. */
   optimizer?: OptimizerName | OptimizerConfig;
   metrics?: MetricName[];
@@ -148,7 +149,7 @@ export class Sequential {
     if (this.#fitting) throw new SimdnetError('model', `${where}: the model is training; compile after fit() has finished`);
     if (!isPlainObject(config)) throw invalid(where, 'config', "an object such as { loss: 'binaryCrossentropy', optimizer: 'adam' }", config);
     checkKeys(where, 'config', config, ['loss', 'optimizer', 'metrics']);
-    const loss = checkLoss(where, config.loss, net.specs[net.specs.length - 1]);
+    const loss = checkLoss(where, resolveLoss(where, config.loss), net.specs[net.specs.length - 1]);
     const optimizer = parseOptimizer(where, config.optimizer ?? 'adam');
     const metrics = config.metrics ?? [];
     if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
