@@ -5,11 +5,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { SimdnetError, type Sequential } from '../index.js';
+import { SimdnetError, type LossName, type Sequential } from '../index.js';
 import { loadModelFile, saveModelFile } from '../node.js';
 import { DataError } from './csv.js';
 import type { Standardization, Task } from './data.js';
-import type { LossName } from './options.js';
 
 export const MODEL_FORMAT = 'simdnet-cli';
 export const MODEL_FORMAT_VERSION = 1;

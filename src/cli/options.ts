@@ -3,6 +3,8 @@
  * every value into a typed settings object, so the commands never see a raw string.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_LEARNING_RATES, LOSS_ALIASES, OPTIMIZER_NAMES, type LossName, type OptimizerName } from '../index.js';
+import { lossNamed } from '../losses.js';
 
 export const COMMANDS = ['train', 'evaluate', 'predict', 'bench'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -13,29 +15,8 @@ export type BuiltinData = (typeof BUILTIN_DATA)[number];
 export const HIDDEN_ACTIVATIONS = ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'linear'] as const;
 export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
 
-export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
-export type OptimizerName = (typeof OPTIMIZERS)[number];
-
-/** The loss names the library takes, plus the short forms people type. */
-export type LossName = 'categoricalCrossentropy' | 'binaryCrossentropy' | 'meanSquaredError';
-const LOSS_ALIASES: Record<string, LossName> = {
-  categoricalCrossentropy: 'categoricalCrossentropy',
-  cce: 'categoricalCrossentropy',
-  binaryCrossentropy: 'binaryCrossentropy',
-  bce: 'binaryCrossentropy',
-  meanSquaredError: 'meanSquaredError',
-  mse: 'meanSquaredError',
-};
-
 export const AUGMENTATIONS = ['shift', 'none'] as const;
 export type Augmentation = (typeof AUGMENTATIONS)[number];
-
-/** The library's own defaults, shown in --help when --lr is not given. */
-export const DEFAULT_LEARNING_RATE: Record<OptimizerName, number> = {
-  sgd: 0.01,
-  momentum: 0.01,
-  adam: 0.001,
-};
 
 export const DEFAULTS = {
   data: 'mnist',
@@ -153,7 +134,7 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
     }
   }
 
-  const optimizer = oneOf('optimizer', values.optimizer, OPTIMIZERS) ?? DEFAULTS.optimizer;
+  const optimizer = oneOf('optimizer', values.optimizer, OPTIMIZER_NAMES) ?? DEFAULTS.optimizer;
   const settings: Settings = {
     command,
     data: values.data === undefined ? (command === 'train' ? DEFAULTS.data : undefined) : nonEmpty('data', values.data),
@@ -207,13 +188,16 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
+/** A loss by the library's name or alias; the list in the message starts with cce, the default for classes. */
 function parseLoss(raw: string | undefined): LossName | undefined {
   if (raw === undefined) return undefined;
-  const loss = LOSS_ALIASES[raw];
+  const loss = lossNamed(raw);
   if (loss === undefined) {
-    throw new UsageError(
-      `--loss must be one of categoricalCrossentropy (cce), binaryCrossentropy (bce), meanSquaredError (mse), got "${raw}"`,
+    const aliases = Object.keys(LOSS_ALIASES) as (keyof typeof LOSS_ALIASES)[];
+    const listed = ['cce' as const, ...aliases.filter((alias) => alias !== 'cce')].map(
+      (alias) => `${LOSS_ALIASES[alias]} (${alias})`,
     );
+    throw new UsageError(`--loss must be one of ${listed.join(', ')}, got "${raw}"`);
   }
   return loss;
 }
@@ -294,9 +278,9 @@ export function helpText(command?: CommandName): string {
     `  --activation <name>       hidden activation: ${HIDDEN_ACTIVATIONS.join(', ')} (default: ${d.activation})`,
     '  --loss <name>             cce (categoricalCrossentropy), bce (binaryCrossentropy) or mse',
     '                            (meanSquaredError) (default: cce, or bce for two classes)',
-    `  --optimizer <name>        ${OPTIMIZERS.join(', ')} (default: ${d.optimizer})`,
-    `  --lr <x>                  learning rate (default: the optimizer's: adam ${DEFAULT_LEARNING_RATE.adam},` +
-      ` sgd and momentum ${DEFAULT_LEARNING_RATE.sgd})`,
+    `  --optimizer <name>        ${OPTIMIZER_NAMES.join(', ')} (default: ${d.optimizer})`,
+    `  --lr <x>                  learning rate (default: the optimizer's: adam ${DEFAULT_LEARNING_RATES.adam},` +
+      ` sgd and momentum ${DEFAULT_LEARNING_RATES.sgd})`,
     `  --epochs <n>              passes over the training rows (default: ${d.epochs})`,
     `  --batch-size <n>          rows per gradient step (default: ${d.batchSize})`,
     `  --backend wasm|js         SIMD WebAssembly or plain JavaScript kernels (default: ${d.backend})`,

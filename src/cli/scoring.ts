@@ -2,9 +2,9 @@
  * Predictions and scores computed the same way by `train` (its final test), `evaluate` and
  * `predict`, from the network's outputs alone, so the three agree on a saved model.
  */
+import type { LossName } from '../index.js';
 import type { Dataset } from './data.js';
 import type { CliModel } from './model-file.js';
-import type { LossName } from './options.js';
 
 /** Rows per predict call: bounds the activation memory a large file needs. */
 const PREDICT_ROWS = 1024;

@@ -1,5 +1,5 @@
 /** `simdnet train`: load and split the data, train with a progress display, test, save. */
-import { dense, sequential, SimdnetError } from '../index.js';
+import { DEFAULT_LEARNING_RATES, dense, sequential, SimdnetError, type LossName } from '../index.js';
 import { enableRelaxedSimd } from '../node.js';
 import { DataError } from './csv.js';
 import {
@@ -19,7 +19,7 @@ import {
   type Dataset,
 } from './data.js';
 import { checkSavePath, MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelFile, type CliMetadata } from './model-file.js';
-import { DEFAULT_LEARNING_RATE, DEFAULTS, UsageError, type LossName, type Settings } from './options.js';
+import { DEFAULTS, UsageError, type Settings } from './options.js';
 import { createProgress, formatInt, formatPercent, formatLoss } from './progress.js';
 import { decodeTargets, predictAll, scoreClassification, scoreRegression } from './scoring.js';
 
@@ -64,7 +64,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
 
   const inputs = all.features.length;
   const output = outputLayer(loss, all);
-  const learningRate = settings.lr ?? DEFAULT_LEARNING_RATE[settings.optimizer];
+  const learningRate = settings.lr ?? DEFAULT_LEARNING_RATES[settings.optimizer];
   const widths = [inputs, ...settings.hidden, output.units];
 
   out(
