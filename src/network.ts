@@ -2,10 +2,11 @@
  * The kernel sequences of one batch: forward, loss, backward, update. Everything here works on
  * pointers laid out by plan.ts and allocates nothing, on the JS heap or in backend memory.
  *
- * From the seeds to the code. The seeds write samples as columns, Z = W·X + b with X [n_in × m];
- * here samples are rows (batch-first, row-major), the transpose: X is [m × n_in], W [n_in × n_out].
+ * From the math to the code (docs/ARCHITECTURE.md, 'Where the math lives'). The usual derivations
+ * write samples as columns, Z = W·X + b with X [n_in × m]; here samples are rows (batch-first,
+ * row-major), the transpose: X is [m × n_in], W [n_in × n_out].
  *
- *   seeds (columns)                            here (rows)                         kernel
+ *   columns                                    here (rows)                         kernel
  *   Z[l] = W[l]·A[l−1] + b[l]                  Z_l = A_{l−1}·W_l + b_l              gemmNN, then bias
  *   A[l] = g(Z[l])                             A_l = g(Z_l)                         biasActivation
  *   dZ[L] = A[L] − Y, with 1/m on dW, db       dZ_L = (A_L − Y)/m (1/m folded in)   lossSigmoidBce / lossSoftmaxCce
@@ -26,19 +27,15 @@ export interface Network extends PlannedModel {
 }
 
 /**
- * Running sums over the batches of an epoch or an evaluation, updated in place. A class, not an
- * object literal: V8 gives a literal the hidden class of every literal with the same keys in the
- * process, and once one of those holds a non-number in a field, each double stored there is a new
- * heap object. Here the fields only ever hold numbers, so V8 writes doubles into them in place.
+ * Running sums over the batches of an epoch or an evaluation, updated in place. A class whose
+ * fields only ever hold numbers, so that writing a double allocates nothing (docs/ARCHITECTURE.md,
+ * 'Number boxing').
  */
 export class Totals {
   /** Σ batch loss × batch rows. */
   loss = 0;
   correct = 0;
-  /**
-   * The last batch's loss. Steps leave it here rather than return it: V8 boxes a double returned
-   * from a call it does not inline into a new heap object.
-   */
+  /** The last batch's loss, left here rather than returned (docs/ARCHITECTURE.md, 'Number boxing'). */
   lastLoss = 0;
 }
 

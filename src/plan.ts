@@ -1,5 +1,5 @@
 /**
- * The memory plan (design principle 2): where every buffer lives in backend memory.
+ * The memory plan (docs/ARCHITECTURE.md, 'The memory plan'): where every buffer lives in backend memory.
  *
  * Model region, laid out once when the model is built and kept until dispose, one block in this order:
  *   params  [W1, b1, W2, b2, …]   all contiguous, so one optimizer call updates the whole model
@@ -105,8 +105,7 @@ export interface BatchNeeds {
 
 /**
  * BatchBuffers as a class, so that a fit can lay out new buffers in the object of the previous fit
- * (allocateBatch's `into`): V8 keeps the optimized code of the steps only while objects with the
- * maps it was specialised on are alive, and a fit's objects all die when it ends.
+ * (allocateBatch's `into`) and the steps' optimized code survives (docs/ARCHITECTURE.md, 'Number boxing').
  */
 export class BatchBufferSet implements BatchBuffers {
   rows = 0;

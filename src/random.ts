@@ -1,6 +1,6 @@
 /**
  * Seeded randomness for weight initialisation and shuffling, in TypeScript so that one seed gives
- * bit-identical weights and the same batch order on every backend (design principle 5).
+ * bit-identical weights and the same batch order on every backend (docs/ARCHITECTURE.md, 'Conventions').
  *
  * Generator: xoshiro128** (Blackman & Vigna), 128 bits of state, period 2^128 − 1, all 32-bit
  * integer arithmetic via Math.imul, so it is exact and identical on every JavaScript engine.

@@ -116,7 +116,7 @@ export interface Backend {
   // --- Optimizer updates, in place over n parameters. `l2` adds l2·w to the gradient first.
   /** w ← w − lr·g. */
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void;
-  /** Momentum with bias correction (seed 001): m ← βm + (1−β)g; w ← w − lr·m/(1−βᵗ). t ≥ 1. */
+  /** Momentum with bias correction: m ← βm + (1−β)g; w ← w − lr·m/(1−βᵗ). t ≥ 1. */
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number): void;
   /**
    * Adam (Kingma & Ba): m ← β1·m + (1−β1)g; v ← β2·v + (1−β2)g²;

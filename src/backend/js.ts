@@ -18,10 +18,9 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   let buffer = new ArrayBuffer(Math.max(alignUp(initialBytes), 2 * ALIGN));
   let f32 = new Float32Array(buffer);
   let i32 = new Int32Array(buffer);
-  // Doubles that a kernel hands to its helpers, or a loss kernel to its caller. V8 boxes a double
-  // passed to or returned from a call it does not inline into a new heap object, and a training
-  // step allocates nothing (DESIGN.md): so the per-row helpers take only integers and read alpha
-  // here, and the loss kernels compute their value into a slot that a tiny, inlinable wrapper reads.
+  // Doubles that a kernel hands to its helpers, or a loss kernel to its caller: the per-row helpers
+  // take only integers and read alpha here, and the loss kernels compute their value into a slot
+  // that a tiny, inlinable wrapper reads (docs/ARCHITECTURE.md, 'Number boxing').
   const scalars = new Float64Array(2);
   const ALPHA = 0, LOSS = 1;
 
@@ -260,8 +259,8 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   }
 
   // --- Losses. The loss is summed in a double; gradients are written in float32.
-  // The kernels of the interface only read the value from its slot: small enough for V8 to inline
-  // into the caller, so that the double is not boxed on its way out.
+  // The kernels of the interface only read the value from its slot: small enough for V8 to inline,
+  // so that the double is not boxed on its way out (docs/ARCHITECTURE.md, 'Number boxing').
 
   function lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number {
     sigmoidBce(z, a, y, dz, m, n);

@@ -44,8 +44,8 @@ export class EpochBatches {
 
   /**
    * run(batch), with the batch's loss (and accuracy, when counted) written to `logs`; false when the
-   * loss is not finite. fit's loop is an async function that V8 leaves unoptimized, where every
-   * double computed or read is a new heap object: so a step's doubles stay in here.
+   * loss is not finite. A step's doubles stay in here, out of fit's unoptimized async loop
+   * (docs/ARCHITECTURE.md, 'Number boxing').
    */
   train(batch: number, countCorrect: boolean, logs: Logs): boolean {
     const totals = this.#totals;

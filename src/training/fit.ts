@@ -42,9 +42,8 @@ export interface FitJob {
 
 /**
  * The JS objects a fit's steps work with, kept by the model and re-initialised by each of its fits
- * (the backend memory they point to is still laid out per fit). V8's optimized code for the steps
- * holds the maps of these objects weakly: when a fit's own objects died with it, a full GC dropped
- * that code and the next fit ran its first thousands of steps unoptimized, boxing every double.
+ * (the backend memory they point to is still laid out per fit), so that the steps' optimized code
+ * outlives a fit (docs/ARCHITECTURE.md, 'Number boxing').
  */
 export class FitObjects {
   readonly bufs = new BatchBufferSet();

@@ -25,7 +25,7 @@ export interface History {
   history: { loss: number[]; acc?: number[]; val_loss?: number[]; val_acc?: number[] };
 }
 
-/** The logs passed to onBatchEnd: a class for the reason Totals is one (network.ts), as steps write them. */
+/** The logs passed to onBatchEnd: a class, as steps write them (docs/ARCHITECTURE.md, 'Number boxing'). */
 export class BatchLogs implements Logs {
   loss = 0;
   declare acc?: number;
