@@ -1,5 +1,5 @@
 /**
- * A training step allocates nothing (DESIGN.md, "memory is planned"): over thousands of steps
+ * A training step allocates nothing (docs/ARCHITECTURE.md, 'The memory plan'): over thousands of steps
  * through the public API, backend memory keeps exactly the size it had after the first epoch, the
  * JS heap retains nothing, and between collections it grows by (almost) nothing per step.
  *
@@ -37,20 +37,18 @@ const STEPS = 4000;
 /** fit() calls measured after the first; each is STEPS steps. */
 const ROUNDS = 3;
 /**
- * Steps of each fit between which nothing is collected. They come late in the fit: the collection
- * after a fit frees that fit's objects, and V8 discards the step's optimized code that referred to
- * them, so the next fit runs the step unoptimized (boxing every double) for its first two thousand
- * or so steps, until V8 has optimized it again.
+ * Steps of each fit between which nothing is collected. They come late in the fit, once V8 has
+ * optimized the step again: early steps of a fit may run unoptimized and box doubles
+ * (docs/ARCHITECTURE.md, 'Number boxing').
  */
 const WINDOWS = [{ from: 2400, to: 3200 }, { from: 3200, to: 3999 }];
 /** Retained heap may grow by fit's own few objects between fits, not by anything per step. */
 const RETAINED_ALLOWANCE = 64 * 1024;
 /**
- * Short-lived allocation per step, between collections (the least of the windows). A step allocates
- * nothing on its own backend; once both backends have trained in one process (as here, js then
- * wasm), the loss value a kernel returns through the then polymorphic call is boxed: 16 bytes.
- * Reading the heap statistics adds some 3 bytes per step. Any typed array (64 bytes and more) or a
- * few boxed doubles per step fail this.
+ * Short-lived allocation per step, between collections (the least of the windows). Once both
+ * backends have trained in one process (as here, js then wasm), the loss a kernel returns is boxed:
+ * 16 bytes (docs/ARCHITECTURE.md, 'Number boxing'). Reading the heap statistics adds some 3 bytes
+ * per step. Any typed array (64 bytes and more) or a few boxed doubles per step fail this.
  */
 const STEP_ALLOWANCE = 48;
 
