@@ -4,17 +4,11 @@
  * rows (same seed, same split); any other file is used whole.
  */
 import { resolve } from 'node:path';
-import {
-  checkCsvPath,
-  isBuiltin,
-  loadCsvForModel,
-  loadGenerated,
-  loadMnist,
-  splitRows,
-  standardize,
-  takeRows,
-  type Dataset,
-} from './data.js';
+import { isBuiltin, loadBuiltin } from './data/builtin-sets.js';
+import { checkCsvPath, loadCsvForModel } from './data/csv-sets.js';
+import type { Dataset } from './data/dataset.js';
+import { partitionRows, takeRows } from './data/split.js';
+import { standardize } from './data/standardize.js';
 import type { CliMetadata } from './model-file.js';
 import { UsageError } from './options.js';
 import { formatInt } from './progress.js';
@@ -48,8 +42,8 @@ export async function loadForModel(
         `this model was trained on ${meta.data.source} (${meta.features.length} features); it cannot read --data ${source}`,
       );
     }
-    const all = source === 'mnist' ? await loadMnist() : loadGenerated(source, seed);
-    const { test } = splitRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
+    const all = await loadBuiltin(source, seed);
+    const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
     data = takeRows(all, test);
     description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
   } else {
@@ -58,7 +52,7 @@ export async function loadForModel(
     const all = loadCsvForModel(source, meta.features, label, meta.task, meta.classes, needLabel);
     const sameFile = !meta.data.builtin && resolve(source) === resolve(meta.data.source);
     if (sameFile && needLabel) {
-      const { test } = splitRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
+      const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
       data = takeRows(all, test);
       description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
     } else {

@@ -8,7 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { SimdnetError, type LossName, type Sequential } from '../index.js';
 import { loadModelFile, saveModelFile } from '../node.js';
 import { DataError } from './csv.js';
-import type { Standardization, Task } from './data.js';
+import type { Task } from './data/dataset.js';
+import type { Standardization } from './data/standardize.js';
 
 export const MODEL_FORMAT = 'simdnet-cli';
 export const MODEL_FORMAT_VERSION = 1;

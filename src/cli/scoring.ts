@@ -3,7 +3,7 @@
  * `predict`, from the network's outputs alone, so the three agree on a saved model.
  */
 import type { LossName } from '../index.js';
-import type { Dataset } from './data.js';
+import type { Dataset } from './data/dataset.js';
 import type { CliModel } from './model-file.js';
 
 /** Rows per predict call: bounds the activation memory a large file needs. */

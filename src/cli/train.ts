@@ -2,22 +2,12 @@
 import { DEFAULT_LEARNING_RATES, dense, sequential, SimdnetError, type LossName } from '../index.js';
 import { enableRelaxedSimd } from '../node.js';
 import { DataError } from './csv.js';
-import {
-  checkCsvPath,
-  fitStandardization,
-  fitTargetScale,
-  isBuiltin,
-  isGenerated,
-  loadCsvForTraining,
-  loadGenerated,
-  loadMnist,
-  SHIFT_COPIES,
-  splitRows,
-  standardize,
-  takeRows,
-  withShiftedCopies,
-  type Dataset,
-} from './data.js';
+import { SHIFT_COPIES, withShiftedCopies } from './data/augment.js';
+import { isBuiltin, loadBuiltin } from './data/builtin-sets.js';
+import { checkCsvPath, loadCsvForTraining } from './data/csv-sets.js';
+import type { Dataset } from './data/dataset.js';
+import { partitionRows, takeRows } from './data/split.js';
+import { fitStandardization, fitTargetScale, standardize } from './data/standardize.js';
 import { checkSavePath, MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelFile, type CliMetadata } from './model-file.js';
 import { DEFAULTS, UsageError, type Settings } from './options.js';
 import { createProgress, formatInt, formatPercent, formatLoss } from './progress.js';
@@ -48,7 +38,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
   }
 
   // Split first, then fit the preprocessing on the training rows only: the test rows stay unseen.
-  const split = splitRows(all.rows, seed, settings.testSplit, settings.validationSplit);
+  const split = partitionRows(all.rows, seed, settings.testSplit, settings.validationSplit);
   const trainRows = takeRows(all, split.train);
   const validation = takeRows(all, split.validation);
   const test = takeRows(all, split.test);
@@ -201,9 +191,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
 }
 
 async function loadData(source: string, label: string | undefined, regression: boolean, seed: number): Promise<Dataset> {
-  if (source === 'mnist') return loadMnist();
-  if (isGenerated(source)) return loadGenerated(source, seed);
-  return loadCsvForTraining(source, label, regression);
+  return isBuiltin(source) ? loadBuiltin(source, seed) : loadCsvForTraining(source, label, regression);
 }
 
 /** Cross-entropy unless asked otherwise: binary for two classes, categorical for more. */
