@@ -50,7 +50,7 @@ function groupTable(group: string, cases: CaseResult[]): string[] {
     for (const impl of impls) {
       const fig = c.figures[impl];
       row.push(fig ? formatFigure(fig) : c.skipped[impl] !== undefined ? 'not timed' : '—');
-      if (impl !== BASELINE && group !== 'peak') row.push(c.ratios[impl] !== undefined ? `×${num(c.ratios[impl]!)}` : '—');
+      if (impl !== BASELINE && group !== 'peak') row.push(c.ratios[impl] !== undefined ? `×${num(c.ratios[impl])}` : '—');
       if (c.skipped[impl] !== undefined) untimed.push(`- ${c.name}, ${impl}: ${c.skipped[impl]}`);
     }
     for (const impl of peakCols) {

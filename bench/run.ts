@@ -70,7 +70,7 @@ async function runAll(specs: Iterable<CaseSpec>, budget: Budget): Promise<CaseRe
   const done: CaseResult[] = [];
   for (const spec of specs) done.push(await measure(spec, budget, log));
   results.push(...done);
-  if (done.length > 0) log(`(${done[0]!.group}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  if (done.length > 0) log(`(${done[0].group}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return done;
 }
 
@@ -105,7 +105,7 @@ for (const spec of gemmSpecs) {
 }
 const gemm = await runAll(gemmSpecs, mode.kernel);
 gemm.forEach((c, i) => {
-  c.peakAlongside = alongside.get(gemmSpecs[i]!);
+  c.peakAlongside = alongside.get(gemmSpecs[i]);
   c.fractionOfPeak = {};
   for (const [impl, fig] of Object.entries(c.figures)) {
     const peak = c.peakAlongside?.[impl];

@@ -33,7 +33,7 @@ export function loadDigits(rows: number): Digits {
   const x = new Float32Array(rows * PIXELS);
   const y = new Float32Array(rows * 10);
   for (let digit = 0; digit < 10; digit++) {
-    const { raw, length } = mnist[digit]!;
+    const { raw, length } = mnist[digit];
     if (length < perDigit) throw new Error(`the mnist package has only ${length} images of digit ${digit}, need ${perDigit}`);
     for (let i = 0; i < perDigit; i++) {
       const row = i * 10 + digit;
@@ -84,7 +84,7 @@ function simdnetEntries(task: Task, relaxed: boolean): Entry[] {
       },
       async check() {
         const before = model!.evaluate(xm, ym).loss;
-        const loss = (await model!.fit(xm, ym, fitOptions)).history.loss[0]!;
+        const loss = (await model!.fit(xm, ym, fitOptions)).history.loss[0];
         const after = model!.evaluate(xm, ym).loss;
         if (!(after < before)) return `loss did not fall in one epoch: ${before} → ${after}`;
         if (impl === 'js') jsLoss = loss;
@@ -109,7 +109,7 @@ function peerEntry(task: Task, peer: Peer): Entry {
   const fitOptions = { epochs: 1, batchSize: task.batchSize, shuffle: true, verbose: 0 as const };
   const evaluate = (): number => {
     const out = model!.evaluate(xs!, ys!, { batchSize: 256 }) as Tensor;
-    const value = out.dataSync()[0]!;
+    const value = out.dataSync()[0];
     out.dispose();
     return value;
   };

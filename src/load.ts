@@ -13,7 +13,6 @@ import { MAX_FILE_BYTES } from './io/limits.js';
 import { decodeModel } from './io/snet.js';
 import { decodeTfjs } from './io/tfjs.js';
 
-
 /**
  * Restores a model written by `model.save()`: layers, weights, compile settings, optimizer state
  * and step, metadata. Takes the bytes, or (in the browser) a Blob or File holding them.

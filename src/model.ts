@@ -95,7 +95,7 @@ export async function build(where: string, config: unknown): Promise<Sequential>
   if (typeof relaxed !== 'boolean') throw invalid(where, 'relaxedSimd', 'true or false', relaxed);
   if (relaxed && backendName !== 'wasm') throw invalid(where, 'relaxedSimd', "false with backend 'js' (relaxed SIMD is a build of the wasm backend)", relaxed);
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
-  const backend = await createBackend(backendName as BackendName, { relaxed });
+  const backend = await createBackend(backendName, { relaxed });
   return new Sequential(backend, layers, specs, seed);
 }
 

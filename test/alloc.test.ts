@@ -61,8 +61,8 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
     const y = Array.from({ length: rows }, () => Math.floor(rng() * CLASSES));
     const model = await sequential({
       layers: [
-        dense({ units: HIDDEN[0]!, activation: 'relu', inputShape: [FEATURES] }),
-        dense({ units: HIDDEN[1]!, activation: 'tanh' }),
+        dense({ units: HIDDEN[0], activation: 'relu', inputShape: [FEATURES] }),
+        dense({ units: HIDDEN[1], activation: 'tanh' }),
         dense({ units: CLASSES, activation: 'softmax' }),
       ],
       backend,
@@ -113,7 +113,7 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
     expect({ smallest, largest }, 'backend memory size during the steps').toEqual({ smallest: planned, largest: planned });
     // A leak grows the heap in every round; V8's own one-off work (background compilation landing,
     // feedback) shows in one round at most. So the least growth and the least allocation count.
-    const growth = retained.slice(1).map((r, i) => r - retained[i]!);
+    const growth = retained.slice(1).map((r, i) => r - retained[i]);
     expect(Math.min(...growth), `retained heap growth per round: ${growth.join(', ')} bytes`).toBeLessThan(RETAINED_ALLOWANCE);
     const rounded = perStep.map((b) => b.toFixed(0)).join(', ');
     expect(perStep.length).toBe(ROUNDS * WINDOWS.length);

@@ -60,13 +60,13 @@ describe('in headless Chromium', () => {
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
 
     const [wasm, js] = r.training;
-    expect(wasm!.initialWeights).toEqual(js!.initialWeights);
-    for (const run of [wasm!, js!]) {
-      expect(run.losses.at(-1)!).toBeLessThan(run.losses[0]! * 0.5);
+    expect(wasm.initialWeights).toEqual(js.initialWeights);
+    for (const run of [wasm, js]) {
+      expect(run.losses.at(-1)!).toBeLessThan(run.losses[0] * 0.5);
       expect(run.acc).toBeGreaterThan(0.9);
     }
     // Same seed, same data order: the two curves agree up to float32 rounding.
-    expect(Math.abs(wasm!.losses.at(-1)! - js!.losses.at(-1)!)).toBeLessThan(0.02);
+    expect(Math.abs(wasm.losses.at(-1)! - js.losses.at(-1)!)).toBeLessThan(0.02);
     await page.close();
   }, 120_000);
 
@@ -81,7 +81,7 @@ describe('in headless Chromium', () => {
     await page.evaluate(() => {
       const shown: string[] = ((window as unknown as { lossesShown: string[] }).lossesShown = []);
       const el = document.querySelector('#loss')!;
-      new MutationObserver(() => shown.push(el.textContent!)).observe(el, { childList: true, characterData: true, subtree: true });
+      new MutationObserver(() => shown.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
     });
     await page.click('#train');
 
@@ -100,13 +100,13 @@ describe('in headless Chromium', () => {
       { timeout: 60_000, polling: 200 },
     );
     await page.click('#stop');
-    await page.waitForFunction(() => document.querySelector('#status')!.textContent!.startsWith('stopped'), null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#status')!.textContent.startsWith('stopped'), null, { timeout: 10_000 });
     const stoppedAt = await epoch();
     const shown = (await page.evaluate(() => (window as unknown as { lossesShown: string[] }).lossesShown))
       .map(Number)
       .filter(Number.isFinite);
     expect(shown.length).toBeGreaterThan(1);
-    expect(shown.at(-1)!).toBeLessThan(shown[0]! * 0.5);
+    expect(shown.at(-1)!).toBeLessThan(shown[0] * 0.5);
     expect(await percent()).toBeGreaterThanOrEqual(90);
     expect(await page.textContent('#speed-wasm')).toMatch(/\d/);
 
@@ -122,12 +122,12 @@ describe('in headless Chromium', () => {
     const shownBefore = { loss: await page.textContent('#loss'), accuracy: await page.textContent('#accuracy'), map: await boundaryImage(page) };
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
     expect(download.suggestedFilename()).toBe(`moons-${stoppedAt}-epochs.snet`);
-    const bytes = await readFile((await download.path())!);
+    const bytes = await readFile((await download.path()));
     expect(bytes.subarray(0, 4).toString('latin1')).toBe('SNET');
     await page.click('#reset');
     expect(await page.textContent('#accuracy')).toBe('–');
     await page.setInputFiles('#load', { name: download.suggestedFilename(), mimeType: 'application/octet-stream', buffer: bytes });
-    await page.waitForFunction(() => document.querySelector('#status')!.textContent!.startsWith('loaded'), null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#status')!.textContent.startsWith('loaded'), null, { timeout: 10_000 });
     expect(await epoch()).toBe(stoppedAt);
     expect({ loss: await page.textContent('#loss'), accuracy: await page.textContent('#accuracy'), map: await boundaryImage(page) }).toEqual(shownBefore);
 
@@ -135,7 +135,7 @@ describe('in headless Chromium', () => {
     await page.click('#continue');
     await page.waitForFunction((at) => Number(document.querySelector('#epoch')!.textContent) > at, stoppedAt, { timeout: 30_000 });
     await page.click('#stop');
-    await page.waitForFunction(() => document.querySelector('#status')!.textContent!.startsWith('stopped'), null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#status')!.textContent.startsWith('stopped'), null, { timeout: 10_000 });
     expect(await percent()).toBeGreaterThanOrEqual(90);
 
     // The same model on the JS backend.

@@ -35,7 +35,7 @@ function forward64(net: Net64, x: number[][]): { z: Float64Array; a: Float64Arra
   const rows = x.length;
   let minKinkDistance = Infinity;
   let a: ArrayLike<number> = x.flat();
-  let z = new Float64Array(0);
+  let z: Float64Array = new Float64Array(0);
   net.acts.forEach((act, l) => {
     const [nIn, nOut] = [net.widths[l], net.widths[l + 1]];
     z = ref.biasAdd(ref.gemm(false, false, rows, nOut, nIn, a, net.weights[2 * l]).c, net.weights[2 * l + 1], rows, nOut);

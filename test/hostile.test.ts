@@ -103,9 +103,11 @@ describe('broken files get a clear error', () => {
   it('sizes beyond the stated limits are refused before anything is allocated', async () => {
     const started = performance.now();
     const huge = [{ type: 'dense', units: 60000, activation: 'relu', alpha: 0.01, inputShape: [60000], kernelInitializer: 'heNormal' }];
-    await refused(withHeader({ layers: huge, paramCount: 60000 * 60001, loss: null, optimizer: null, metrics: [], stateSlots: 0 }, []), /3600060000 parameters, more than the limit of 67108864/);
+    const hugeHeader = { layers: huge, paramCount: 60000 * 60001, loss: null, optimizer: null, metrics: [], stateSlots: 0 };
+    await refused(withHeader(hugeHeader, []), /3600060000 parameters, more than the limit of 67108864/);
     const wide = [{ units: 2_000_000, activation: 'linear', inputShape: [1] }];
-    await refused(withHeader({ layers: wide, paramCount: 4_000_000, loss: null, optimizer: null, metrics: [], stateSlots: 0 }, []), /2000000 units, more than the limit/);
+    const wideHeader = { layers: wide, paramCount: 4_000_000, loss: null, optimizer: null, metrics: [], stateSlots: 0 };
+    await refused(withHeader(wideHeader, []), /2000000 units, more than the limit/);
     const deep = Array.from({ length: MODEL_LIMITS.maxLayers + 1 }, (_, i) => ({ units: 1, ...(i === 0 ? { inputShape: [1] } : {}) }));
     await refused(withHeader({ layers: deep }), /1025 layers, more than the limit of 1024/);
     // A claimed paramCount far beyond the bytes present: refused by arithmetic, not by trying.
@@ -201,9 +203,9 @@ describe('fuzz: damaged files load as valid models or throw SimdnetError', () =>
       }
       case 'json': {
         // A well-formed file with one header field replaced: reaches the semantic checks.
-        const header = structuredClone(HEADER) as Record<string, unknown>;
+        const header: Record<string, unknown> = structuredClone(HEADER);
         const path = m.key.split('.');
-        let target = header as Record<string, unknown>;
+        let target = header;
         for (const p of path.slice(0, -1)) target = target[p] as Record<string, unknown>;
         target[path.at(-1)!] = m.value;
         return craft({ header, floats: FLOATS });

@@ -43,7 +43,7 @@ beforeAll(async () => {
   if (!existsSync(join(repo, 'dist/index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   dir = await mkdtemp(join(tmpdir(), 'simdnet-pack-'));
   const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: repo });
-  const tarball = join(dir, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  const tarball = join(dir, (JSON.parse(stdout) as { filename: string }[])[0].filename);
 
   project = join(dir, 'consumer');
   await mkdir(project);

@@ -41,7 +41,7 @@ describe('float64 reference', () => {
   });
 
   it.each(['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'] as const)(
-    "%s: backward from a equals backward from z, and both equal a central difference", (act) => {
+    '%s: backward from a equals backward from z, and both equal a central difference', (act) => {
       const [m, n] = [3, 5];
       const z = rand(m * n, -3, 3).map((v) => (Math.abs(v) < 0.01 ? 0.5 : v)); // keep off relu's kink
       const dA = rand(m * n);

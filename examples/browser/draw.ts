@@ -35,8 +35,8 @@ export function drawBoundary(
     for (let i = 0; i < gridSize * gridSize; i++) {
       let r = 0, g = 0, b = 0;
       for (let c = 0; c < data.classes; c++) {
-        const p = cols === 1 ? (c === 1 ? grid[i]! : 1 - grid[i]!) : grid[i * cols + c]!;
-        const [cr, cg, cb] = PALETTE[c % PALETTE.length]!;
+        const p = cols === 1 ? (c === 1 ? grid[i] : 1 - grid[i]) : grid[i * cols + c];
+        const [cr, cg, cb] = PALETTE[c % PALETTE.length];
         r += p * cr; g += p * cg; b += p * cb;
       }
       image.data.set([0.45 * r + 140, 0.45 * g + 140, 0.45 * b + 140, 255], 4 * i);
@@ -53,8 +53,8 @@ export function drawBoundary(
   ctx.strokeStyle = 'rgb(255 255 255 / 0.9)';
   for (let i = 0; i < data.labels.length; i++) {
     ctx.beginPath();
-    ctx.arc((data.points[2 * i]! - x0) * sx, (y0 + size - data.points[2 * i + 1]!) * sy, 3.5, 0, 2 * Math.PI);
-    ctx.fillStyle = css(PALETTE[data.labels[i]! % PALETTE.length]!);
+    ctx.arc((data.points[2 * i] - x0) * sx, (y0 + size - data.points[2 * i + 1]) * sy, 3.5, 0, 2 * Math.PI);
+    ctx.fillStyle = css(PALETTE[data.labels[i] % PALETTE.length]);
     ctx.fill();
     ctx.stroke();
   }
@@ -81,17 +81,17 @@ export function drawChart(canvas: HTMLCanvasElement, epochs: number[], loss: num
     ctx.lineWidth = 2;
     ctx.beginPath();
     for (let i = 0; i < values.length; i += step) {
-      if (i === 0) ctx.moveTo(x(epochs[i]!), y(values[i]! / scale));
-      else ctx.lineTo(x(epochs[i]!), y(values[i]! / scale));
+      if (i === 0) ctx.moveTo(x(epochs[i]), y(values[i] / scale));
+      else ctx.lineTo(x(epochs[i]), y(values[i] / scale));
     }
     ctx.stroke();
   };
-  line(loss, maxLoss, css(PALETTE[0]!));
-  line(acc, 1, css(PALETTE[1]!));
+  line(loss, maxLoss, css(PALETTE[0]));
+  line(acc, 1, css(PALETTE[1]));
   ctx.textBaseline = 'bottom';
-  ctx.fillStyle = css(PALETTE[0]!);
+  ctx.fillStyle = css(PALETTE[0]);
   ctx.fillText(`loss (top: ${maxLoss.toPrecision(2)})`, box.left, box.top - 4);
-  ctx.fillStyle = css(PALETTE[1]!);
+  ctx.fillStyle = css(PALETTE[1]);
   ctx.textAlign = 'right';
   ctx.fillText('accuracy (top: 100%)', box.right, box.top - 4);
   ctx.fillStyle = '#566070';

@@ -54,13 +54,13 @@ export interface Snapshot {
 export type FromWorker =
   | { type: 'data'; points: Float32Array; labels: Int32Array; classes: number; bounds: Bounds }
   | ({
-      type: 'progress';
-      /** Per epoch of this chunk, as fit() logged them (means over the epoch's batches). */
-      epochLoss: number[];
-      epochAcc: number[];
-      samplesPerSec: number;
-      backend: 'wasm' | 'js';
-    } & Snapshot)
+    type: 'progress';
+    /** Per epoch of this chunk, as fit() logged them (means over the epoch's batches). */
+    epochLoss: number[];
+    epochAcc: number[];
+    samplesPerSec: number;
+    backend: 'wasm' | 'js';
+  } & Snapshot)
   | ({ type: 'loaded'; config: TrainConfig } & Snapshot)
   | { type: 'saved'; bytes: Uint8Array<ArrayBuffer>; name: string }
   | { type: 'stopped'; epoch: number }

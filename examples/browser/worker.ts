@@ -41,11 +41,11 @@ function post(msg: FromWorker, transfer: Transferable[] = []): void {
 function squareAround(points: Float32Array): Bounds {
   const lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
   points.forEach((v, i) => {
-    lo[i % 2] = Math.min(lo[i % 2]!, v);
-    hi[i % 2] = Math.max(hi[i % 2]!, v);
+    lo[i % 2] = Math.min(lo[i % 2], v);
+    hi[i % 2] = Math.max(hi[i % 2], v);
   });
-  const size = 1.15 * Math.max(hi[0]! - lo[0]!, hi[1]! - lo[1]!, 1e-6);
-  return { x0: (lo[0]! + hi[0]! - size) / 2, y0: (lo[1]! + hi[1]! - size) / 2, size };
+  const size = 1.15 * Math.max(hi[0] - lo[0], hi[1] - lo[1], 1e-6);
+  return { x0: (lo[0] + hi[0] - size) / 2, y0: (lo[1] + hi[1] - size) / 2, size };
 }
 
 function makeData({ dataset, samples, seed }: DataRequest): Data {
@@ -157,11 +157,12 @@ function fail(err: unknown): void {
 }
 
 /** Runs one request at a time; its failure becomes an error message for the page. */
-function exclusive(task: () => Promise<void>): void {
+function exclusive(task: () => void | Promise<void>): void {
   if (running) return;
   stopRequested = false;
   running = true;
-  task()
+  Promise.resolve()
+    .then(task)
     .catch(fail)
     .finally(() => (running = false));
 }
@@ -184,7 +185,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       await train(run, msg.epochs);
     });
   } else if (msg.type === 'save') {
-    exclusive(async () => {
+    exclusive(() => {
       if (!run) throw new Error('There is no model to save yet: train one first.');
       const { config, epoch } = run;
       const bytes = run.model.save({ metadata: { config, epoch } satisfies SavedRun });

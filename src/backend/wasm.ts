@@ -148,7 +148,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return new WasmBackend(instance.exports as unknown as KernelExports, relaxed);
 }
 
-
 class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly relaxed: boolean;

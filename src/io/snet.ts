@@ -17,7 +17,7 @@
 import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
 import { resolveLayers, type DenseLayer, type LayerSpec } from '../layers.js';
 import { checkLoss, type LossName } from '../losses.js';
-import { METRIC_NAMES } from '../metrics.js';
+import { METRIC_NAMES, type MetricName } from '../metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer } from '../optimizers.js';
 import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
@@ -99,7 +99,7 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   if (!Number.isSafeInteger(seed)) throw fail(`the header's seed is ${describeValue(seed)}, not a safe integer`);
 
   const floatsAt = alignUp(PREAMBLE_BYTES + jsonLength);
-  const expected = floatsAt + 4 * paramCount * (1 + (slots as number));
+  const expected = floatsAt + 4 * paramCount * (1 + (slots));
   if (bytes.length !== expected) {
     const how = bytes.length < expected ? 'truncated' : 'extra bytes at the end';
     throw fail(`they hold ${bytes.length} bytes where the header implies ${expected} (${how})`);
@@ -109,7 +109,7 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   }
   // Sizes are now consistent with the bytes in hand, so these allocations are bounded by them.
   const params = readFloat32LE(bytes, floatsAt, paramCount);
-  const state = readFloat32LE(bytes, floatsAt + 4 * paramCount, paramCount * (slots as number));
+  const state = readFloat32LE(bytes, floatsAt + 4 * paramCount, paramCount * (slots));
   const badParam = firstNonFinite(params);
   if (badParam >= 0) throw fail(`weight ${badParam} is ${params[badParam]}; every weight must be finite`);
   const badState = firstNonFinite(state);
@@ -120,7 +120,7 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
       if (state[i] < 0) throw fail(`Adam's second moment v[${i - paramCount}] is ${state[i]}, but it cannot be negative`);
     }
   }
-  return { layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots as number };
+  return { layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots };
 }
 
 function parseHeader(json: Uint8Array, fail: (what: string) => SimdnetError): Record<string, unknown> {
@@ -165,13 +165,13 @@ function checkCompiled(
     if (!Array.isArray(metrics) || metrics.length > 0) throw fail(`the header's metrics are ${describeValue(metrics)}, where a model without a loss has []`);
     return null;
   }
-  if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
+  if (!Array.isArray(metrics) || !(metrics as unknown[]).every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
     throw fail(`the header's metrics are ${describeValue(metrics)}, not a list of ${METRIC_NAMES.join(' / ')}`);
   }
   return rethrow(where, fail, 'the compile settings are invalid', () => ({
     loss: checkLoss(where, loss, output),
     optimizer: parseOptimizer(where, optimizer),
-    metrics: [...metrics] as ('accuracy' | 'acc')[],
+    metrics: [...(metrics as MetricName[])],
   }));
 }
 

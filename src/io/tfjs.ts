@@ -243,7 +243,7 @@ function readInputShape(shape: unknown, label: string, fail: Fail): number {
   if (!Array.isArray(shape) || shape.length !== 2) {
     throw fail(`${label} takes inputs of shape ${describeValue(shape)}; simdnet's dense layers take [batch, features]`);
   }
-  const n = shape[1];
+  const n: unknown = shape[1];
   if (!Number.isSafeInteger(n) || (n as number) < 1) throw fail(`${label} has input shape ${JSON.stringify(shape)}, not [null, features]`);
   return n as number;
 }

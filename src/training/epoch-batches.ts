@@ -79,4 +79,3 @@ export class EpochBatches {
     computeBatch(net, this.#loss, bufs.x, bufs.y, m, bufs, countCorrect, this.#totals);
   }
 }
-

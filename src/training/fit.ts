@@ -61,7 +61,7 @@ export class FitObjects {
 }
 
 export async function runFit(job: FitJob): Promise<History> {
-  const { net, accuracy, trainRows, options, rng } = job;
+  const { net, trainRows, options, rng } = job;
   const { backend } = net;
   const { epochs, initialEpoch, checkpoints } = options;
   // A training set that fits in one batch gives the same gradient in any order: no shuffles and no
@@ -90,7 +90,7 @@ export async function runFit(job: FitJob): Promise<History> {
       else await Promise.resolve(); // let other work run between epochs
       if (job.isDisposed()) throw disposedDuringFit();
       for (const checkpoint of checkpoints) {
-        await checkpoint.afterEpoch(epoch, logs, job.save);
+        await checkpoint.afterEpoch(epoch, logs, (includeOptimizer) => job.save(includeOptimizer));
         if (job.isDisposed()) throw disposedDuringFit();
       }
       if (stopping?.shouldStop(logs)) break;
@@ -170,7 +170,7 @@ function prepareLoop(job: FitJob, objects: FitObjects, data: FitData, order: Ptr
  */
 async function trainEpoch(job: FitJob, loop: Loop, epoch: number): Promise<void> {
   const { net, optimizer, accuracy } = job;
-  const { onBatchEnd } = job.options.callbacks;
+  const callbacks = job.options.callbacks;
   const { batches, guard, totals, batchLogs } = loop;
   const replay = (b: number): number => batches.replay(b);
   let weightsSet = job.weightsSet();
@@ -183,10 +183,10 @@ async function trainEpoch(job: FitJob, loop: Loop, epoch: number): Promise<void>
     }
     if (!batches.train(batch, accuracy, batchLogs)) throw guard.locate('fit()', epoch, batch, replay);
     applyUpdate(net, optimizer);
-    const checkNow = onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches.count - 1;
+    const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches.count - 1;
     if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, replay);
-    if (onBatchEnd) {
-      const pending = onBatchEnd(batch, batchLogs);
+    if (callbacks.onBatchEnd) {
+      const pending = callbacks.onBatchEnd(batch, batchLogs);
       if (pending) await pending;
       if (job.isDisposed()) throw disposedDuringFit();
     }

@@ -39,4 +39,3 @@ export function record(history: History, epoch: number, logs: Logs): void {
   if (logs.val_loss !== undefined) (h.val_loss ??= []).push(logs.val_loss);
   if (logs.val_acc !== undefined) (h.val_acc ??= []).push(logs.val_acc);
 }
-

@@ -79,7 +79,7 @@ export function parseFitOptions(where: string, options: unknown, accuracy: boole
     epochs, batchSize, shuffle, validationSplit,
     validationData: validationData as readonly [unknown, unknown] | undefined,
     seed: seed as number | undefined,
-    callbacks: callbacks as Callbacks,
+    callbacks: callbacks,
     initialEpoch: initialEpoch as number,
     earlyStopping: options.earlyStopping === undefined ? undefined : parseEarlyStopping(where, options.earlyStopping, logged),
     checkpoints: options.checkpoint === undefined ? [] : parseCheckpoints(where, options.checkpoint, logged),
@@ -98,4 +98,3 @@ export function trainingRows(where: string, rows: number, validationSplit: numbe
   }
   return train;
 }
-
