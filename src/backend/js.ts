@@ -14,6 +14,7 @@ const DEFAULT_INITIAL_BYTES = 1 << 20;
 /** Offset 0 is never handed out, so that a zero pointer is always a bug. */
 const HEAP_BASE = ALIGN;
 
+// eslint-disable-next-line max-lines-per-function -- a closure over the memory views, holding one function per kernel (each short)
 export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): Backend {
   let buffer = new ArrayBuffer(Math.max(alignUp(initialBytes), 2 * ALIGN));
   let f32 = new Float32Array(buffer);
