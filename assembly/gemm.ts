@@ -17,6 +17,9 @@
 import { derivs, derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, TANH } from './derivative';
 import { hsum } from './horizontal';
 
+// The tile sizes and DIRECT_B_ROWS are mirrored in test/support/gemm-tiles.ts, which the GEMM tests
+// derive their boundary sizes from; test/gemm.test.ts checks that the two agree.
+
 // Register tile: 8 accumulators + 4 B vectors + 2 A broadcasts = 14 of V8's 15 xmm registers.
 // Against 4×8 (same accumulators) it halves the A broadcasts per step: ~5% faster with mul+add,
 // level with FMA.
