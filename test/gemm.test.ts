@@ -165,7 +165,7 @@ describe.runIf(BOTH_BACKENDS)('gemm: wasm agrees with js', () => {
 // --- The fused backward step: out = (dz·wᵀ) ⊙ g'(aPrev) ---------------------------------------
 
 const BACKWARD_ACTS: ref.RefActivation[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'];
-// Edges of the 4×8 tile in m and n, k in one slab and in several (the derivative must be applied
+// Edges of the MR×NR (2×16) tile in m and n, k in one slab and in several (the derivative must be applied
 // once, to the finished sum), and m, n across the wasm GEMM's 128-row and 256-column blocks.
 const BACKWARD_SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 5, 7], [4, 8, 4], [5, 17, 3], [17, 33, 130], [64, 128, 64], [33, 9, 300], [130, 263, 17],
