@@ -36,8 +36,14 @@ export function standardize(data: Dataset, stats: Standardization): void {
   }
 }
 
+/** A regression target's mean and standard deviation, saved with the model. */
+export interface TargetScale {
+  mean: number;
+  std: number;
+}
+
 /** Mean and standard deviation of a regression target, so the network fits a unit-scale number. */
-export function fitTargetScale(data: Dataset): { mean: number; std: number } {
+export function fitTargetScale(data: Dataset): TargetScale {
   let mean = 0;
   for (const v of data.y) mean += v;
   mean /= data.rows;
