@@ -5,7 +5,8 @@
 // V8 rebuilds v128 constants at every use inside a loop and does not hoist loads, so each kernel
 // loads its constants from the static table K (and alpha from the caller's `tmp` slot) into
 // locals before looping.
-import { derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH } from './derivative';
+import { derivv, ELU, GELU, LEAKY_RELU, LINEAR, RELU, RELU6, SELU, SIGMOID, SOFTMAX, SOFTPLUS, SWISH, TANH } from './derivative';
+import { biasAdd } from './reductions';
 import { hmax, hsum } from './horizontal';
 
 // Where the bias comes from: none, one per column (a row vector), or one value for everything (n = 1).
@@ -271,7 +272,7 @@ function dispatch(act: i32, mode: i32, x: usize, bias: usize, y: usize, m: i32, 
     case RELU: reluRows(mode, x, bias, y, rows, cols, tmp); break;
     case LEAKY_RELU: leakyReluRows(mode, x, bias, y, rows, cols, tmp); break;
     case SOFTMAX: softmaxRows(mode, x, bias, y, rows, cols); break;
-    default: linearRows(mode, x, bias, y, rows, cols, tmp);
+    default: if (!dispatchMore(act, mode, false, x, bias, y, rows, cols)) linearRows(mode, x, bias, y, rows, cols, tmp);
   }
 }
 
@@ -331,7 +332,8 @@ function backwardSoftmax(a: usize, dA: usize, dZ: usize, m: i32, n: i32): void {
 
 /**
  * dZ = dA ⊙ g'(Z) over an m×n block, with g' written from the forward output a = g(z):
- * sigmoid a(1−a), tanh 1−a², relu [a>0], leakyRelu a>0 ? 1 : alpha, linear 1, softmax per row.
+ * sigmoid a(1−a), tanh 1−a², relu [a>0], leakyRelu a>0 ? 1 : alpha, linear 1, softmax per row,
+ * elu, selu and relu6 as derivv; for softplus, swish and gelu `a` holds z (backwardFromZ).
  * dZ may alias dA (not a). tmp: the tmpFloats() slot.
  */
 export function activationBackward(
@@ -345,6 +347,309 @@ export function activationBackward(
     case RELU: backwardElementwise(RELU, a, dA, dZ, count, tmp); break;
     case LEAKY_RELU: backwardElementwise(LEAKY_RELU, a, dA, dZ, count, tmp); break;
     case SOFTMAX: backwardSoftmax(a, dA, dZ, m, n); break;
+    case ELU: backwardElementwise(ELU, a, dA, dZ, count, tmp); break;
+    case SELU: backwardElementwise(SELU, a, dA, dZ, count, tmp); break;
+    case RELU6: backwardElementwise(RELU6, a, dA, dZ, count, tmp); break;
+    case SOFTPLUS: softplusBackward(a, dA, dZ, count); break;
+    case SWISH: swishBackward(a, dA, dZ, count); break;
+    case GELU: geluBackward(a, dA, dZ, count); break;
     default: if (dA != dZ) memory.copy(dZ, dA, <usize>count << 2);
   }
+}
+
+// --- elu, selu, softplus, swish, gelu, relu6 ------------------------------------------------------
+//
+// elu(z) = z > 0 ? z : e^z − 1 and selu(z) = λ·(z > 0 ? z : α·(e^z − 1)), with e^z − 1 from expm1v
+// (no cancellation for small |z|); softplus(z) = max(z, 0) + log1p(e^−|z|); swish(z) = z·σ(z);
+// gelu(z) = z·Φ(z) with Φ from ½·erfc (normalCdf in src/backend/js.ts gives the formula);
+// relu6(z) = min(max(z, 0), 6). Their derivatives: elu, selu and relu6 from the output a (derivv in
+// derivative.ts); softplus σ(z), swish σ(z)·(1 + z·(1 − σ(z))) and gelu Φ(z) + z·φ(z) from z
+// (backwardFromZ below). Measured maximum relative errors against float64 are in docs/ARCHITECTURE.md
+// ('Where the math lives').
+
+// Each activation's own constants, a block of K2 per activation (the exponential's come from K).
+const SELU_K = 0;     // λ, λ·α
+const RELU6_K = 2;    // 6
+const SOFTPLUS_K = 3; // √2 − 1, ½, 2, then 1/3, 1/5, 1/7, 1/9 (2·atanh's series), ln 2
+const GELU_K = 11;    // ½, 1/(2√2), −1.26551223, erfc's 9 coefficients (highest degree first), 1/√(2π)
+const K2 = memory.data<f32>([
+  1.0507009873554805, 1.7580993408473766,
+  6.0,
+  0.41421356237, 0.5, 2.0, 0.33333333333, 0.2, 0.14285714286, 0.11111111111, 0.69314718056,
+  0.5, 0.35355339059, -1.26551223,
+  0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368,
+  0.39894228040,
+], 16);
+
+@inline function constBase(act: i32): i32 {
+  return act == SELU ? SELU_K : act == RELU6 ? RELU6_K : act == SOFTPLUS ? SOFTPLUS_K : GELU_K;
+}
+
+@inline function constCount(act: i32): i32 {
+  return act == SELU ? 2 : act == RELU6 ? 1 : act == SOFTPLUS ? 8 : act == GELU ? 13 : 0;
+}
+
+/** Constant i of act's block of K2 in every lane, or zero when act has fewer (folded after inlining). */
+@inline function kact(act: i32, i: i32, zero: v128): v128 {
+  return i < constCount(act) ? v128.load32_splat(K2 + (<usize>(constBase(act) + i) << 2)) : zero;
+}
+
+@inline function usesExp(act: i32): bool {
+  return act == ELU || act == SELU || act == SOFTPLUS || act == SWISH || act == GELU;
+}
+
+/**
+ * e^x − 1 per lane for x ≤ 0, NaN passing: expv's steps, with e^r − 1 = r + r²·p(r) kept apart; where
+ * the range reduction leaves n = 0 (|x| < ln2/2) that is the result itself, free of the cancellation
+ * of e^x − 1, and elsewhere |e^x − 1| ≥ 0.29 and the subtraction costs at most a few ulps.
+ */
+@inline function expm1v(
+  x: v128, lo: v128, log2e: v128, magic: v128, ln2hi: v128, ln2lo: v128,
+  p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, one: v128, zero: v128,
+): v128 {
+  const under = f32x4.lt(x, lo);
+  x = f32x4.pmax(x, lo);
+  const t = f32x4.add(f32x4.mul(x, log2e), magic);
+  const n = f32x4.sub(t, magic);
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, ln2hi)), f32x4.mul(n, ln2lo));
+  let p = f32x4.add(f32x4.mul(p0, r), p1);
+  p = f32x4.add(f32x4.mul(p, r), p2);
+  p = f32x4.add(f32x4.mul(p, r), p3);
+  p = f32x4.add(f32x4.mul(p, r), p4);
+  p = f32x4.add(f32x4.mul(p, r), p5);
+  const q = f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r);
+  const e = v128.andnot(i32x4.add(f32x4.add(q, one), i32x4.shl(t, 23)), under);
+  return v128.bitselect(q, f32x4.sub(e, one), f32x4.eq(n, zero));
+}
+
+/**
+ * log(1 + u) per lane for u in [0, 1] (or NaN): 2·atanh(s) with s = f/(2 + f), where f = u, or
+ * f = (u − 1)/2 plus ln 2 when u > √2 − 1, so |s| ≤ 0.172 and four terms of the series leave a
+ * truncation below 2e-9. Small u keeps its relative accuracy (f = u exactly).
+ */
+@inline function log1pv(
+  u: v128, one: v128, sqrt2m1: v128, half: v128, two: v128, c1: v128, c2: v128, c3: v128, c4: v128, ln2: v128,
+): v128 {
+  const big = f32x4.gt(u, sqrt2m1);
+  const f = v128.bitselect(f32x4.mul(f32x4.sub(u, one), half), u, big);
+  const s = f32x4.div(f, f32x4.add(two, f));
+  const s2 = f32x4.mul(s, s);
+  let p = f32x4.add(f32x4.mul(c4, s2), c3);
+  p = f32x4.add(f32x4.mul(p, s2), c2);
+  p = f32x4.add(f32x4.mul(p, s2), c1);
+  const ss = f32x4.add(s, s);
+  return f32x4.add(f32x4.add(ss, f32x4.mul(ss, f32x4.mul(p, s2))), v128.and(ln2, big));
+}
+
+/**
+ * Φ(v) = ½·erfc(−v/√2) per lane, by Numerical Recipes' erfcc (relative error below 1.2e-7 in exact
+ * arithmetic, for every argument, so the lower tail keeps its relative accuracy): with x = |v|/√2 and
+ * t = 1/(1 + x/2), ½·erfc(x) = ½·t·e^(t·P(t) − 1.26551223 − v²/2), which is Φ(v) for v < 0 and
+ * 1 − Φ(v) otherwise. k0 = ½, k1 = 1/(2√2), k2 = −1.26551223, k3 … k11 P's coefficients.
+ */
+@inline function normalCdfv(
+  v: v128, zero: v128, one: v128,
+  lo: v128, log2e: v128, magic: v128, ln2hi: v128, ln2lo: v128, p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128,
+  k0: v128, k1: v128, k2: v128, k3: v128, k4: v128, k5: v128, k6: v128, k7: v128, k8: v128, k9: v128, k10: v128,
+  k11: v128,
+): v128 {
+  const t = f32x4.div(one, f32x4.add(one, f32x4.mul(f32x4.abs(v), k1)));
+  let p = f32x4.add(f32x4.mul(k3, t), k4);
+  p = f32x4.add(f32x4.mul(p, t), k5);
+  p = f32x4.add(f32x4.mul(p, t), k6);
+  p = f32x4.add(f32x4.mul(p, t), k7);
+  p = f32x4.add(f32x4.mul(p, t), k8);
+  p = f32x4.add(f32x4.mul(p, t), k9);
+  p = f32x4.add(f32x4.mul(p, t), k10);
+  p = f32x4.add(f32x4.mul(p, t), k11);
+  const arg = f32x4.sub(f32x4.add(f32x4.mul(t, p), k2), f32x4.mul(k0, f32x4.mul(v, v)));
+  const h = f32x4.mul(f32x4.mul(k0, t), expv(arg, lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, one));
+  return v128.bitselect(h, f32x4.sub(one, h), f32x4.lt(v, zero));
+}
+
+/**
+ * g(v) for the activations of this section; act is a constant after inlining. The constants are
+ * loaded once per kernel call into locals and passed down (as for applyv); k0 … k11 are act's block
+ * of K2.
+ */
+@inline function applyMore(
+  act: i32, v: v128, zero: v128, one: v128,
+  lo: v128, log2e: v128, magic: v128, ln2hi: v128, ln2lo: v128, p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128,
+  k0: v128, k1: v128, k2: v128, k3: v128, k4: v128, k5: v128, k6: v128, k7: v128, k8: v128, k9: v128, k10: v128,
+  k11: v128,
+): v128 {
+  if (act == RELU6) return f32x4.pmin(f32x4.pmax(v, zero), k0);
+  if (act == ELU || act == SELU) {
+    // pmin keeps NaN (pmin(a, b) is b < a ? b : a), and the exponential never sees a positive z.
+    const em1 = expm1v(f32x4.pmin(v, zero), lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, one, zero);
+    if (act == ELU) return v128.bitselect(v, em1, f32x4.gt(v, zero));
+    return v128.bitselect(f32x4.mul(k0, v), f32x4.mul(k1, em1), f32x4.gt(v, zero));
+  }
+  if (act == GELU) {
+    return f32x4.mul(v, normalCdfv(v, zero, one, lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5,
+      k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11));
+  }
+  const e = expv(f32x4.neg(f32x4.abs(v)), lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, one);
+  if (act == SOFTPLUS) return f32x4.add(f32x4.pmax(v, zero), log1pv(e, one, k0, k1, k2, k3, k4, k5, k6, k7));
+  // SWISH: v·σ(v), σ as in applyv.
+  const q = f32x4.div(one, f32x4.add(one, e));
+  return f32x4.mul(v, v128.bitselect(f32x4.mul(e, q), q, f32x4.lt(v, zero)));
+}
+
+/**
+ * dA ⊙ g'(z) per lane for the activations of fromZ, from z: softplus σ(z), swish σ(z)·(1 + z·σ(−z)),
+ * gelu Φ(z) + z·φ(z) with φ(z) = e^(−z²/2)/√(2π) (k12).
+ */
+@inline function derivFromZ(
+  act: i32, z: v128, d: v128, zero: v128, one: v128,
+  lo: v128, log2e: v128, magic: v128, ln2hi: v128, ln2lo: v128, p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128,
+  k0: v128, k1: v128, k2: v128, k3: v128, k4: v128, k5: v128, k6: v128, k7: v128, k8: v128, k9: v128, k10: v128,
+  k11: v128, k12: v128,
+): v128 {
+  if (act == GELU) {
+    const cdf = normalCdfv(z, zero, one, lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5,
+      k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11);
+    const pdf = f32x4.mul(k12, expv(f32x4.neg(f32x4.mul(k0, f32x4.mul(z, z))), lo, log2e, magic, ln2hi, ln2lo,
+      p0, p1, p2, p3, p4, p5, one));
+    return f32x4.mul(d, f32x4.add(cdf, f32x4.mul(z, pdf)));
+  }
+  const e = expv(f32x4.neg(f32x4.abs(z)), lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, one);
+  const q = f32x4.div(one, f32x4.add(one, e));
+  const neg = f32x4.lt(z, zero);
+  const s = v128.bitselect(f32x4.mul(e, q), q, neg); // σ(z)
+  if (act == SOFTPLUS) return f32x4.mul(d, s);
+  const c = v128.bitselect(q, f32x4.mul(e, q), neg); // 1 − σ(z) = σ(−z)
+  return f32x4.mul(d, f32x4.mul(s, f32x4.add(one, f32x4.mul(z, c))));
+}
+
+/**
+ * y = g(x + bias) for the activations of this section, as rowsElementwise (the same bias modes and
+ * splatted tails); keepZ also stores x + bias back into x, for the layers whose g' reads z.
+ */
+@inline function rowsMore(
+  act: i32, biasMode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32,
+): void {
+  const zero = kv(ZERO), one = kv(ONE);
+  const bsplat = biasMode == BIAS_SPLAT ? v128.load32_splat(bias) : zero;
+  const exp = usesExp(act);
+  const lo = exp ? kv(LN_MIN) : zero;
+  const log2e = exp ? kv(LOG2E) : zero, magic = exp ? kv(MAGIC) : zero;
+  const ln2hi = exp ? kv(LN2_HI) : zero, ln2lo = exp ? kv(LN2_LO) : zero;
+  const p0 = exp ? kv(EXP_P) : zero, p1 = exp ? kv(EXP_P + 1) : zero;
+  const p2 = exp ? kv(EXP_P + 2) : zero, p3 = exp ? kv(EXP_P + 3) : zero;
+  const p4 = exp ? kv(EXP_P + 4) : zero, p5 = exp ? kv(EXP_P + 5) : zero;
+  const k0 = kact(act, 0, zero), k1 = kact(act, 1, zero), k2 = kact(act, 2, zero), k3 = kact(act, 3, zero);
+  const k4 = kact(act, 4, zero), k5 = kact(act, 5, zero), k6 = kact(act, 6, zero), k7 = kact(act, 7, zero);
+  const k8 = kact(act, 8, zero), k9 = kact(act, 9, zero), k10 = kact(act, 10, zero), k11 = kact(act, 11, zero);
+  const rowBytes = <usize>n << 2;
+  const vecBytes = <usize>(n & ~3) << 2;
+  for (let r = 0; r < rows; r++) {
+    let off: usize = 0;
+    for (; off < vecBytes; off += 16) {
+      const v = biased(biasMode, x + off, bias + off, bsplat);
+      if (keepZ) v128.store(x + off, v);
+      v128.store(y + off, applyMore(act, v, zero, one, lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5,
+        k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11));
+    }
+    for (; off < rowBytes; off += 4) {
+      let s = load<f32>(x + off);
+      if (biasMode == BIAS_ROW) s += load<f32>(bias + off);
+      let v = f32x4.splat(s);
+      if (biasMode == BIAS_SPLAT) v = f32x4.add(v, bsplat);
+      if (keepZ) store<f32>(x + off, f32x4.extract_lane(v, 0));
+      v = applyMore(act, v, zero, one, lo, log2e, magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5,
+        k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11);
+      store<f32>(y + off, f32x4.extract_lane(v, 0));
+    }
+    x += rowBytes;
+    y += rowBytes;
+  }
+}
+
+@inline function moreBiasModes(act: i32, mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  if (mode == BIAS_ROW) {
+    if (keepZ) rowsMore(act, BIAS_ROW, true, x, bias, y, rows, n);
+    else rowsMore(act, BIAS_ROW, false, x, bias, y, rows, n);
+  } else if (mode == BIAS_SPLAT) {
+    if (keepZ) rowsMore(act, BIAS_SPLAT, true, x, bias, y, rows, n);
+    else rowsMore(act, BIAS_SPLAT, false, x, bias, y, rows, n);
+  } else {
+    rowsMore(act, BIAS_NONE, false, x, bias, y, rows, n);
+  }
+}
+function eluRows(mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  moreBiasModes(ELU, mode, keepZ, x, bias, y, rows, n);
+}
+function seluRows(mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  moreBiasModes(SELU, mode, keepZ, x, bias, y, rows, n);
+}
+function softplusRows(mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  moreBiasModes(SOFTPLUS, mode, keepZ, x, bias, y, rows, n);
+}
+function swishRows(mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  moreBiasModes(SWISH, mode, keepZ, x, bias, y, rows, n);
+}
+function geluRows(mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  moreBiasModes(GELU, mode, keepZ, x, bias, y, rows, n);
+}
+function relu6Rows(mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  moreBiasModes(RELU6, mode, keepZ, x, bias, y, rows, n);
+}
+
+/** The activations of this section: false for the others. */
+function dispatchMore(act: i32, mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, cols: i32): bool {
+  switch (act) {
+    case ELU: eluRows(mode, keepZ, x, bias, y, rows, cols); return true;
+    case SELU: seluRows(mode, keepZ, x, bias, y, rows, cols); return true;
+    case SOFTPLUS: softplusRows(mode, keepZ, x, bias, y, rows, cols); return true;
+    case SWISH: swishRows(mode, keepZ, x, bias, y, rows, cols); return true;
+    case GELU: geluRows(mode, keepZ, x, bias, y, rows, cols); return true;
+    case RELU6: relu6Rows(mode, keepZ, x, bias, y, rows, cols); return true;
+    default: return false;
+  }
+}
+
+/**
+ * The training forward step of a layer whose g' reads z (softplus, swish, gelu; any activation is
+ * accepted): z[i][j] += bias[j], then a[i][j] = g(z[i][j]), in one pass over an m×n block. a must
+ * not alias z. tmp: the tmpFloats() slot.
+ */
+export function biasActivationKeep(
+  act: i32, z: usize, bias: usize, a: usize, m: i32, n: i32, alpha: f32, tmp: usize,
+): void {
+  const mode = n == 1 ? BIAS_SPLAT : BIAS_ROW;
+  if (dispatchMore(act, mode, true, z, bias, a, n == 1 ? 1 : m, n == 1 ? m : n)) return;
+  biasAdd(z, bias, m, n);
+  activation(act, z, a, m, n, alpha, tmp);
+}
+
+@inline function backwardFromZ(act: i32, z: usize, dA: usize, dZ: usize, count: i32): void {
+  const zero = kv(ZERO), one = kv(ONE);
+  const lo = kv(LN_MIN), log2e = kv(LOG2E), magic = kv(MAGIC), ln2hi = kv(LN2_HI), ln2lo = kv(LN2_LO);
+  const p0 = kv(EXP_P), p1 = kv(EXP_P + 1), p2 = kv(EXP_P + 2), p3 = kv(EXP_P + 3), p4 = kv(EXP_P + 4), p5 = kv(EXP_P + 5);
+  const k0 = kact(act, 0, zero), k1 = kact(act, 1, zero), k2 = kact(act, 2, zero), k3 = kact(act, 3, zero);
+  const k4 = kact(act, 4, zero), k5 = kact(act, 5, zero), k6 = kact(act, 6, zero), k7 = kact(act, 7, zero);
+  const k8 = kact(act, 8, zero), k9 = kact(act, 9, zero), k10 = kact(act, 10, zero), k11 = kact(act, 11, zero);
+  const k12 = kact(act, 12, zero);
+  const bytes = <usize>count << 2;
+  const vecBytes = <usize>(count & ~3) << 2;
+  let off: usize = 0;
+  for (; off < vecBytes; off += 16) {
+    v128.store(dZ + off, derivFromZ(act, v128.load(z + off), v128.load(dA + off), zero, one, lo, log2e, magic,
+      ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12));
+  }
+  for (; off < bytes; off += 4) {
+    const v = derivFromZ(act, f32x4.splat(load<f32>(z + off)), f32x4.splat(load<f32>(dA + off)), zero, one, lo, log2e,
+      magic, ln2hi, ln2lo, p0, p1, p2, p3, p4, p5, k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12);
+    store<f32>(dZ + off, f32x4.extract_lane(v, 0));
+  }
+}
+function softplusBackward(z: usize, dA: usize, dZ: usize, count: i32): void {
+  backwardFromZ(SOFTPLUS, z, dA, dZ, count);
+}
+function swishBackward(z: usize, dA: usize, dZ: usize, count: i32): void {
+  backwardFromZ(SWISH, z, dA, dZ, count);
+}
+function geluBackward(z: usize, dA: usize, dZ: usize, count: i32): void {
+  backwardFromZ(GELU, z, dA, dZ, count);
 }

@@ -14,7 +14,7 @@
 //
 // gemmNTBackward fuses the backward pass's dZ_prev = (dZ·Wᵀ) ⊙ g'(A_prev) into the A·Bᵀ product: the
 // derivative is applied as each finished tile is written, so dA_prev never makes a trip to memory.
-import { derivs, derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, TANH } from './derivative';
+import { derivs, derivv, ELU, LEAKY_RELU, LINEAR, RELU, RELU6, SELU, SIGMOID, TANH } from './derivative';
 import { hsum } from './horizontal';
 
 // The tile sizes and DIRECT_B_ROWS are mirrored in test/support/gemm-tiles.ts, which the GEMM tests
@@ -78,7 +78,8 @@ export function gemmNT(
 /**
  * C[m×n] = (A·Bᵀ) ⊙ g'(P) with A [m×k], B stored [n×k], P [m×n] (stride ldp) the forward output
  * a = g(z) that g' is written from (see derivv). act is an elementwise activation code: linear,
- * sigmoid, tanh, relu or leakyRelu (alpha its slope); softmax's Jacobian mixes a row, so its callers
+ * sigmoid, tanh, relu, leakyRelu (alpha its slope), elu, selu or relu6; softmax's Jacobian mixes a
+ * row, and softplus, swish and gelu take g' from z with exponentials of their own, so their callers
  * run gemmNT and then activationBackward. C must not alias A, B or P. Scratch: gemmScratchFloats().
  */
 export function gemmNTBackward(
@@ -339,6 +340,9 @@ function gemm_2x16_deriv(
       case TANH: storeTileDeriv(TANH, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
       case RELU: storeTileDeriv(RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
       case LEAKY_RELU: storeTileDeriv(LEAKY_RELU, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
+      case ELU: storeTileDeriv(ELU, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
+      case SELU: storeTileDeriv(SELU, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
+      case RELU6: storeTileDeriv(RELU6, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
       default: storeTileDeriv(LINEAR, c, ldc, p, ldp, accumulate, av, c00, c01, c02, c03, c10, c11, c12, c13); return;
     }
   }

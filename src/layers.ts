@@ -18,7 +18,7 @@ export interface DenseConfig {
   alpha?: number;
   /** Features per sample; required on the first layer, optional (and checked) on later ones. */
   inputShape?: readonly [number];
-  /** Default heNormal for relu and leakyRelu, glorotUniform otherwise. */
+  /** Default heNormal for the relu family (relu, leakyRelu, relu6, elu, swish, gelu), glorotUniform otherwise. */
   kernelInitializer?: KernelInitializer;
 }
 
@@ -44,6 +44,8 @@ export interface LayerSpec {
 
 const DENSE_KEYS = ['type', 'units', 'activation', 'alpha', 'inputShape', 'kernelInitializer'];
 const DEFAULT_ALPHA = 0.01;
+/** Activations that are the identity, or nearly, for z > 0 and flat below: He et al.'s variance 2/n_in suits them. */
+const HE_NORMAL_DEFAULT: readonly ActivationName[] = ['relu', 'leakyRelu', 'relu6', 'elu', 'swish', 'gelu'];
 
 /** A fully-connected layer: Z = X·W + b, A = g(Z), with W [inputUnits × units]. */
 export function dense(config: DenseConfig): DenseLayer {
@@ -64,7 +66,7 @@ function checkDense(where: string, prefix: string, config: unknown): DenseLayer 
     throw invalid(where, `${prefix}inputShape`, 'a one-element array [features] with a positive integer', inputShape);
   }
   const act = activation as ActivationName;
-  const init = kernelInitializer ?? (act === 'relu' || act === 'leakyRelu' ? 'heNormal' : 'glorotUniform');
+  const init = kernelInitializer ?? (HE_NORMAL_DEFAULT.includes(act) ? 'heNormal' : 'glorotUniform');
   if (typeof init !== 'string' || !(KERNEL_INITIALIZERS as string[]).includes(init)) {
     throw invalid(where, `${prefix}kernelInitializer`, `one of ${KERNEL_INITIALIZERS.join(', ')}`, init);
   }

@@ -2,7 +2,7 @@
  * Losses: names, which output activation each one fits, and the call that turns the output layer's
  * logits and activations into the loss value and dZ_L, the gradient the backward pass starts from.
  */
-import { ACTIVATION, type Backend, type Ptr } from './backend/backend.js';
+import { ACTIVATION, derivativeFromZ, type Backend, type Ptr } from './backend/backend.js';
 import { invalid, SimdnetError } from './errors.js';
 import type { LayerSpec } from './layers.js';
 
@@ -82,6 +82,8 @@ export function lossAndGradient(
     out.lastLoss = backend.lossSoftmaxCce(logits, a, y, dz, m, n);
   } else {
     out.lastLoss = backend.lossMse(a, y, dz, m, n);
-    if (output.code !== ACTIVATION.linear) backend.activationBackward(output.code, a, dz, dz, m, n, output.alpha);
+    // g' from A_L, or from Z_L (the logits) for the activations of derivativeFromZ.
+    const from = derivativeFromZ(output.code) ? logits : a;
+    if (output.code !== ACTIVATION.linear) backend.activationBackward(output.code, from, dz, dz, m, n, output.alpha);
   }
 }

@@ -47,8 +47,15 @@ export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): vo
   for (let l = 0; l < last; l++) {
     const s = specs[l];
     const a = bufs.acts[l];
-    backend.gemmNN(m, s.units, s.inputUnits, input, mem.w[l], a, false);
-    backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
+    const z = bufs.zs[l];
+    if (z !== 0) {
+      // Training a layer whose g' reads z: Z_l is kept beside A_l.
+      backend.gemmNN(m, s.units, s.inputUnits, input, mem.w[l], z, false);
+      backend.biasActivationKeep(s.code, z, mem.b[l], a, m, s.units, s.alpha);
+    } else {
+      backend.gemmNN(m, s.units, s.inputUnits, input, mem.w[l], a, false);
+      backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
+    }
     input = a;
   }
   const out = specs[last];
@@ -75,7 +82,9 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
     backend.colSum(dz, m, s.units, mem.db[l], false);
     if (l === 0) break; // no gradient for the inputs
     const prev = specs[l - 1];
-    backend.gemmNTBackward(prev.code, m, s.inputUnits, s.units, dz, mem.w[l], aPrev, next, prev.alpha);
+    const zPrev = bufs.zs[l - 1];
+    // g' is written from A_{l−1}, or from Z_{l−1} where the layer keeps it.
+    backend.gemmNTBackward(prev.code, m, s.inputUnits, s.units, dz, mem.w[l], zPrev !== 0 ? zPrev : aPrev, next, prev.alpha);
     const t = dz;
     dz = next;
     next = t;

@@ -15,7 +15,7 @@
  * and freed with release(): the data set, copied in once; activations for the largest batch; the
  * two dZ buffers the backward pass alternates between. A training step then allocates nothing.
  */
-import type { Backend, Ptr } from './backend/backend.js';
+import { derivativeFromZ, type Backend, type Ptr } from './backend/backend.js';
 import { notFiniteError, type Rows } from './data.js';
 import type { LayerSpec } from './layers.js';
 
@@ -86,6 +86,12 @@ export interface BatchBuffers {
    * because the stable cross-entropies read them.
    */
   readonly acts: readonly Ptr[];
+  /**
+   * Z_l per layer, for training: a hidden layer whose g' is written from z (derivativeFromZ:
+   * softplus, swish, gelu) keeps Z_l here beside A_l; 0 for every other layer, for the output layer
+   * (its Z is in `logits`) and when there is no backward pass.
+   */
+  readonly zs: readonly Ptr[];
   readonly logits: Ptr;
   /** The gathered batch of inputs and labels (0 when batches are read in place). */
   readonly x: Ptr;
@@ -110,6 +116,7 @@ export interface BatchNeeds {
 export class BatchBufferSet implements BatchBuffers {
   rows = 0;
   acts: Ptr[] = [];
+  zs: Ptr[] = [];
   logits: Ptr = 0;
   x: Ptr = 0;
   y: Ptr = 0;
@@ -126,6 +133,11 @@ export function allocateBatch(
   into.rows = rows;
   into.acts.length = 0;
   for (const s of specs) into.acts.push(backend.alloc(rows * s.units));
+  into.zs.length = 0;
+  specs.forEach((s, l) => {
+    const keep = needs.backward && l < specs.length - 1 && derivativeFromZ(s.code);
+    into.zs.push(keep ? backend.alloc(rows * s.units) : 0);
+  });
   into.logits = backend.alloc(rows * last.units);
   into.x = needs.gather ? backend.alloc(rows * specs[0].inputUnits) : 0;
   into.y = needs.gather ? backend.alloc(rows * last.units) : 0;

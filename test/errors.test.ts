@@ -27,7 +27,7 @@ describe('layer and model configs', () => {
   const cases: [string, string | RegExp, () => unknown][] = [
     ['units 0', 'units', () => dense({ units: 0 })],
     ['units 2.5', 'units', () => dense({ units: 2.5 })],
-    ['unknown activation', 'activation', () => dense({ units: 2, activation: 'swish' as 'relu' })],
+    ['unknown activation', 'activation', () => dense({ units: 2, activation: 'mish' as 'relu' })],
     ['unknown initializer', 'kernelInitializer', () => dense({ units: 2, kernelInitializer: 'ones' as 'zeros' })],
     ['misspelt option', /inputshape/, () => dense({ units: 2, inputshape: [2] } as unknown as { units: number })],
     ['inputShape not [n]', 'inputShape', () => dense({ units: 2, inputShape: [2, 3] as unknown as [number] })],

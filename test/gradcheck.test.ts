@@ -11,12 +11,12 @@ import { mulberry32 } from './prng.js';
 import * as ref from './reference.js';
 
 const ALPHA = 0.1; // leakyRelu slope, large enough that a wrong slope shows
-const HIDDEN: ActivationName[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'];
+const HIDDEN: ActivationName[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax', 'elu', 'selu', 'softplus', 'swish', 'gelu', 'relu6'];
 const OUTPUTS: { loss: LossName; activation: ActivationName; units: number }[] = [
   { loss: 'binaryCrossentropy', activation: 'sigmoid', units: 1 },
   { loss: 'binaryCrossentropy', activation: 'sigmoid', units: 2 }, // multi-label: mean over m·n
   { loss: 'categoricalCrossentropy', activation: 'softmax', units: 3 },
-  ...(['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu'] as const).map((activation) => ({
+  ...(['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'elu', 'selu', 'softplus', 'swish', 'gelu', 'relu6'] as const).map((activation) => ({
     loss: 'meanSquaredError' as const, activation, units: 2,
   })),
 ];
@@ -39,7 +39,9 @@ function forward64(net: Net64, x: number[][]): { z: Float64Array; a: Float64Arra
   net.acts.forEach((act, l) => {
     const [nIn, nOut] = [net.widths[l], net.widths[l + 1]];
     z = ref.biasAdd(ref.gemm(false, false, rows, nOut, nIn, a, net.weights[2 * l]).c, net.weights[2 * l + 1], rows, nOut);
-    if (act === 'relu' || act === 'leakyRelu') for (const v of z) minKinkDistance = Math.min(minKinkDistance, Math.abs(v));
+    // Where g' jumps: relu, leakyRelu and selu at 0, relu6 at 0 and 6.
+    if (act === 'relu' || act === 'leakyRelu' || act === 'selu') for (const v of z) minKinkDistance = Math.min(minKinkDistance, Math.abs(v));
+    if (act === 'relu6') for (const v of z) minKinkDistance = Math.min(minKinkDistance, Math.abs(v), Math.abs(v - 6));
     a = ref.activation(act, z, rows, nOut, ALPHA);
   });
   return { z, a: a as Float64Array, minKinkDistance };

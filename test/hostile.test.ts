@@ -118,7 +118,7 @@ describe('broken files get a clear error', () => {
   it('layers, shapes and counts that do not agree', async () => {
     await refused(withHeader({ layers: [] }), /not a non-empty array/);
     await refused(withHeader({ layers: [{ units: 0, inputShape: [3] }] }), /a layer is invalid: layers\[0\]\.units must be a positive integer, got 0/);
-    await refused(withHeader({ layers: [{ units: 4, activation: 'gelu', inputShape: [3] }] }), /layers\[0\]\.activation/);
+    await refused(withHeader({ layers: [{ units: 4, activation: 'mish', inputShape: [3] }] }), /layers\[0\]\.activation/);
     await refused(withHeader({ layers: [{ units: 4 }] }), /inputShape/);
     await refused(withHeader({ paramCount: 25 }), /paramCount is 25, but its layers have 26/);
     await refused(withHeader({ stateSlots: 1 }), /stateSlots is 1, where 0 or 2 for adam/);

@@ -5,7 +5,43 @@
  */
 type Vec = ArrayLike<number>;
 
-export type RefActivation = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'softmax';
+export type RefActivation =
+  | 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'softmax' | 'elu' | 'selu' | 'softplus' | 'swish' | 'gelu' | 'relu6';
+
+/** The activations whose derivative the kernels take from z rather than from a = g(z). */
+export const FROM_Z: readonly RefActivation[] = ['softplus', 'swish', 'gelu'];
+
+// selu's constants (Klambauer et al. 2017), to the digits the paper gives.
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/**
+ * erfc(x) in float64, independently of the kernels' formula: for |x| < 2 from erf's Taylor series
+ * 2/√π·Σ (−1)ⁿ x^(2n+1)/(n!(2n+1)) (terms below 1e-17 of the sum dropped), for x ≥ 2 from the
+ * continued fraction e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …)))) evaluated from 200 levels down.
+ */
+export function erfc(x: number): number {
+  if (x >= 2) {
+    let f = x;
+    for (let k = 200; k >= 1; k--) f = x + k / 2 / f;
+    return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+  }
+  if (x <= -2) return 2 - erfc(-x);
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 100; n++) {
+    term *= (-x * x) / n;
+    const add = term / (2 * n + 1);
+    sum += add;
+    if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+  }
+  return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+/** The standard normal distribution function Φ(z) = ½·erfc(−z/√2). */
+export function normalCdf(z: number): number {
+  return 0.5 * erfc(-z / Math.SQRT2);
+}
 
 // --- GEMM -------------------------------------------------------------------------------------
 
@@ -75,6 +111,13 @@ function g(act: Exclude<RefActivation, 'softmax'>, z: number, alpha: number): nu
     case 'tanh': return (Math.exp(z) - Math.exp(-z)) / (Math.exp(z) + Math.exp(-z));
     case 'relu': return z > 0 ? z : 0;
     case 'leakyRelu': return z > 0 ? z : alpha * z;
+    case 'elu': return z > 0 ? z : Math.exp(z) - 1;
+    case 'selu': return SELU_SCALE * (z > 0 ? z : SELU_ALPHA * (Math.exp(z) - 1));
+    // log(1 + e^z) = z + log(1 + e^−z), with log1p so that a small e^±z keeps its digits.
+    case 'softplus': return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+    case 'swish': return z / (1 + Math.exp(-z));
+    case 'gelu': return z * normalCdf(z);
+    case 'relu6': return Math.min(Math.max(z, 0), 6);
   }
 }
 
@@ -102,6 +145,15 @@ function gPrimeFromZ(act: Exclude<RefActivation, 'softmax'>, z: number, alpha: n
     case 'tanh': return 1 / Math.cosh(z) ** 2;
     case 'relu': return z > 0 ? 1 : 0;
     case 'leakyRelu': return z > 0 ? 1 : alpha;
+    case 'elu': return z > 0 ? 1 : Math.exp(z);
+    case 'selu': return z > 0 ? SELU_SCALE : SELU_SCALE * SELU_ALPHA * Math.exp(z);
+    case 'softplus': return 1 / (1 + Math.exp(-z));
+    case 'swish': {
+      const s = 1 / (1 + Math.exp(-z));
+      return s + z * s * (1 - s);
+    }
+    case 'gelu': return normalCdf(z) + (z * Math.exp(-z * z / 2)) / Math.sqrt(2 * Math.PI);
+    case 'relu6': return z > 0 && z < 6 ? 1 : 0;
   }
 }
 
@@ -131,10 +183,14 @@ export function activationBackwardFromZ(
   return dz;
 }
 
-/** dZ = dA ⊙ g'(Z) written in terms of a = g(z), exactly as the kernel contract states it. */
+/**
+ * dZ = dA ⊙ g'(Z) written in terms of a = g(z), exactly as the kernel contract states it; for the
+ * activations of FROM_Z, `a` holds z, as it does for the kernels.
+ */
 export function activationBackwardFromA(
   act: RefActivation, a: Vec, dA: Vec, m: number, n: number, alpha = 0,
 ): Float64Array {
+  if (FROM_Z.includes(act)) return activationBackwardFromZ(act, a, dA, m, n, alpha);
   const dz = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     let dot = 0;
@@ -150,6 +206,10 @@ export function activationBackwardFromA(
         case 'relu': d = av > 0 ? dA[q] : 0; break;
         case 'leakyRelu': d = av > 0 ? dA[q] : alpha * dA[q]; break;
         case 'softmax': d = av * (dA[q] - dot); break;
+        case 'elu': d = av > 0 ? dA[q] : dA[q] * (av + 1); break;
+        case 'selu': d = av > 0 ? dA[q] * SELU_SCALE : dA[q] * (av + SELU_SCALE * SELU_ALPHA); break;
+        case 'relu6': d = av > 0 && av < 6 ? dA[q] : 0; break;
+        default: throw new Error(`activationBackwardFromA: ${act} is written from z`);
       }
       dz[q] = d;
     }

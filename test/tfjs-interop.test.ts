@@ -133,6 +133,60 @@ describe.each(BACKEND_NAMES)('import from TensorFlow.js into simdnet (%s)', (bac
   });
 });
 
+describe.each(BACKEND_NAMES)('elu, selu, softplus, swish, gelu and relu6 with TensorFlow.js (%s)', (backend) => {
+  const ACTS = ['elu', 'selu', 'softplus', 'swish', 'gelu', 'relu6'] as const;
+
+  it('exported as Dense activations, they predict in TensorFlow.js what they predict in simdnet', async () => {
+    const model = await sequential({
+      layers: [
+        dense({ units: 7, activation: 'elu', inputShape: [4] }),
+        ...ACTS.slice(1).map((activation) => dense({ units: 6, activation })),
+        dense({ units: 3, activation: 'softmax' }),
+      ],
+      backend,
+      seed: 9,
+    });
+    try {
+      model.compile({ loss: 'categoricalCrossentropy', optimizer: { type: 'adam', learningRate: 0.05 } });
+      const x = inputs(4);
+      await model.fit(x, Array.from({ length: ROWS }, (_, i) => i % 3), { epochs: 3, batchSize: 5, seed: 2 });
+      const { modelJson, weightsBin } = model.toTfjs();
+      const tfModel = await tf.loadLayersModel(fromSimdnet(modelJson, weightsBin));
+      const topology = (modelJson.modelTopology.config.layers).map((l) => l.config.activation);
+      expect(topology).toEqual([...ACTS, 'softmax']);
+      expectClose(tfPredict(tfModel, x), model.predict(x).data, TOLERANCE, 'tfjs vs simdnet, new activations');
+      tfModel.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('imported from Dense activations, ReLU(maxValue 6) and ELU layers, they predict the same', async () => {
+    const tfModel = tf.sequential({
+      layers: [
+        ...ACTS.map((activation, i) => tf.layers.dense({ units: 6, activation, biasInitializer: 'randomNormal', ...(i === 0 ? { inputShape: [4] } : {}) })),
+        tf.layers.dense({ units: 5 }),
+        tf.layers.reLU({ maxValue: 6 }),
+        tf.layers.dense({ units: 5, biasInitializer: 'randomNormal' }),
+        tf.layers.elu(),
+        tf.layers.dense({ units: 2, activation: 'gelu' }),
+      ],
+    });
+    // Large enough inputs that relu6 saturates somewhere and elu and selu see both signs.
+    const x = { data: uniform(rand, ROWS * 4, -6, 6), shape: [ROWS, 4] as [number, number] };
+    const { modelJson, weightsBin } = await toFiles(tfModel);
+    const model = await fromTfjs(JSON.stringify(modelJson), weightsBin, { backend });
+    try {
+      expect(model.layers.map((l) => l.activation)).toEqual([...ACTS, 'relu6', 'elu', 'gelu']);
+      // tfjs' erf (for gelu) is good to 1.5e-7 absolute: a few ulps of O(1) outputs.
+      expectClose(model.predict(x).data, tfPredict(tfModel, x), { rtol: 1e-5, atol: 2e-6 }, 'simdnet vs tfjs, new activations');
+    } finally {
+      model.dispose();
+      tfModel.dispose();
+    }
+  });
+});
+
 describe('round trips and files', () => {
   let dir: string;
   beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'simdnet-tfjs-')); });
@@ -223,7 +277,12 @@ describe('what cannot be imported is refused, naming the layer', () => {
   });
 
   it('unsupported activations, stacked activations and inputs that are not flat', async () => {
-    await refusal([tf.layers.dense({ units: 4, inputShape: [3], activation: 'elu', name: 'd_elu' })], /'d_elu' \(Dense\) has activation "elu"/);
+    await refusal([tf.layers.dense({ units: 4, inputShape: [3], activation: 'hardSigmoid', name: 'd_hs' })], /'d_hs' \(Dense\) has activation "hard_sigmoid"/);
+    await refusal([tf.layers.dense({ units: 4, inputShape: [3] }), tf.layers.reLU({ maxValue: 5, name: 'r5' })], /'r5' \(ReLU\) with a threshold or a max_value other than 6/);
+    // (tfjs' own ELU layer has alpha 1 only; Keras' may have another.)
+    await refusal([tf.layers.dense({ units: 4, inputShape: [3] }), tf.layers.elu({ name: 'e' })], /'e' \(ELU\) has alpha 0.5/, (j) => {
+      (j.modelTopology.config.layers[1].config as { alpha: number }).alpha = 0.5;
+    });
     await refusal(
       [tf.layers.dense({ units: 4, inputShape: [3], activation: 'relu' }), tf.layers.activation({ activation: 'tanh', name: 'act' })],
       /'act' \(Activation\) must follow a Dense layer with a linear activation/,

@@ -19,10 +19,27 @@ export const ACTIVATION = {
   relu: 3,
   leakyRelu: 4,
   softmax: 5,
+  elu: 6,
+  selu: 7,
+  softplus: 8,
+  swish: 9,
+  gelu: 10,
+  relu6: 11,
 } as const;
 export type ActivationName = keyof typeof ACTIVATION;
 export type ActivationCode = (typeof ACTIVATION)[ActivationName];
 export const ACTIVATION_NAMES = Object.keys(ACTIVATION) as ActivationName[];
+
+/**
+ * Whether g' is written from the pre-activation z rather than from the output a = g(z). softplus,
+ * swish and gelu: swish and gelu are not monotonic, so a does not determine z, and softplus' g' = σ(z)
+ * from a would be 1 − e^−a, which loses its relative accuracy for small a. A layer with one of these
+ * keeps Z beside A during training (plan.ts), and the backward kernels are given Z where the others
+ * are given A.
+ */
+export function derivativeFromZ(act: ActivationCode): boolean {
+  return act === ACTIVATION.softplus || act === ACTIVATION.swish || act === ACTIVATION.gelu;
+}
 
 export const BACKEND_NAMES = ['wasm', 'js'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -56,9 +73,9 @@ export interface Backend {
   gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
   /**
    * The backward step through a layer in one pass: out[m×n] = (dz·wᵀ) ⊙ g'(aPrev), with dz [m×k],
-   * w stored [n×k] and aPrev [m×n] the forward output that g' is written from (as in
-   * activationBackward; alpha is leakyRelu's slope). That is dZ_prev = dA_prev ⊙ g'(Z_prev) with
-   * dA_prev = dZ·Wᵀ, without writing dA_prev. out must not alias dz, w or aPrev.
+   * w stored [n×k] and aPrev [m×n] the value g' is written from: the forward output A, or Z for
+   * the activations of derivativeFromZ (as in activationBackward; alpha is leakyRelu's slope).
+   * That is dZ_prev = dA_prev ⊙ g'(Z_prev) with dA_prev = dZ·Wᵀ, without writing dA_prev. out must not alias dz, w or aPrev.
    */
   gemmNTBackward(
     act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
@@ -71,15 +88,25 @@ export interface Backend {
   colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: boolean): void;
 
   // --- Activations. `alpha` is leakyRelu's negative slope (ignored by the others).
-  // softmax is row-wise over n columns, max-subtracted.
+  // softmax is row-wise over n columns, max-subtracted. elu(z) = z > 0 ? z : e^z − 1;
+  // selu(z) = λ·(z > 0 ? z : α·(e^z − 1)) with λ ≈ 1.0507, α ≈ 1.6733; softplus(z) = log(1 + e^z);
+  // swish(z) = z·σ(z); gelu(z) = z·Φ(z) = z·½·(1 + erf(z/√2)) (exact, as TensorFlow.js' 'gelu');
+  // relu6(z) = min(max(z, 0), 6).
   /** y = g(x); y may alias x. */
   activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void;
   /** y = g(x + bias) with bias broadcast over rows, one pass; y may alias x. x is not modified unless aliased. */
   biasActivation(act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number): void;
   /**
+   * The training forward step of a layer that keeps Z (derivativeFromZ): z += bias, then a = g(z),
+   * one pass. a must not alias z.
+   */
+  biasActivationKeep(act: ActivationCode, z: Ptr, bias: Ptr, a: Ptr, m: number, n: number, alpha: number): void;
+  /**
    * dZ = dA ⊙ g'(Z), with g' written in terms of the output a = g(z):
    * sigmoid a(1−a), tanh 1−a², relu [a>0], leakyRelu a>0 ? 1 : alpha, linear 1,
-   * softmax (row-wise Jacobian) dz = a ⊙ (dA − Σ_j dA_j a_j). dZ may alias dA.
+   * softmax (row-wise Jacobian) dz = a ⊙ (dA − Σ_j dA_j a_j), elu a>0 ? 1 : a+1,
+   * selu a>0 ? λ : a+λα, relu6 [0<a<6]; and for the activations of derivativeFromZ, `a` holds z:
+   * softplus σ(z), swish σ(z)·(1 + z·(1−σ(z))), gelu Φ(z) + z·φ(z). dZ may alias dA.
    */
   activationBackward(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number): void;
 

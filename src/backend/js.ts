@@ -177,6 +177,25 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
         for (let j = y; j < end; j++) { const v = f[j]; f[j] = v < 0 ? alpha * v : v; }
         return;
       }
+      case ACTIVATION.elu:
+        for (let j = y; j < end; j++) { const v = f[j]; f[j] = v > 0 ? v : Math.expm1(v); }
+        return;
+      case ACTIVATION.selu:
+        for (let j = y; j < end; j++) { const v = f[j]; f[j] = v > 0 ? SELU_SCALE * v : SELU_SCALE_ALPHA * Math.expm1(v); }
+        return;
+      case ACTIVATION.softplus:
+        for (let j = y; j < end; j++) f[j] = softplus(f[j]);
+        return;
+      case ACTIVATION.swish:
+        for (let j = y; j < end; j++) { const v = f[j]; f[j] = v * sigmoid(v); }
+        return;
+      case ACTIVATION.gelu:
+        for (let j = y; j < end; j++) { const v = f[j]; f[j] = v * normalCdf(v); }
+        return;
+      case ACTIVATION.relu6:
+        // As relu: NaN passes.
+        for (let j = y; j < end; j++) { const v = f[j]; f[j] = v < 0 ? 0 : v > 6 ? 6 : v; }
+        return;
       case ACTIVATION.softmax: {
         let max = -Infinity;
         for (let j = y; j < end; j++) if (f[j] > max) max = f[j];
@@ -214,6 +233,24 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     }
   }
 
+  /** z += bias, then a = g(z), row by row; a must not alias z. */
+  function biasActivationKeep(
+    act: ActivationCode, z: Ptr, bias: Ptr, a: Ptr, m: number, n: number, alpha: number,
+  ): void {
+    const f = f32;
+    const Z = z >> 2, b = bias >> 2, A = a >> 2;
+    scalars[ALPHA] = alpha;
+    for (let i = 0; i < m; i++) {
+      const zi = Z + i * n, ai = A + i * n;
+      for (let j = 0; j < n; j++) {
+        const v = f[zi + j] + f[b + j];
+        f[zi + j] = v;
+        f[ai + j] = v;
+      }
+      activateRow(f, act, ai, n);
+    }
+  }
+
   /** dZ = dA ⊙ g'(Z), g' from the output a = g(z) (see backend.ts); dZ may alias dA. */
   function activationBackward(
     act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number,
@@ -222,7 +259,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     backwardRows(act, a, dA, dZ, m, n);
   }
 
-  /** activationBackward with alpha read from scalars. */
+  /** activationBackward with alpha read from scalars; `a` holds z for the activations of derivativeFromZ. */
   function backwardRows(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number): void {
     const f = f32;
     const A = a >> 2, G = dA >> 2, D = dZ >> 2;
@@ -245,6 +282,27 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
         for (let i = 0; i < len; i++) f[D + i] = f[A + i] > 0 ? f[G + i] : alpha * f[G + i];
         return;
       }
+      case ACTIVATION.elu:
+        for (let i = 0; i < len; i++) { const v = f[A + i]; f[D + i] = v > 0 ? f[G + i] : f[G + i] * (v + 1); }
+        return;
+      case ACTIVATION.selu:
+        for (let i = 0; i < len; i++) {
+          const v = f[A + i];
+          f[D + i] = v > 0 ? f[G + i] * SELU_SCALE : f[G + i] * (v + SELU_SCALE_ALPHA);
+        }
+        return;
+      case ACTIVATION.relu6:
+        for (let i = 0; i < len; i++) { const v = f[A + i]; f[D + i] = v > 0 && v < 6 ? f[G + i] : 0; }
+        return;
+      case ACTIVATION.softplus:
+        for (let i = 0; i < len; i++) f[D + i] = f[G + i] * sigmoid(f[A + i]);
+        return;
+      case ACTIVATION.swish:
+        for (let i = 0; i < len; i++) f[D + i] = f[G + i] * swishDerivative(f[A + i]);
+        return;
+      case ACTIVATION.gelu:
+        for (let i = 0; i < len; i++) f[D + i] = f[G + i] * geluDerivative(f[A + i]);
+        return;
       case ACTIVATION.softmax:
         // Row-wise Jacobian: dz_j = a_j (dA_j − Σ_k dA_k a_k).
         for (let r = 0; r < m; r++) {
@@ -440,7 +498,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
     gemmNN, gemmTN, gemmNT, gemmNTBackward,
     biasAdd, colSum,
-    activation, biasActivation, activationBackward,
+    activation, biasActivation, biasActivationKeep, activationBackward,
     lossSigmoidBce, lossSoftmaxCce, lossMse, countCorrect,
     gatherRows, copy, fill, allFinite,
     sgd, momentum, adam,
@@ -452,6 +510,40 @@ function sigmoid(z: number): number {
   if (z >= 0) return 1 / (1 + Math.exp(-z));
   const e = Math.exp(z);
   return e / (1 + e);
+}
+
+/** selu's λ and λ·α (Klambauer et al. 2017), as TensorFlow.js has them. */
+const SELU_SCALE = 1.0507009873554805;
+const SELU_SCALE_ALPHA = 1.7580993408473766;
+const INV_SQRT_2PI = 0.3989422804014327;
+
+/** log(1 + e^z) without overflow: max(z, 0) + log1p(e^−|z|). */
+function softplus(z: number): number {
+  return (z > 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z)));
+}
+
+/** swish′(z) = σ(z)·(1 + z·(1 − σ(z))), with 1 − σ(z) = σ(−z) taken directly. */
+function swishDerivative(z: number): number {
+  return sigmoid(z) * (1 + z * sigmoid(-z));
+}
+
+/**
+ * Φ(z) = ½·erfc(−z/√2). erfc(x) for x ≥ 0 is t·exp(−x² − 1.26551223 + t·P(t)), t = 1/(1 + x/2)
+ * (Numerical Recipes' erfcc: relative error below 1.2e-7 for every x), so Φ keeps its relative
+ * accuracy in the lower tail, where gelu(z) = z·Φ(z) is small. assembly/activations.ts computes the same.
+ */
+function normalCdf(z: number): number {
+  const x = Math.abs(z) * Math.SQRT1_2;
+  const t = 1 / (1 + 0.5 * x);
+  const p = 1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +
+    t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))));
+  const half = 0.5 * t * Math.exp(-0.5 * z * z + (t * p - 1.26551223));
+  return z >= 0 ? 1 - half : half;
+}
+
+/** gelu′(z) = Φ(z) + z·φ(z), φ the standard normal density. */
+function geluDerivative(z: number): number {
+  return normalCdf(z) + z * INV_SQRT_2PI * Math.exp(-0.5 * z * z);
 }
 
 function argmax(f: Float32Array, start: number, n: number): number {

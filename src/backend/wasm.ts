@@ -11,7 +11,7 @@
 import { instantiate } from '@assemblyscript/loader';
 import { SimdnetError } from '../errors.js';
 import { wasmBase64 } from '../wasm/simdnet.generated.js';
-import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
+import { ACTIVATION, derivativeFromZ, type ActivationCode, type Backend, type Ptr } from './backend.js';
 import { BumpAllocator, type GrowableMemory } from './bump.js';
 
 /** The raw exports of build/simdnet.wasm: numbers and pointers only; bools are 0/1. */
@@ -32,6 +32,7 @@ interface KernelExports {
   colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: number): void;
   activation(act: number, x: Ptr, y: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
   biasActivation(act: number, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
+  biasActivationKeep(act: number, z: Ptr, bias: Ptr, a: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
   activationBackward(act: number, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
   lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
   lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
@@ -226,8 +227,9 @@ class WasmBackend implements Backend {
   gemmNTBackward(
     act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
   ): void {
-    if (act === ACTIVATION.softmax) {
-      // Softmax's Jacobian mixes a whole row: the product first, then the row-wise backward pass.
+    if (act === ACTIVATION.softmax || derivativeFromZ(act)) {
+      // Softmax's Jacobian mixes a whole row, and softplus, swish and gelu take g' from z with
+      // exponentials of their own: the product first, then the backward pass over it.
       this.ex.gemmNT(m, n, k, dz, k, w, k, out, n, 0, this.gemmScratch);
       this.ex.activationBackward(act, aPrev, out, out, m, n, alpha, this.tmp);
       return;
@@ -249,6 +251,10 @@ class WasmBackend implements Backend {
 
   biasActivation(act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
     this.ex.biasActivation(act, x, bias, y, m, n, alpha, this.tmp);
+  }
+
+  biasActivationKeep(act: ActivationCode, z: Ptr, bias: Ptr, a: Ptr, m: number, n: number, alpha: number): void {
+    this.ex.biasActivationKeep(act, z, bias, a, m, n, alpha, this.tmp);
   }
 
   activationBackward(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number): void {

@@ -43,7 +43,13 @@ export interface TfjsModel {
 /** The file name the manifest gives the weights. */
 export const TFJS_WEIGHTS_FILE = 'weights.bin';
 
-const TFJS_ACTIVATIONS: Record<string, ActivationName> = { linear: 'linear', sigmoid: 'sigmoid', tanh: 'tanh', relu: 'relu', softmax: 'softmax' };
+const TFJS_ACTIVATIONS: Record<string, ActivationName> = {
+  linear: 'linear', sigmoid: 'sigmoid', tanh: 'tanh', relu: 'relu', softmax: 'softmax',
+  elu: 'elu', selu: 'selu', softplus: 'softplus', swish: 'swish', gelu: 'gelu', relu6: 'relu6',
+  // Keras 3 names swish 'silu'; its 'gelu' is the exact one unless approximate is set (then it is
+  // serialised as a config, which readActivation refuses).
+  silu: 'swish',
+};
 
 const INITIALIZERS: Record<KernelInitializer, TfjsLayerJson> = {
   heNormal: { class_name: 'VarianceScaling', config: { scale: 2, mode: 'fan_in', distribution: 'normal', seed: null } },
@@ -216,13 +222,18 @@ function readActivationLayer(cls: string, cfg: Record<string, unknown>, label: s
       return { activation: 'leakyRelu', alpha };
     }
     case 'ReLU': {
-      const plain = (cfg.max_value ?? null) === null && (cfg.threshold ?? 0) === 0;
+      const max = cfg.max_value ?? null;
       const slope = cfg.negative_slope ?? 0;
+      const plain = (max === null || max === 6) && (cfg.threshold ?? 0) === 0 && (max === null || slope === 0);
       if (!plain || typeof slope !== 'number' || !Number.isFinite(slope)) {
-        throw fail(`${label} with max_value or threshold set is not supported; simdnet has relu and leakyRelu`);
+        throw fail(`${label} with a threshold or a max_value other than 6 is not supported; simdnet has relu, relu6 and leakyRelu`);
       }
+      if (max === 6) return { activation: 'relu6', alpha: 0.01 };
       return slope === 0 ? { activation: 'relu', alpha: 0.01 } : { activation: 'leakyRelu', alpha: slope };
     }
+    case 'ELU':
+      if ((cfg.alpha ?? 1) !== 1) throw fail(`${label} has alpha ${describeValue(cfg.alpha)}; simdnet's elu has alpha 1`);
+      return { activation: 'elu', alpha: 0.01 };
     case 'Softmax':
       if (cfg.axis !== undefined && cfg.axis !== -1 && cfg.axis !== 1 && !(Array.isArray(cfg.axis) && cfg.axis.length === 1 && cfg.axis[0] === -1)) {
         throw fail(`${label} with axis ${describeValue(cfg.axis)} is not supported; simdnet's softmax is over the units`);
@@ -231,7 +242,7 @@ function readActivationLayer(cls: string, cfg: Record<string, unknown>, label: s
     default:
       throw fail(
         `${label} is not supported: simdnet imports Sequential models of Dense layers, each optionally ` +
-          'followed by an Activation, ReLU, LeakyReLU or Softmax layer',
+          'followed by an Activation, ReLU, LeakyReLU, ELU or Softmax layer',
       );
   }
 }
