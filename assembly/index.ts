@@ -5,3 +5,4 @@ export * from './activations';
 export * from './reductions';
 export * from './losses';
 export * from './optimizers';
+export * from './updates';

@@ -16,9 +16,10 @@ import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
 import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
 import { METRIC_NAMES, type MetricName } from './metrics.js';
-import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
+import { initialState, parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
 import { checkSeed, Random } from './random.js';
+import { sharedNumbers } from './scalars.js';
 import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './network.js';
 
 export interface SequentialConfig {
@@ -126,7 +127,7 @@ export class Sequential {
     this.#seed = seed;
     this.#shuffleRng = new Random(seed, 1);
     const mem = allocateModel(backend, specs);
-    this.#net = { backend, specs, mem, step: 0 };
+    this.#net = sharedNumbers({ backend, specs, mem, step: 0, lr: 0 });
     // Initial weights are drawn in TypeScript and uploaded, so they are the same bits on every backend.
     const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
@@ -157,9 +158,17 @@ export class Sequential {
     }
     this.#compiled = { loss, optimizer, metrics: [...metrics] };
     const { backend, mem } = net;
-    backend.fill(mem.state0, mem.layout.floats, 0);
-    backend.fill(mem.state1, mem.layout.floats, 0);
+    // Each slot the optimizer uses starts at its initial value; the padding floats stay 0.
+    const start = initialState(optimizer);
+    for (const slot of [mem.state0, mem.state1, mem.state2]) {
+      backend.fill(slot, mem.layout.floats, 0);
+      if (start !== 0) net.specs.forEach((s, l) => {
+        backend.fill(slot + 4 * mem.layout.weightOffsets[l], s.inputUnits * s.units, start);
+        backend.fill(slot + 4 * mem.layout.biasOffsets[l], s.units, start);
+      });
+    }
     net.step = 0;
+    net.lr = optimizer.learningRate;
   }
 
   /** Trains for `epochs` passes over x, y; resolves to the per-epoch losses and metrics. */
@@ -248,8 +257,8 @@ export class Sequential {
     const compiled = this.#compiled;
     const slots = includeOptimizer && compiled ? stateSlots(compiled.optimizer) : 0;
     const state = new Float32Array(slots * net.mem.layout.count);
-    if (slots > 0) state.set(readFlat(net, net.mem.state0), 0);
-    if (slots > 1) state.set(readFlat(net, net.mem.state1), net.mem.layout.count);
+    const slotPtrs = [net.mem.state0, net.mem.state1, net.mem.state2].slice(0, slots);
+    slotPtrs.forEach((slot, i) => state.set(readFlat(net, slot), i * net.mem.layout.count));
     return encodeModel(
       {
         layers: this.layers,
@@ -378,8 +387,8 @@ export class Sequential {
     if (file.compiled !== null) {
       this.compile(file.compiled);
       const count = mem.layout.count;
-      if (file.stateSlots > 0) writeFlat(net, mem.state0, file.state.subarray(0, count));
-      if (file.stateSlots > 1) writeFlat(net, mem.state1, file.state.subarray(count, 2 * count));
+      const slots = [mem.state0, mem.state1, mem.state2].slice(0, file.stateSlots);
+      slots.forEach((slot, i) => writeFlat(net, slot, file.state.subarray(i * count, (i + 1) * count)));
       net.step = file.step;
     }
     this.metadata = file.metadata;

@@ -24,6 +24,12 @@ import { rowAt, type BatchBuffers, type PlannedModel } from './plan.js';
 /** A model as the kernels see it. `step` counts optimizer updates (Adam's and momentum's t). */
 export interface Network extends PlannedModel {
   step: number;
+  /**
+   * The learning rate of the next update when the optimizer has a constant one: compile sets it,
+   * reduceLROnPlateau lowers it. Held in a field that first held null (sharedNumbers), so that
+   * passing it to the kernels allocates nothing (docs/ARCHITECTURE.md, 'Number boxing').
+   */
+  lr: number;
 }
 
 /**
@@ -116,7 +122,7 @@ export function gradientsFinite(net: Network): boolean {
 export function applyUpdate(net: Network, optimizer: Optimizer): void {
   const { backend, mem } = net;
   net.step += 1;
-  applyOptimizer(backend, optimizer, mem.params, mem.grads, mem.state0, mem.state1, mem.layout.floats, net.step);
+  applyOptimizer(backend, optimizer, mem, mem.layout.floats, net.step, net.lr);
 }
 
 /** Loss (and correct count) over `rows` rows in place at x, y, in batches of bufs.rows. */

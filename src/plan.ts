@@ -5,7 +5,9 @@
  *   params  [W1, b1, W2, b2, …]   all contiguous, so one optimizer call updates the whole model
  *   state0  optimizer state (momentum's m, Adam's m), same layout
  *   state1  optimizer state (Adam's v), same layout
+ *   state2  optimizer state (centered RMSProp with momentum: mg), same layout
  *   grads   same layout as params
+ *   scratch four floats (clipping's squared norm)
  * Everything an update writes (params, then the state its optimizer keeps) is thus one span from
  * params, which the non-finite guard (guard.ts) backs up and checks with one kernel call each.
  * Each tensor starts on a 16-byte boundary; the few padding floats stay zero in params, grads and
@@ -53,6 +55,10 @@ export interface ModelMemory {
   readonly grads: Ptr;
   readonly state0: Ptr;
   readonly state1: Ptr;
+  /** A third state slot (RMSProp centered with momentum), same layout. */
+  readonly state2: Ptr;
+  /** Four floats after the grads, for kernels that leave a value (clipping's squared norm). */
+  readonly scratch: Ptr;
   /** Per layer: W_l, b_l and their gradients dW_l, db_l. */
   readonly w: readonly Ptr[];
   readonly b: readonly Ptr[];
@@ -62,14 +68,16 @@ export interface ModelMemory {
 
 export function allocateModel(backend: Backend, specs: readonly LayerSpec[]): ModelMemory {
   const layout = layoutParams(specs);
-  // Adam's two slots are reserved whatever the optimizer, so compile never reshapes memory.
-  const params = backend.alloc(4 * layout.floats);
+  // Three state slots are reserved whatever the optimizer, so compile never reshapes memory.
+  const params = backend.alloc(5 * layout.floats + ALIGN_FLOATS);
   const state0 = params + 4 * layout.floats;
   const state1 = state0 + 4 * layout.floats;
-  const grads = state1 + 4 * layout.floats;
+  const state2 = state1 + 4 * layout.floats;
+  const grads = state2 + 4 * layout.floats;
+  const scratch = grads + 4 * layout.floats;
   const at = (base: Ptr, offsets: readonly number[]): Ptr[] => offsets.map((o) => base + 4 * o);
   return {
-    layout, params, grads, state0, state1,
+    layout, params, grads, state0, state1, state2, scratch,
     w: at(params, layout.weightOffsets),
     b: at(params, layout.biasOffsets),
     dw: at(grads, layout.weightOffsets),

@@ -123,8 +123,8 @@ describe('loss names and aliases', () => {
 
 describe('optimizer names and default learning rates', () => {
   it('are the ones compile() applies', async () => {
-    expect(OPTIMIZER_NAMES).toEqual(['sgd', 'momentum', 'adam']);
-    expect(DEFAULT_LEARNING_RATES).toEqual({ sgd: 0.01, momentum: 0.01, adam: 0.001 });
+    expect(OPTIMIZER_NAMES).toEqual(['sgd', 'momentum', 'adam', 'adamw', 'rmsprop', 'adagrad']);
+    expect(DEFAULT_LEARNING_RATES).toEqual({ sgd: 0.01, momentum: 0.01, adam: 0.001, adamw: 0.001, rmsprop: 0.001, adagrad: 0.001 });
     expect(Object.isFrozen(OPTIMIZER_NAMES) && Object.isFrozen(DEFAULT_LEARNING_RATES)).toBe(true);
     const m = await model('meanSquaredError');
     try {

@@ -340,3 +340,82 @@ export function adamSteps(
   });
   return history;
 }
+
+// --- The optimizers of TensorFlow.js and Keras, and clipping (assembly/updates.ts) ------------
+
+/** tf.train.momentum: acc ← μ·acc + g; w ← w − lr·acc, or w − lr·(g + μ·acc) with Nesterov; g + l2·w first. */
+export function sgdMomentumSteps(w0: Vec, grads: Vec[], lr: number, mu: number, nesterov: boolean, l2 = 0): Float64Array[] {
+  const w = Float64Array.from(w0);
+  const acc = new Float64Array(w.length);
+  return grads.map((g) => {
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i] + l2 * w[i];
+      acc[i] = mu * acc[i] + gi;
+      w[i] -= lr * (nesterov ? gi + mu * acc[i] : acc[i]);
+    }
+    return w.slice();
+  });
+}
+
+/** RMSProp: ms ← ρms + (1−ρ)g²; centered mg ← ρmg + (1−ρ)g; d = √(ms (− mg²) + ε); mom ← μ·mom + lr·g/d; w ← w − mom. */
+export function rmspropSteps(
+  w0: Vec, grads: Vec[], lr: number, rho: number, epsilon: number, mu: number, centered: boolean,
+): Float64Array[] {
+  const w = Float64Array.from(w0);
+  const ms = new Float64Array(w.length);
+  const mg = new Float64Array(w.length);
+  const mom = new Float64Array(w.length);
+  return grads.map((g) => {
+    for (let i = 0; i < w.length; i++) {
+      ms[i] = rho * ms[i] + (1 - rho) * g[i] ** 2;
+      mg[i] = rho * mg[i] + (1 - rho) * g[i];
+      const d = Math.sqrt(ms[i] - (centered ? mg[i] ** 2 : 0) + epsilon);
+      mom[i] = mu * mom[i] + (lr * g[i]) / d;
+      w[i] -= mom[i];
+    }
+    return w.slice();
+  });
+}
+
+/** Adagrad: acc starts at `initial`; acc ← acc + g²; w ← w − lr·g/√(acc + ε). */
+export function adagradSteps(w0: Vec, grads: Vec[], lr: number, initial: number, epsilon: number): Float64Array[] {
+  const w = Float64Array.from(w0);
+  const acc = new Float64Array(w.length).fill(initial);
+  return grads.map((g) => {
+    for (let i = 0; i < w.length; i++) {
+      acc[i] += g[i] ** 2;
+      w[i] -= (lr * g[i]) / Math.sqrt(acc[i] + epsilon);
+    }
+    return w.slice();
+  });
+}
+
+/** AdamW (Loshchilov & Hutter, as Keras): w ← w − lr·λ·w, then Adam's step. */
+export function adamwSteps(
+  w0: Vec, grads: Vec[], lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number,
+): Float64Array[] {
+  const w = Float64Array.from(w0);
+  const m = new Float64Array(w.length);
+  const v = new Float64Array(w.length);
+  return grads.map((g, step) => {
+    const t = step + 1;
+    for (let i = 0; i < w.length; i++) {
+      m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+      v[i] = beta2 * v[i] + (1 - beta2) * g[i] ** 2;
+      w[i] -= lr * weightDecay * w[i];
+      w[i] -= (lr * (m[i] / (1 - beta1 ** t))) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + epsilon);
+    }
+    return w.slice();
+  });
+}
+
+/** Keras' clipping: g·min(1, clipNorm/‖g‖) over the whole gradient, then each value clamped to ±clipValue. */
+export function clip(g: Vec, clipNorm: number, clipValue: number): Float64Array {
+  const out = Float64Array.from(g);
+  if (clipNorm > 0) {
+    const norm = Math.sqrt(out.reduce((s, v) => s + v * v, 0));
+    if (norm > clipNorm) for (let i = 0; i < out.length; i++) out[i] *= clipNorm / norm;
+  }
+  if (clipValue > 0) for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], -clipValue), clipValue);
+  return out;
+}

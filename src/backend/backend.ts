@@ -153,4 +153,34 @@ export interface Backend {
     w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
     lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
   ): void;
+  // The optimizers of TensorFlow.js and Keras (assembly/updates.ts, js-updates.ts). Their state is
+  // stored flushed: a float below the smallest normal float32 (2^-126) is stored as +0.
+  /**
+   * SGD with momentum as tf.train.momentum: acc ← μ·acc + g'; w ← w − lr·acc, or with nesterov
+   * w ← w − lr·(g' + μ·acc); g' = g + l2·w.
+   */
+  sgdMomentum(w: Ptr, g: Ptr, acc: Ptr, n: number, lr: number, mu: number, nesterov: boolean, l2: number): void;
+  /**
+   * RMSProp as tf.train.rmsprop: ms ← ρ·ms + (1−ρ)·g²; d = √(ms + ε), or centered
+   * mg ← ρ·mg + (1−ρ)·g, d = √(ms − mg² + ε); with mu > 0 mom ← μ·mom + lr·g/d, w ← w − mom, else
+   * w ← w − lr·g/d. mom is used only when mu > 0, mg only when centered (pass 0 otherwise).
+   */
+  rmsprop(
+    w: Ptr, g: Ptr, ms: Ptr, mom: Ptr, mg: Ptr, n: number, lr: number, rho: number, epsilon: number, mu: number, centered: boolean,
+  ): void;
+  /** Adagrad as tf.train.adagrad: acc ← acc + g²; w ← w − lr·g/√(acc + ε). */
+  adagrad(w: Ptr, g: Ptr, acc: Ptr, n: number, lr: number, epsilon: number): void;
+  /** AdamW as Keras: Adam's m, v and w ← w − lr·wd·w − lr·m̂/(√v̂ + ε). t ≥ 1. */
+  adamw(
+    w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, t: number,
+  ): void;
+
+  // --- Gradient clipping, in place over n floats.
+  /** out[0] = Σ x[i]² (summed in float64, stored as float32). */
+  sumSquares(x: Ptr, n: number, out: Ptr): void;
+  /** x[i] ← s·x[i]. */
+  scaleInPlace(x: Ptr, n: number, s: number): void;
+  /** x[i] ← min(max(x[i], −c), c); NaN passes. */
+  clampInPlace(x: Ptr, n: number, c: number): void;
 }

@@ -9,6 +9,7 @@
  */
 import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
 import { ALIGN, alignUp, BumpAllocator } from './bump.js';
+import * as updates from './js-updates.js';
 
 const DEFAULT_INITIAL_BYTES = 1 << 20;
 /** Offset 0 is never handed out, so that a zero pointer is always a bug. */
@@ -502,6 +503,16 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     lossSigmoidBce, lossSoftmaxCce, lossMse, countCorrect,
     gatherRows, copy, fill, allFinite,
     sgd, momentum, adam,
+    // The kernels of js-updates.ts, on the current view of memory.
+    sgdMomentum: (w, g, acc, n, lr, mu, nesterov, l2) => updates.sgdMomentum(f32, w >> 2, g >> 2, acc >> 2, n, lr, mu, nesterov, l2),
+    rmsprop: (w, g, ms, mom, mg, n, lr, rho, epsilon, mu, centered) =>
+      updates.rmsprop(f32, w >> 2, g >> 2, ms >> 2, mom >> 2, mg >> 2, n, lr, rho, epsilon, mu, centered),
+    adagrad: (w, g, acc, n, lr, epsilon) => updates.adagrad(f32, w >> 2, g >> 2, acc >> 2, n, lr, epsilon),
+    adamw: (w, g, m, v, n, lr, beta1, beta2, epsilon, weightDecay, t) =>
+      updates.adamw(f32, w >> 2, g >> 2, m >> 2, v >> 2, n, lr, beta1, beta2, epsilon, weightDecay, t),
+    sumSquares: (x, n, out) => updates.sumSquares(f32, x >> 2, n, out >> 2),
+    scaleInPlace: (x, n, s) => updates.scaleInPlace(f32, x >> 2, n, s),
+    clampInPlace: (x, n, c) => updates.clampInPlace(f32, x >> 2, n, c),
   };
 }
 

@@ -46,6 +46,15 @@ interface KernelExports {
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number, tmp: Ptr): void;
   adam(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, epsilon: number,
     t: number, l2: number, tmp: Ptr): void;
+  sgdMomentum(w: Ptr, g: Ptr, acc: Ptr, n: number, lr: number, mu: number, nesterov: number, l2: number, tmp: Ptr): void;
+  rmsprop(w: Ptr, g: Ptr, ms: Ptr, mom: Ptr, mg: Ptr, n: number, lr: number, rho: number, epsilon: number, mu: number,
+    centered: number, tmp: Ptr): void;
+  adagrad(w: Ptr, g: Ptr, acc: Ptr, n: number, lr: number, epsilon: number, tmp: Ptr): void;
+  adamw(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, epsilon: number,
+    weightDecay: number, t: number, tmp: Ptr): void;
+  sumSquares(x: Ptr, n: number, out: Ptr): void;
+  scaleInPlace(x: Ptr, n: number, s: number, tmp: Ptr): void;
+  clampInPlace(x: Ptr, n: number, c: number, tmp: Ptr): void;
 }
 
 const PAGE_BYTES = 65536;
@@ -306,6 +315,39 @@ class WasmBackend implements Backend {
     lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
   ): void {
     this.ex.adam(w, g, m, v, n, lr, beta1, beta2, epsilon, t, l2, this.tmp);
+  }
+
+  sgdMomentum(w: Ptr, g: Ptr, acc: Ptr, n: number, lr: number, mu: number, nesterov: boolean, l2: number): void {
+    this.ex.sgdMomentum(w, g, acc, n, lr, mu, nesterov ? 1 : 0, l2, this.tmp);
+  }
+
+  rmsprop(
+    w: Ptr, g: Ptr, ms: Ptr, mom: Ptr, mg: Ptr, n: number, lr: number, rho: number, epsilon: number, mu: number, centered: boolean,
+  ): void {
+    this.ex.rmsprop(w, g, ms, mom, mg, n, lr, rho, epsilon, mu, centered ? 1 : 0, this.tmp);
+  }
+
+  adagrad(w: Ptr, g: Ptr, acc: Ptr, n: number, lr: number, epsilon: number): void {
+    this.ex.adagrad(w, g, acc, n, lr, epsilon, this.tmp);
+  }
+
+  adamw(
+    w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, t: number,
+  ): void {
+    this.ex.adamw(w, g, m, v, n, lr, beta1, beta2, epsilon, weightDecay, t, this.tmp);
+  }
+
+  sumSquares(x: Ptr, n: number, out: Ptr): void {
+    this.ex.sumSquares(x, n, out);
+  }
+
+  scaleInPlace(x: Ptr, n: number, s: number): void {
+    this.ex.scaleInPlace(x, n, s, this.tmp);
+  }
+
+  clampInPlace(x: Ptr, n: number, c: number): void {
+    this.ex.clampInPlace(x, n, c, this.tmp);
   }
 }
 

@@ -8,7 +8,8 @@
  *                paramCount, stateSlots, dtype }
  *   zero padding to a multiple of 4 bytes
  *   paramCount × f32     parameters [W1, b1, W2, b2, …], W row-major [n_in × n_out], no padding
- *   stateSlots × paramCount × f32   optimizer state (momentum: m; Adam: m then v), same order
+ *   stateSlots × paramCount × f32   optimizer state in slot order (optimizers.ts stateSlots:
+ *                momentum m; Adam and AdamW m then v; RMSProp ms, mom, mg; …), same order
  *
  * Decoding trusts nothing: every field is checked, and the sizes against MODEL_LIMITS and against
  * the byte length, before anything proportional to a claimed size is allocated. What it returns
@@ -18,7 +19,7 @@ import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
 import { resolveLayers, type DenseLayer, type LayerSpec } from '../layers.js';
 import { checkLoss, type LossName } from '../losses.js';
 import { METRIC_NAMES, type MetricName } from '../metrics.js';
-import { parseOptimizer, stateSlots, type Optimizer } from '../optimizers.js';
+import { nonNegativeSlots, parseOptimizer, stateSlots, type Optimizer } from '../optimizers.js';
 import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
 
@@ -114,10 +115,13 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   if (badParam >= 0) throw fail(`weight ${badParam} is ${params[badParam]}; every weight must be finite`);
   const badState = firstNonFinite(state);
   if (badState >= 0) throw fail(`optimizer state value ${badState} is ${state[badState]}; the state must be finite`);
-  if (slots === 2) {
-    // Adam's v is a running mean of squares: a negative value would make √v̂ NaN on the next step.
-    for (let i = paramCount; i < 2 * paramCount; i++) {
-      if (state[i] < 0) throw fail(`Adam's second moment v[${i - paramCount}] is ${state[i]}, but it cannot be negative`);
+  if (slots > 0 && compiled !== null) {
+    // Adam's v, RMSProp's mean square and Adagrad's accumulator are sums of squares: a negative
+    // value would make the next step's square root NaN.
+    for (const slot of nonNegativeSlots(compiled.optimizer)) {
+      for (let i = slot * paramCount; i < (slot + 1) * paramCount; i++) {
+        if (state[i] < 0) throw fail(`the optimizer's state slot ${slot} (a mean of squares) holds ${state[i]} at ${i - slot * paramCount}, but it cannot be negative`);
+      }
     }
   }
   return { layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots };

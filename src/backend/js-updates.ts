@@ -1,0 +1,105 @@
+/**
+ * The js backend's kernels for the optimizers of assembly/updates.ts (SGD with momentum or
+ * Nesterov, RMSProp, Adagrad, AdamW) and for gradient clipping, as plain loops. Each takes the
+ * memory's Float32Array and float indices (pointer >> 2); js.ts wires them into the backend.
+ * Arithmetic happens in doubles and is rounded to float32 on store. The state they keep is stored
+ * flushed as assembly/updates.ts explains: a float32 value below the smallest normal float (−0
+ * included) is stored as +0, and the update uses the stored value.
+ */
+
+const MIN_NORMAL = 1.1754943508222875e-38; // 2^-126
+
+/** v rounded to float32, or +0 where that is below the smallest normal float; NaN passes. */
+function flush(v: number): number {
+  const r = Math.fround(v);
+  return Math.abs(r) < MIN_NORMAL ? 0 : r;
+}
+
+/** acc ← μ·acc + g'; w ← w − lr·acc, or w − lr·(g' + μ·acc) with Nesterov; g' = g + l2·w. */
+export function sgdMomentum(
+  f: Float32Array, W: number, G: number, ACC: number, n: number, lr: number, mu: number, nesterov: boolean, l2: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const wi = f[W + i];
+    const gi = f[G + i] + l2 * wi;
+    const ai = flush(mu * f[ACC + i] + gi);
+    f[ACC + i] = ai;
+    f[W + i] = wi - lr * (nesterov ? gi + mu * ai : ai);
+  }
+}
+
+/** RMSProp, plain or centered, with or without momentum (assembly/updates.ts gives the formulas). */
+export function rmsprop(
+  f: Float32Array, W: number, G: number, MS: number, MOM: number, MG: number, n: number,
+  lr: number, rho: number, epsilon: number, mu: number, centered: boolean,
+): void {
+  const irho = 1 - rho;
+  for (let i = 0; i < n; i++) {
+    const gi = f[G + i];
+    const ms = flush(f[MS + i] * rho + gi * gi * irho);
+    f[MS + i] = ms;
+    let inner = ms;
+    if (centered) {
+      const mg = flush(f[MG + i] * rho + gi * irho);
+      f[MG + i] = mg;
+      inner = ms - mg * mg;
+    }
+    const step = (gi * lr) / Math.sqrt(inner + epsilon);
+    if (mu !== 0) {
+      const mom = flush(f[MOM + i] * mu + step);
+      f[MOM + i] = mom;
+      f[W + i] -= mom;
+    } else {
+      f[W + i] -= step;
+    }
+  }
+}
+
+/** acc ← acc + g²; w ← w − lr·g/√(acc + ε). */
+export function adagrad(f: Float32Array, W: number, G: number, ACC: number, n: number, lr: number, epsilon: number): void {
+  for (let i = 0; i < n; i++) {
+    const gi = f[G + i];
+    const acc = flush(f[ACC + i] + gi * gi);
+    f[ACC + i] = acc;
+    f[W + i] -= (gi / Math.sqrt(acc + epsilon)) * lr;
+  }
+}
+
+/** AdamW: Adam's m and v; w ← w − lr·wd·w − lr·m̂/(√v̂ + ε). */
+export function adamw(
+  f: Float32Array, W: number, G: number, M: number, V: number, n: number,
+  lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, t: number,
+): void {
+  const c1 = 1 / (1 - Math.pow(beta1, t));
+  const c2 = 1 / (1 - Math.pow(beta2, t));
+  const decay = lr * weightDecay;
+  const b1c = 1 - beta1, b2c = 1 - beta2;
+  for (let i = 0; i < n; i++) {
+    const wi = f[W + i];
+    const gi = f[G + i];
+    const mi = flush(beta1 * f[M + i] + b1c * gi);
+    const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
+    f[M + i] = mi;
+    f[V + i] = vi;
+    f[W + i] = wi - decay * wi - (lr * mi * c1) / (Math.sqrt(vi * c2) + epsilon);
+  }
+}
+
+/** f[OUT] = Σ x² over n floats, summed in a double and rounded once. */
+export function sumSquares(f: Float32Array, X: number, n: number, OUT: number): void {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += f[X + i] * f[X + i];
+  f[OUT] = sum;
+}
+
+export function scaleInPlace(f: Float32Array, X: number, n: number, s: number): void {
+  for (let i = 0; i < n; i++) f[X + i] *= s;
+}
+
+/** x ← min(max(x, −c), c); NaN passes. */
+export function clampInPlace(f: Float32Array, X: number, n: number, c: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = f[X + i];
+    f[X + i] = v < -c ? -c : v > c ? c : v;
+  }
+}
