@@ -62,3 +62,35 @@ export function lossMse(a: usize, y: usize, da: usize, m: i32, n: i32): f64 {
   }
   return sum / count;
 }
+
+/** Mean absolute error: returns the mean over m·n of |a − y|; writes da = sign(a − y)/(m·n) (0 where a = y). */
+export function lossMae(a: usize, y: usize, da: usize, m: i32, n: i32): f64 {
+  const count = <f64>m * <f64>n;
+  const len = <usize>m * <usize>n;
+  let sum = 0.0;
+  for (let i: usize = 0; i < len; i++) {
+    const off = i << 2;
+    const d = <f64>load<f32>(a + off) - <f64>load<f32>(y + off);
+    sum += Math.abs(d);
+    store<f32>(da + off, <f32>((d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0) / count));
+  }
+  return sum / count;
+}
+
+/**
+ * Huber loss with δ = delta: per output ½d² where |d| ≤ δ, else δ·(|d| − ½δ), d = a − y; returns the
+ * mean over m·n; writes da = clamp(d, −δ, δ)/(m·n).
+ */
+export function lossHuber(a: usize, y: usize, da: usize, m: i32, n: i32, delta: f64): f64 {
+  const count = <f64>m * <f64>n;
+  const len = <usize>m * <usize>n;
+  let sum = 0.0;
+  for (let i: usize = 0; i < len; i++) {
+    const off = i << 2;
+    const d = <f64>load<f32>(a + off) - <f64>load<f32>(y + off);
+    const ad = Math.abs(d);
+    sum += ad <= delta ? 0.5 * d * d : delta * (ad - 0.5 * delta);
+    store<f32>(da + off, <f32>((d > delta ? delta : d < -delta ? -delta : d) / count));
+  }
+  return sum / count;
+}

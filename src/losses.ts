@@ -6,9 +6,12 @@ import { ACTIVATION, derivativeFromZ, type Backend, type Ptr } from './backend/b
 import { invalid, SimdnetError } from './errors.js';
 import type { LayerSpec } from './layers.js';
 
-export type LossName = 'binaryCrossentropy' | 'categoricalCrossentropy' | 'meanSquaredError';
+export type LossName = 'binaryCrossentropy' | 'categoricalCrossentropy' | 'meanSquaredError' | 'meanAbsoluteError' | 'huber';
 /** The short names compile() and the command line also take: 'mse' for 'meanSquaredError', …. */
-export type LossAlias = 'bce' | 'cce' | 'mse';
+export type LossAlias = 'bce' | 'cce' | 'mse' | 'mae' | 'huberLoss';
+
+/** The Huber loss' δ, as TensorFlow.js' huberLoss and Keras' Huber default it. */
+export const HUBER_DELTA = 1;
 
 /**
  * The losses: each alias and the name it stands for. A model keeps the name (model.save() writes
@@ -18,6 +21,8 @@ export const LOSS_ALIASES: Readonly<Record<LossAlias, LossName>> = Object.freeze
   bce: 'binaryCrossentropy',
   cce: 'categoricalCrossentropy',
   mse: 'meanSquaredError',
+  mae: 'meanAbsoluteError',
+  huberLoss: 'huber',
 });
 export const LOSS_NAMES: readonly LossName[] = Object.freeze(Object.values(LOSS_ALIASES));
 
@@ -69,7 +74,8 @@ export function checkLoss(where: string, loss: unknown, output: LayerSpec): Loss
  * sigmoid + binary cross-entropy and softmax + categorical cross-entropy fuse to dZ_L = (A − Y)/m
  * (per output for BCE: /(m·n)): dZ = A − Y with the 1/m of the mean folded in here, once
  * (docs/ARCHITECTURE.md, 'Where the math lives').
- * Mean squared error gives dA = 2(A − Y)/(m·n), then dZ_L = dA ⊙ g'(Z_L) (nothing to do for linear).
+ * Mean squared error gives dA = 2(A − Y)/(m·n), mean absolute error sign(A − Y)/(m·n) and Huber
+ * clamp(A − Y, ±δ)/(m·n), then dZ_L = dA ⊙ g'(Z_L) (nothing to do for linear).
  */
 export function lossAndGradient(
   backend: Backend, loss: LossName, output: LayerSpec,
@@ -81,7 +87,10 @@ export function lossAndGradient(
   } else if (loss === 'categoricalCrossentropy') {
     out.lastLoss = backend.lossSoftmaxCce(logits, a, y, dz, m, n);
   } else {
-    out.lastLoss = backend.lossMse(a, y, dz, m, n);
+    // The regression losses give dA; dZ_L = dA ⊙ g'.
+    if (loss === 'meanSquaredError') out.lastLoss = backend.lossMse(a, y, dz, m, n);
+    else if (loss === 'meanAbsoluteError') out.lastLoss = backend.lossMae(a, y, dz, m, n);
+    else out.lastLoss = backend.lossHuber(a, y, dz, m, n, HUBER_DELTA);
     // g' from A_L, or from Z_L (the logits) for the activations of derivativeFromZ.
     const from = derivativeFromZ(output.code) ? logits : a;
     if (output.code !== ACTIVATION.linear) backend.activationBackward(output.code, from, dz, dz, m, n, output.alpha);

@@ -301,7 +301,7 @@ describe('progress display', () => {
 
 describe.concurrent('wrong usage exits with 2 and says what was expected', () => {
   test.for<[string[], RegExp]>([
-    [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, momentum, adam, got "rmsprop"/],
+    [['train', '--optimizer', 'lamb'], /--optimizer must be one of sgd, momentum, adam, adamw, rmsprop, adagrad, got "lamb"/],
     [['train', '--epochs', '0'], /--epochs must be a positive integer, got "0"/],
     [['train', '--lr', 'fast'], /--lr must be a positive number, got "fast"/],
     [['train', '--hidden', '128,x'], /--hidden must be comma-separated positive layer widths/],

@@ -19,6 +19,10 @@ const OUTPUTS: { loss: LossName; activation: ActivationName; units: number }[] =
   ...(['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'elu', 'selu', 'softplus', 'swish', 'gelu', 'relu6'] as const).map((activation) => ({
     loss: 'meanSquaredError' as const, activation, units: 2,
   })),
+  { loss: 'meanAbsoluteError', activation: 'linear', units: 2 },
+  { loss: 'meanAbsoluteError', activation: 'tanh', units: 2 },
+  { loss: 'huber', activation: 'linear', units: 2 },
+  { loss: 'huber', activation: 'swish', units: 2 },
 ];
 const WIDTHS = [3, 5, 4]; // 3 inputs, hidden layers of 5 and 4, then the output layer
 const ROWS = 6;
@@ -54,6 +58,8 @@ function loss64(loss: LossName, x: number[][], y: number[][], net: Net64): numbe
   const t = y.flat();
   if (loss === 'binaryCrossentropy') return ref.bce(z, t, m, n).loss;
   if (loss === 'categoricalCrossentropy') return ref.cce(z, t, m, n).loss;
+  if (loss === 'meanAbsoluteError') return ref.mae(a, t, m, n).loss;
+  if (loss === 'huber') return ref.huber(a, t, m, n, 1).loss;
   return ref.mse(a, t, m, n).loss;
 }
 

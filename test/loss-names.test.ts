@@ -18,6 +18,8 @@ const OUTPUT: Record<LossName, { units: number; activation: ActivationName }> = 
   binaryCrossentropy: { units: 1, activation: 'sigmoid' },
   categoricalCrossentropy: { units: 2, activation: 'softmax' },
   meanSquaredError: { units: 1, activation: 'sigmoid' },
+  meanAbsoluteError: { units: 1, activation: 'sigmoid' },
+  huber: { units: 1, activation: 'sigmoid' },
 };
 
 async function model(loss: LossName): Promise<Sequential> {
@@ -33,9 +35,11 @@ function savedLoss(m: Sequential): unknown {
 }
 
 describe('loss names and aliases', () => {
-  it('the table: three names, each with one alias', () => {
-    expect(LOSS_NAMES).toEqual(['binaryCrossentropy', 'categoricalCrossentropy', 'meanSquaredError']);
-    expect(LOSS_ALIASES).toEqual({ bce: 'binaryCrossentropy', cce: 'categoricalCrossentropy', mse: 'meanSquaredError' });
+  it('the table: five names, each with one alias', () => {
+    expect(LOSS_NAMES).toEqual(['binaryCrossentropy', 'categoricalCrossentropy', 'meanSquaredError', 'meanAbsoluteError', 'huber']);
+    expect(LOSS_ALIASES).toEqual({
+      bce: 'binaryCrossentropy', cce: 'categoricalCrossentropy', mse: 'meanSquaredError', mae: 'meanAbsoluteError', huberLoss: 'huber',
+    });
     expect(Object.isFrozen(LOSS_NAMES) && Object.isFrozen(LOSS_ALIASES)).toBe(true);
   });
 
@@ -91,7 +95,10 @@ describe('loss names and aliases', () => {
         expect(caught).toBeInstanceOf(SimdnetError);
         expect((caught as SimdnetError).argument).toBe('loss');
         expect((caught as SimdnetError).message).toMatch(
-          /^compile\(\): loss must be one of binaryCrossentropy \(bce\), categoricalCrossentropy \(cce\), meanSquaredError \(mse\), got /,
+          new RegExp(
+            '^compile\\(\\): loss must be one of binaryCrossentropy \\(bce\\), categoricalCrossentropy \\(cce\\), ' +
+              'meanSquaredError \\(mse\\), meanAbsoluteError \\(mae\\), huber \\(huberLoss\\), got ',
+          ),
         );
         expect(savedLoss(m)).toBe(before);
       } finally {
@@ -110,7 +117,7 @@ describe('loss names and aliases', () => {
         step: file.step, seed: file.seed, metadata: file.metadata, paramCount: file.params.length, stateSlots: 0,
       };
       await expect(loadModel(encodeModel(header, file.params, file.state), { backend: 'js' })).rejects.toThrow(
-        /compile settings are invalid: loss must be one of binaryCrossentropy, categoricalCrossentropy, meanSquaredError, got "mse"/,
+        /compile settings are invalid: loss must be one of binaryCrossentropy, categoricalCrossentropy, meanSquaredError, meanAbsoluteError, huber, got "mse"/,
       );
       // The same header with the full name loads: the refusal is the alias's.
       const loaded = await loadModel(encodeModel({ ...header, loss: 'meanSquaredError' }, file.params, file.state), { backend: 'js' });

@@ -14,7 +14,7 @@ import { expectClose, expectNear, U32 } from './assert.js';
 import { mulberry32, oneHot, uniform } from './prng.js';
 import * as ref from './reference.js';
 
-type LossName = 'bce' | 'cce' | 'mse';
+type LossName = 'bce' | 'cce' | 'mse' | 'mae' | 'huber';
 
 interface LossResult { loss: number; grad: Float32Array }
 
@@ -30,7 +30,9 @@ function lossOn(
     let value: number;
     if (loss === 'bce') value = b.lossSigmoidBce(zp, ap, yp, out.ptr, m, n);
     else if (loss === 'cce') value = b.lossSoftmaxCce(zp, ap, yp, out.ptr, m, n);
-    else value = b.lossMse(ap, yp, out.ptr, m, n);
+    else if (loss === 'mse') value = b.lossMse(ap, yp, out.ptr, m, n);
+    else if (loss === 'mae') value = b.lossMae(ap, yp, out.ptr, m, n);
+    else value = b.lossHuber(ap, yp, out.ptr, m, n, 1);
     out.check();
     // Inputs other than the aliased output are left alone.
     expect(Array.from(read(b, zp, m * n))).toEqual(Array.from(z));
@@ -44,7 +46,7 @@ function inputs(loss: LossName, seed: number, m: number, n: number, soft: boolea
   const rng = mulberry32(seed);
   const z = uniform(rng, m * n, -zRange, zRange);
   let y: Float32Array;
-  if (loss === 'mse') y = uniform(rng, m * n, -zRange, zRange);
+  if (loss === 'mse' || loss === 'mae' || loss === 'huber') y = uniform(rng, m * n, -zRange, zRange);
   else if (!soft) y = oneHot(rng, m, n);
   else if (loss === 'bce') y = uniform(rng, m * n, 0, 1);
   else y = Float32Array.from(ref.activation('softmax', uniform(rng, m * n, -2, 2), m, n)); // rows sum to 1
@@ -57,13 +59,15 @@ function inputs(loss: LossName, seed: number, m: number, n: number, soft: boolea
 function reference(loss: LossName, z: Float32Array, a: Float32Array, y: Float32Array, m: number, n: number): ref.LossRef {
   if (loss === 'bce') return ref.bce(z, y, m, n);
   if (loss === 'cce') return ref.cce(z, y, m, n);
+  if (loss === 'mae') return ref.mae(a, y, m, n);
+  if (loss === 'huber') return ref.huber(a, y, m, n, 1);
   return ref.mse(a, y, m, n);
 }
 
 function checkLoss(got: LossResult, want: ref.LossRef, loss: LossName, z: Float32Array, m: number, n: number, what: string) {
   const terms = loss === 'cce' ? m : m * n;
   const zmax = z.reduce((s, v) => Math.max(s, Math.abs(v)), 0);
-  const scale = loss === 'mse' ? zmax * zmax : zmax;
+  const scale = loss === 'mse' ? zmax * zmax : zmax; // mae and huber grow like |z| too
   expectNear(got.loss, want.loss, 1e-5 + (terms + 2) * U32, 4 * U32 * scale, `${what}: loss`);
   expectClose(got.grad, want.grad, { rtol: 1e-5, atol: (2 * U32 * Math.max(1, loss === 'mse' ? zmax : 1)) / terms },
     `${what}: gradient`);
@@ -73,8 +77,10 @@ const SHAPES: Record<LossName, [number, number][]> = {
   bce: [[1, 1], [3, 1], [4, 1], [5, 3], [17, 1], [33, 4], [67, 5], [130, 1], [130, 17]],
   cce: [[1, 1], [1, 3], [3, 4], [4, 5], [5, 17], [17, 3], [33, 10], [67, 130]],
   mse: [[1, 1], [3, 1], [4, 4], [5, 3], [17, 5], [33, 67], [130, 1]],
+  mae: [[1, 1], [3, 1], [4, 4], [17, 5], [33, 67]],
+  huber: [[1, 1], [3, 1], [4, 4], [17, 5], [33, 67]],
 };
-const LOSSES: LossName[] = ['bce', 'cce', 'mse'];
+const LOSSES: LossName[] = ['bce', 'cce', 'mse', 'mae', 'huber'];
 const CASES = LOSSES.flatMap((loss) => SHAPES[loss].map(([m, n]) => [loss, m, n] as const));
 
 describe.each(BACKEND_NAMES)('losses on %s', (name) => {

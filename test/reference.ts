@@ -273,6 +273,31 @@ export function mse(a: Vec, y: Vec, m: number, n: number): LossRef {
   return { loss: sum / count, grad };
 }
 
+/** Mean absolute error over m·n; gradient sign(a − y)/(m·n). */
+export function mae(a: Vec, y: Vec, m: number, n: number): LossRef {
+  const count = m * n;
+  let sum = 0;
+  const grad = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    sum += Math.abs(a[i] - y[i]);
+    grad[i] = Math.sign(a[i] - y[i]) / count;
+  }
+  return { loss: sum / count, grad };
+}
+
+/** Huber loss (Huber 1964) over m·n: ½d² for |d| ≤ δ, δ(|d| − ½δ) beyond; gradient clamp(d, ±δ)/(m·n). */
+export function huber(a: Vec, y: Vec, m: number, n: number, delta: number): LossRef {
+  const count = m * n;
+  let sum = 0;
+  const grad = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const d = a[i] - y[i];
+    sum += Math.abs(d) <= delta ? d * d / 2 : delta * (Math.abs(d) - delta / 2);
+    grad[i] = Math.min(Math.max(d, -delta), delta) / count;
+  }
+  return { loss: sum / count, grad };
+}
+
 /** Rows whose prediction matches the label (threshold 0.5 for n = 1, first argmax otherwise). */
 export function countCorrect(a: Vec, y: Vec, m: number, n: number): number {
   let correct = 0;

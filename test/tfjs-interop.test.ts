@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dense, fromTfjs, sequential, SimdnetError, type Sequential, type TfjsModelJson } from '../src/index.js';
+import { createBackend, dense, fromTfjs, sequential, SimdnetError, type Sequential, type TfjsModelJson } from '../src/index.js';
 import { exportTfjs, importTfjs } from '../src/node.js';
 import { expectClose } from './assert.js';
 import { BACKEND_NAMES } from './backends.js';
@@ -298,5 +298,36 @@ describe('what cannot be imported is refused, naming the layer', () => {
     await refusal(dense3(), /weightsBin holds 32 bytes, but the weightsManifest describes 36/, (j) => { j.weightsManifest[0].weights[0].shape = [3, 3]; });
     await expect(fromTfjs('{"nope": 1}', new Uint8Array(0))).rejects.toThrow(/modelTopology/);
     await expect(fromTfjs('not json', new Uint8Array(0))).rejects.toThrow(/does not parse/);
+  });
+});
+
+describe.each(BACKEND_NAMES)('meanAbsoluteError and huber against tf.losses (%s)', (backend) => {
+  it('value and gradient equal tf.metrics.meanAbsoluteError / tf.losses.huberLoss and tf.grad', async () => {
+    const m = 9, n = 3;
+    const a = uniform(rand, m * n, -3, 3);
+    const y = uniform(rand, m * n, -3, 3);
+    const be = await createBackend(backend);
+    const run = (loss: 'mae' | 'huber'): { value: number; grad: Float32Array } => {
+      const [pa, py, pd] = [be.alloc(m * n), be.alloc(m * n), be.alloc(m * n)];
+      be.f32.set(a, pa >> 2);
+      be.f32.set(y, py >> 2);
+      const value = loss === 'mae' ? be.lossMae(pa, py, pd, m, n) : be.lossHuber(pa, py, pd, m, n, 1);
+      return { value, grad: be.f32.slice(pd >> 2, (pd >> 2) + m * n) };
+    };
+    const labels = tf.tensor2d(y, [m, n]);
+    const tfLoss = {
+      mae: (p: tf.Tensor) => tf.mean(tf.metrics.meanAbsoluteError(labels, p)),
+      huber: (p: tf.Tensor) => tf.losses.huberLoss(labels, p, undefined, 1),
+    };
+    for (const loss of ['mae', 'huber'] as const) {
+      const got = run(loss);
+      const pred = tf.tensor2d(a, [m, n]);
+      const want = tfLoss[loss](pred).dataSync()[0];
+      const wantGrad = tf.grad((p: tf.Tensor) => tfLoss[loss](p) as tf.Scalar)(pred).dataSync();
+      expect(Math.abs(got.value - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
+      expectClose(got.grad, wantGrad, { rtol: 1e-5, atol: 1e-7 }, `${loss} gradient vs tf.grad`);
+      pred.dispose();
+    }
+    labels.dispose();
   });
 });

@@ -124,6 +124,13 @@ export interface Backend {
   lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
   /** Mean squared error: returns mean over m·n of (a − y)²; writes da = 2(a − y)/(m·n). da may alias a. */
   lossMse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number;
+  /** Mean absolute error: returns mean over m·n of |a − y|; writes da = sign(a − y)/(m·n). da may alias a. */
+  lossMae(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number;
+  /**
+   * Huber loss: returns mean over m·n of ½d² (|d| ≤ δ) or δ(|d| − ½δ), d = a − y; writes
+   * da = clamp(d, −δ, δ)/(m·n). da may alias a.
+   */
+  lossHuber(a: Ptr, y: Ptr, da: Ptr, m: number, n: number, delta: number): number;
   /**
    * Correct predictions in a batch: n = 1 compares a ≥ 0.5 with y ≥ 0.5; n > 1 compares the argmax
    * of a row of a with the argmax of the row of y (first maximum wins).

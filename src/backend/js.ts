@@ -392,6 +392,49 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     scalars[LOSS] = sum * scale;
   }
 
+  function lossMae(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number {
+    mae(a, y, da, m, n);
+    return scalars[LOSS];
+  }
+
+  function lossHuber(a: Ptr, y: Ptr, da: Ptr, m: number, n: number, delta: number): number {
+    scalars[ALPHA] = delta;
+    huber(a, y, da, m, n);
+    return scalars[LOSS];
+  }
+
+  /** Mean of |a − y| over m·n into scalars[LOSS]; da = sign(a − y)/(m·n); da may alias a. */
+  function mae(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
+    const f = f32;
+    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const len = m * n;
+    const scale = 1 / len;
+    let sum = 0;
+    for (let i = 0; i < len; i++) {
+      const d = f[A + i] - f[Yp + i];
+      sum += Math.abs(d);
+      f[D + i] = (d > 0 ? 1 : d < 0 ? -1 : 0) * scale;
+    }
+    scalars[LOSS] = sum * scale;
+  }
+
+  /** Huber loss with δ from scalars[ALPHA] into scalars[LOSS]; da = clamp(a − y, ±δ)/(m·n); da may alias a. */
+  function huber(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
+    const f = f32;
+    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const delta = scalars[ALPHA];
+    const len = m * n;
+    const scale = 1 / len;
+    let sum = 0;
+    for (let i = 0; i < len; i++) {
+      const d = f[A + i] - f[Yp + i];
+      const ad = Math.abs(d);
+      sum += ad <= delta ? 0.5 * d * d : delta * (ad - 0.5 * delta);
+      f[D + i] = (d > delta ? delta : d < -delta ? -delta : d) * scale;
+    }
+    scalars[LOSS] = sum * scale;
+  }
+
   /** n = 1: (a ≥ 0.5) == (y ≥ 0.5); n > 1: argmax(a row) == argmax(y row), first maximum wins. */
   function countCorrect(a: Ptr, y: Ptr, m: number, n: number): number {
     const f = f32;
@@ -500,7 +543,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     gemmNN, gemmTN, gemmNT, gemmNTBackward,
     biasAdd, colSum,
     activation, biasActivation, biasActivationKeep, activationBackward,
-    lossSigmoidBce, lossSoftmaxCce, lossMse, countCorrect,
+    lossSigmoidBce, lossSoftmaxCce, lossMse, lossMae, lossHuber, countCorrect,
     gatherRows, copy, fill, allFinite,
     sgd, momentum, adam,
     // The kernels of js-updates.ts, on the current view of memory.

@@ -37,6 +37,8 @@ interface KernelExports {
   lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
   lossSoftmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number;
   lossMse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number;
+  lossMae(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number;
+  lossHuber(a: Ptr, y: Ptr, da: Ptr, m: number, n: number, delta: number): number;
   countCorrect(a: Ptr, y: Ptr, m: number, n: number): number;
   gatherRows(src: Ptr, index: Ptr, count: number, rowLen: number, dst: Ptr): void;
   copy(src: Ptr, dst: Ptr, n: number): void;
@@ -280,6 +282,14 @@ class WasmBackend implements Backend {
 
   lossMse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number {
     return this.ex.lossMse(a, y, da, m, n);
+  }
+
+  lossMae(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): number {
+    return this.ex.lossMae(a, y, da, m, n);
+  }
+
+  lossHuber(a: Ptr, y: Ptr, da: Ptr, m: number, n: number, delta: number): number {
+    return this.ex.lossHuber(a, y, da, m, n, delta);
   }
 
   countCorrect(a: Ptr, y: Ptr, m: number, n: number): number {

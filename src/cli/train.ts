@@ -290,7 +290,10 @@ function outputLayer(loss: LossName, data: Dataset): OutputLayer {
 }
 
 function lossLabel(loss: LossName): string {
-  return { categoricalCrossentropy: 'categorical cross-entropy', binaryCrossentropy: 'binary cross-entropy', meanSquaredError: 'mean squared error' }[loss];
+  return {
+    categoricalCrossentropy: 'categorical cross-entropy', binaryCrossentropy: 'binary cross-entropy', meanSquaredError: 'mean squared error',
+    meanAbsoluteError: 'mean absolute error', huber: 'Huber loss',
+  }[loss];
 }
 
 export function describeSource(data: Pick<Dataset, 'source' | 'task' | 'classes' | 'label' | 'features'>): string {

@@ -80,7 +80,7 @@ model.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
 export const out: Float32Array = model.predict(x).data;
 export const loss: number = model.evaluate(x, y).loss;
 // @ts-expect-error activation names are checked, so this line must not compile
-dense({ units: 4, activation: 'swish' });
+dense({ units: 4, activation: 'mish' });
 `;
 
 const tsconfig = {
