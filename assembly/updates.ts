@@ -274,3 +274,53 @@ export function clampInPlace(x: usize, n: i32, c: f32, tmp: usize): void {
     store<f32>(x + off, v < -c ? -c : v > c ? c : v);
   }
 }
+
+// --- Kernel regularization (Keras' L1L2) ---------------------------------------------------------
+
+/** dw[i] += l1·sign(w[i]) + 2·l2·w[i] over n floats: the gradient of l1·Σ|w| + l2·Σw² (sign(0) = 0). */
+export function regularizerGradient(w: usize, dw: usize, n: i32, l1: f32, l2: f32, tmp: usize): void {
+  const l2x2 = <f32>2 * l2;
+  store<f32>(tmp, l1);
+  store<f32>(tmp, l2x2, 4);
+  store<i32>(tmp, 0x80000000, 8);
+  store<f32>(tmp, 0, 12);
+  const vl1 = v128.load32_splat(tmp), vl2 = v128.load32_splat(tmp, 4);
+  const sign = v128.load32_splat(tmp, 8), zero = v128.load32_splat(tmp, 12);
+  const bytes = <usize>n << 2;
+  const vecBytes = <usize>(n & ~3) << 2;
+  let off: usize = 0;
+  for (; off < vecBytes; off += 16) {
+    const wv = v128.load(w + off);
+    // l1·sign(w): l1 with w's sign bit where w ≠ 0, else 0.
+    const signed = v128.and(v128.or(vl1, v128.and(wv, sign)), f32x4.ne(wv, zero));
+    v128.store(dw + off, f32x4.add(v128.load(dw + off), f32x4.add(signed, f32x4.mul(vl2, wv))));
+  }
+  for (; off < bytes; off += 4) {
+    const wv = load<f32>(w + off);
+    const s: f32 = wv > 0 ? l1 : wv < 0 ? -l1 : 0;
+    store<f32>(dw + off, load<f32>(dw + off) + (s + l2x2 * wv));
+  }
+}
+
+/** out[0] = Σ l1·|w[i]| + l2·w[i]² over n floats, summed in f64 and rounded to f32 once. */
+export function regularizerPenalty(w: usize, n: i32, l1: f64, l2: f64, out: usize): void {
+  let abs0 = f64x2.splat(0), sq0 = f64x2.splat(0);
+  const bytes = <usize>n << 2;
+  const vecBytes = <usize>(n & ~3) << 2;
+  let off: usize = 0;
+  for (; off < vecBytes; off += 16) {
+    const v = v128.load(w + off);
+    const a = f64x2.promote_low_f32x4(v);
+    const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    abs0 = f64x2.add(abs0, f64x2.add(f64x2.abs(a), f64x2.abs(b)));
+    sq0 = f64x2.add(sq0, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
+  }
+  let sumAbs = f64x2.extract_lane(abs0, 0) + f64x2.extract_lane(abs0, 1);
+  let sumSq = f64x2.extract_lane(sq0, 0) + f64x2.extract_lane(sq0, 1);
+  for (; off < bytes; off += 4) {
+    const v = <f64>load<f32>(w + off);
+    sumAbs += Math.abs(v);
+    sumSq += v * v;
+  }
+  store<f32>(out, <f32>(l1 * sumAbs + l2 * sumSq));
+}

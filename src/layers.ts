@@ -20,6 +20,18 @@ export interface DenseConfig {
   inputShape?: readonly [number];
   /** Default heNormal for the relu family (relu, leakyRelu, relu6, elu, swish, gelu), glorotUniform otherwise. */
   kernelInitializer?: KernelInitializer;
+  /**
+   * Keras' L1L2 on the kernel W (not the bias): l1·Σ|W| + l2·ΣW² is added to the loss that fit and
+   * evaluate report, and its gradient l1·sign(W) + 2·l2·W to dW. Default none.
+   */
+  kernelRegularizer?: KernelRegularizer;
+}
+
+export interface KernelRegularizer {
+  /** Default 0. */
+  l1?: number;
+  /** Default 0. */
+  l2?: number;
 }
 
 /** A dense layer's config with every default filled in (what `model.layers` holds). */
@@ -30,6 +42,8 @@ export interface DenseLayer {
   readonly alpha: number;
   readonly inputShape?: readonly [number];
   readonly kernelInitializer: KernelInitializer;
+  /** Present only when the config gave one. */
+  readonly kernelRegularizer?: Readonly<Required<KernelRegularizer>>;
 }
 
 /** What the model runs on: a layer with its input width known and its activation as a kernel code. */
@@ -40,9 +54,12 @@ export interface LayerSpec {
   readonly code: ActivationCode;
   readonly alpha: number;
   readonly kernelInitializer: KernelInitializer;
+  /** The kernel regularizer's factors (0 and 0 for none). */
+  readonly l1: number;
+  readonly l2: number;
 }
 
-const DENSE_KEYS = ['type', 'units', 'activation', 'alpha', 'inputShape', 'kernelInitializer'];
+const DENSE_KEYS = ['type', 'units', 'activation', 'alpha', 'inputShape', 'kernelInitializer', 'kernelRegularizer'];
 const DEFAULT_ALPHA = 0.01;
 /** Activations that are the identity, or nearly, for z > 0 and flat below: He et al.'s variance 2/n_in suits them. */
 const HE_NORMAL_DEFAULT: readonly ActivationName[] = ['relu', 'leakyRelu', 'relu6', 'elu', 'swish', 'gelu'];
@@ -70,6 +87,7 @@ function checkDense(where: string, prefix: string, config: unknown): DenseLayer 
   if (typeof init !== 'string' || !(KERNEL_INITIALIZERS as string[]).includes(init)) {
     throw invalid(where, `${prefix}kernelInitializer`, `one of ${KERNEL_INITIALIZERS.join(', ')}`, init);
   }
+  const regularizer = checkRegularizer(where, `${prefix}kernelRegularizer`, config.kernelRegularizer);
   const layer: DenseLayer = {
     type: 'dense',
     units,
@@ -77,8 +95,20 @@ function checkDense(where: string, prefix: string, config: unknown): DenseLayer 
     alpha,
     ...(inputShape === undefined ? {} : { inputShape: Object.freeze([inputShape[0]]) as readonly [number] }),
     kernelInitializer: init as KernelInitializer,
+    ...(regularizer === undefined ? {} : { kernelRegularizer: regularizer }),
   };
   return Object.freeze(layer);
+}
+
+function checkRegularizer(where: string, arg: string, value: unknown): Readonly<Required<KernelRegularizer>> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) throw invalid(where, arg, 'an object such as { l2: 0.01 }', value);
+  checkKeys(where, arg, value, ['l1', 'l2']);
+  const { l1 = 0, l2 = 0 } = value;
+  for (const [key, v] of [['l1', l1], ['l2', l2]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalid(where, `${arg}.${key}`, 'a finite number ≥ 0', v);
+  }
+  return Object.freeze({ l1: l1 as number, l2: l2 as number });
 }
 
 /**
@@ -118,6 +148,8 @@ export function resolveLayers(where: string, layers: unknown): { layers: DenseLa
       code: ACTIVATION[layer.activation],
       alpha: layer.alpha, // passed to kernels at every step
       kernelInitializer: layer.kernelInitializer,
+      l1: layer.kernelRegularizer?.l1 ?? 0,
+      l2: layer.kernelRegularizer?.l2 ?? 0,
     }));
     inputUnits = layer.units;
   });

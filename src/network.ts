@@ -72,8 +72,16 @@ export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): vo
 
 /** Loss of the batch after `forward` into totals.lastLoss; writes dZ_L into bufs.delta. */
 export function batchLoss(net: Network, loss: LossName, y: Ptr, m: number, bufs: BatchBuffers, totals: Totals): void {
-  const last = net.specs.length - 1;
-  lossAndGradient(net.backend, loss, net.specs[last], bufs.logits, bufs.acts[last], y, bufs.delta, m, totals);
+  const { backend, specs, mem } = net;
+  const last = specs.length - 1;
+  lossAndGradient(backend, loss, specs[last], bufs.logits, bufs.acts[last], y, bufs.delta, m, totals);
+  // Keras adds the kernel regularizers' penalties to the loss it reports, in training and evaluation.
+  for (let l = 0; l <= last; l++) {
+    const s = specs[l];
+    if (s.l1 === 0 && s.l2 === 0) continue;
+    backend.regularizerPenalty(mem.w[l], s.inputUnits * s.units, s.l1, s.l2, mem.scratch);
+    totals.lastLoss += backend.f32[mem.scratch >> 2];
+  }
 }
 
 /** Backward pass from dZ_L in bufs.delta: fills the grads region (dW_l, db_l for every layer). */
@@ -85,6 +93,7 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
     const s = specs[l];
     const aPrev = l === 0 ? x : bufs.acts[l - 1];
     backend.gemmTN(s.inputUnits, s.units, m, aPrev, dz, mem.dw[l], false);
+    if (s.l1 !== 0 || s.l2 !== 0) backend.regularizerGradient(mem.w[l], mem.dw[l], s.inputUnits * s.units, s.l1, s.l2);
     backend.colSum(dz, m, s.units, mem.db[l], false);
     if (l === 0) break; // no gradient for the inputs
     const prev = specs[l - 1];

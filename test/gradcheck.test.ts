@@ -147,3 +147,46 @@ describe.each(BACKEND_NAMES)('gradient check on %s', (backend) => {
     });
   }
 });
+
+describe.each(BACKEND_NAMES)('gradient check with kernel regularizers on %s', (backend) => {
+  it.each([{ l1: 0.05, l2: 0 }, { l1: 0, l2: 0.1 }, { l1: 0.02, l2: 0.03 }])('l1 %o: backprop = finite differences of loss + l1·Σ|W| + l2·ΣW²', async (reg) => {
+    const acts: ActivationName[] = ['tanh', 'gelu', 'sigmoid'];
+    const widths = [...WIDTHS, 2];
+    const model = await sequential({
+      layers: acts.map((activation, l) => dense({
+        units: widths[l + 1], activation, kernelRegularizer: l === 1 ? { l1: 0, l2: 0 } : reg,
+        ...(l === 0 ? { inputShape: [widths[0]] as [number] } : {}),
+      })),
+      backend,
+      seed: 5,
+    });
+    try {
+      model.compile({ loss: 'binaryCrossentropy', optimizer: 'sgd' });
+      const net: Net64 = { weights: model.getWeights().map((w) => Array.from(w)), acts, widths };
+      const rand = mulberry32(9);
+      const x = Array.from({ length: ROWS }, () => Array.from({ length: widths[0] }, () => Math.fround(4 * rand() - 2)));
+      const y = labels('binaryCrossentropy', 2, rand);
+      // Kernels (even tensors) of layers 0 and 2 carry the penalty; biases and layer 1 do not.
+      const penalized = (t: number): boolean => t % 2 === 0 && t !== 2;
+      const total = (): number => loss64('binaryCrossentropy', x, y, net) + net.weights.reduce((sum, tensor, t) => (
+        penalized(t) ? sum + tensor.reduce((s, w) => s + reg.l1 * Math.abs(w) + reg.l2 * w * w, 0) : sum), 0);
+      const h = 1e-6;
+      const want = net.weights.map((tensor) => tensor.map((_, i) => {
+        const keep = tensor[i];
+        tensor[i] = keep + h;
+        const plus = total();
+        tensor[i] = keep - h;
+        const minus = total();
+        tensor[i] = keep;
+        return (plus - minus) / (2 * h);
+      }));
+      const { loss, grads } = model._computeGradients(x, y);
+      expectGradientsClose(grads, want, `kernelRegularizer ${JSON.stringify(reg)}`);
+      expect(Math.abs(loss - total())).toBeLessThanOrEqual(1e-5 * Math.abs(total()) + 1e-6);
+      // evaluate reports the same total, as Keras does.
+      expect(Math.abs(model.evaluate(x, y).loss - total())).toBeLessThanOrEqual(1e-5 * Math.abs(total()) + 1e-6);
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -331,3 +331,34 @@ describe.each(BACKEND_NAMES)('meanAbsoluteError and huber against tf.losses (%s)
     labels.dispose();
   });
 });
+
+describe.each(BACKEND_NAMES)('kernel regularizers with TensorFlow.js (%s)', (backend) => {
+  it('an L1L2 Dense model trains as TF.js trains it (loss with penalty, weights after SGD steps), and the regularizer moves both ways', async () => {
+    const reg = { l1: 0.01, l2: 0.02 };
+    const tfModel = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 6, activation: 'tanh', inputShape: [4], kernelRegularizer: tf.regularizers.l1l2(reg) }),
+        tf.layers.dense({ units: 1, activation: 'sigmoid', kernelRegularizer: tf.regularizers.l1l2(reg) }),
+      ],
+    });
+    const { modelJson, weightsBin } = await toFiles(tfModel);
+    const model = await fromTfjs(modelJson, weightsBin, { backend });
+    try {
+      expect(model.layers.map((l) => l.kernelRegularizer)).toEqual([reg, reg]);
+      const x = inputs(4);
+      const y = Array.from({ length: ROWS }, (_, i) => i % 2);
+      // One batch of all rows, plain SGD, two epochs: the same steps in both.
+      tfModel.compile({ loss: 'binaryCrossentropy', optimizer: tf.train.sgd(0.1) });
+      const tfHistory = await tfModel.fit(tf.tensor2d(x.data, x.shape), tf.tensor2d(y, [ROWS, 1]), { epochs: 2, batchSize: ROWS, shuffle: false, verbose: 0 });
+      model.compile({ loss: 'binaryCrossentropy', optimizer: { type: 'sgd', learningRate: 0.1 } });
+      const history = await model.fit(x, y, { epochs: 2, batchSize: ROWS, shuffle: false });
+      expectClose(history.history.loss, tfHistory.history.loss as number[], { rtol: 2e-5, atol: 1e-6 }, 'loss with penalty, vs tfjs');
+      tfModel.getWeights().forEach((w, i) => expectClose(model.getWeights()[i], w.dataSync(), { rtol: 2e-5, atol: 1e-6 }, `weight ${i} after SGD, vs tfjs`));
+      const exported = model.toTfjs().modelJson.modelTopology.config.layers[0].config.kernel_regularizer;
+      expect(exported).toEqual({ class_name: 'L1L2', config: reg });
+    } finally {
+      model.dispose();
+      tfModel.dispose();
+    }
+  });
+});

@@ -190,4 +190,10 @@ export interface Backend {
   scaleInPlace(x: Ptr, n: number, s: number): void;
   /** x[i] ← min(max(x[i], −c), c); NaN passes. */
   clampInPlace(x: Ptr, n: number, c: number): void;
+
+  // --- Kernel regularization, l1·Σ|w| + l2·Σw² (Keras' L1L2), over n floats.
+  /** dw[i] += l1·sign(w[i]) + 2·l2·w[i] (sign(0) = 0). */
+  regularizerGradient(w: Ptr, dw: Ptr, n: number, l1: number, l2: number): void;
+  /** out[0] = Σ l1·|w[i]| + l2·w[i]² (summed in float64, stored as float32). */
+  regularizerPenalty(w: Ptr, n: number, l1: number, l2: number, out: Ptr): void;
 }

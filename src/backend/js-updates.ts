@@ -103,3 +103,23 @@ export function clampInPlace(f: Float32Array, X: number, n: number, c: number): 
     f[X + i] = v < -c ? -c : v > c ? c : v;
   }
 }
+
+/** dw += l1·sign(w) + 2·l2·w (sign(0) = 0). */
+export function regularizerGradient(f: Float32Array, W: number, DW: number, n: number, l1: number, l2: number): void {
+  const l2x2 = Math.fround(2 * l2);
+  for (let i = 0; i < n; i++) {
+    const w = f[W + i];
+    f[DW + i] += (w > 0 ? l1 : w < 0 ? -l1 : 0) + l2x2 * w;
+  }
+}
+
+/** f[OUT] = Σ l1·|w| + l2·w², summed in doubles. */
+export function regularizerPenalty(f: Float32Array, W: number, n: number, l1: number, l2: number, OUT: number): void {
+  let sumAbs = 0, sumSq = 0;
+  for (let i = 0; i < n; i++) {
+    const w = f[W + i];
+    sumAbs += Math.abs(w);
+    sumSq += w * w;
+  }
+  f[OUT] = l1 * sumAbs + l2 * sumSq;
+}

@@ -556,6 +556,8 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     sumSquares: (x, n, out) => updates.sumSquares(f32, x >> 2, n, out >> 2),
     scaleInPlace: (x, n, s) => updates.scaleInPlace(f32, x >> 2, n, s),
     clampInPlace: (x, n, c) => updates.clampInPlace(f32, x >> 2, n, c),
+    regularizerGradient: (w, dw, n, l1, l2) => updates.regularizerGradient(f32, w >> 2, dw >> 2, n, l1, l2),
+    regularizerPenalty: (w, n, l1, l2, out) => updates.regularizerPenalty(f32, w >> 2, n, l1, l2, out >> 2),
   };
 }
 

@@ -57,6 +57,8 @@ interface KernelExports {
   sumSquares(x: Ptr, n: number, out: Ptr): void;
   scaleInPlace(x: Ptr, n: number, s: number, tmp: Ptr): void;
   clampInPlace(x: Ptr, n: number, c: number, tmp: Ptr): void;
+  regularizerGradient(w: Ptr, dw: Ptr, n: number, l1: number, l2: number, tmp: Ptr): void;
+  regularizerPenalty(w: Ptr, n: number, l1: number, l2: number, out: Ptr): void;
 }
 
 const PAGE_BYTES = 65536;
@@ -358,6 +360,14 @@ class WasmBackend implements Backend {
 
   clampInPlace(x: Ptr, n: number, c: number): void {
     this.ex.clampInPlace(x, n, c, this.tmp);
+  }
+
+  regularizerGradient(w: Ptr, dw: Ptr, n: number, l1: number, l2: number): void {
+    this.ex.regularizerGradient(w, dw, n, l1, l2, this.tmp);
+  }
+
+  regularizerPenalty(w: Ptr, n: number, l1: number, l2: number, out: Ptr): void {
+    this.ex.regularizerPenalty(w, n, l1, l2, out);
   }
 }
 

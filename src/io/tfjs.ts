@@ -74,7 +74,8 @@ export function encodeTfjs(layers: readonly DenseLayer[], inputUnits: number, we
         use_bias: true,
         kernel_initializer: INITIALIZERS[layer.kernelInitializer],
         bias_initializer: { class_name: 'Zeros', config: {} },
-        kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null,
+        kernel_regularizer: layer.kernelRegularizer ? { class_name: 'L1L2', config: { ...layer.kernelRegularizer } } : null,
+        bias_regularizer: null, activity_regularizer: null,
         kernel_constraint: null, bias_constraint: null,
         name,
         trainable: true,
@@ -112,6 +113,7 @@ interface PendingDense {
   activation: ActivationName;
   alpha: number;
   useBias: boolean;
+  regularizer?: { l1: number; l2: number };
   /** The layer's name and class as the error messages give it. */
   label: string;
 }
@@ -139,7 +141,11 @@ export function decodeTfjs(where: string, modelJson: unknown, weightsBin: Uint8A
   }
   const layers = denses.map((d, l) => {
     try {
-      return dense({ units: d.units, activation: d.activation, alpha: d.alpha, ...(l === 0 ? { inputShape: [inputUnits] as [number] } : {}) });
+      return dense({
+        units: d.units, activation: d.activation, alpha: d.alpha,
+        ...(l === 0 ? { inputShape: [inputUnits] as [number] } : {}),
+        ...(d.regularizer ? { kernelRegularizer: d.regularizer } : {}),
+      });
     } catch (err) {
       throw err instanceof SimdnetError ? fail(`${d.label}: ${err.message.replace(/^dense\(\): /, '')}`) : err;
     }
@@ -271,7 +277,25 @@ function readDense(cfg: Record<string, unknown>, label: string, fail: Fail): Pen
   if (!Number.isSafeInteger(units) || (units as number) < 1) throw fail(`${label} has units ${describeValue(units)}, not a positive integer`);
   if (typeof useBias !== 'boolean') throw fail(`${label} has use_bias ${describeValue(useBias)}, not true or false`);
   if (typeof name !== 'string' || name.length === 0) throw fail(`${label} has no name, which its weights are found by`);
-  return { name, units: units as number, activation: readActivation(cfg.activation, label, fail), alpha: 0.01, useBias, label };
+  const regularizer = readRegularizer(cfg.kernel_regularizer, label, fail);
+  return {
+    name, units: units as number, activation: readActivation(cfg.activation, label, fail), alpha: 0.01, useBias, label,
+    ...(regularizer ? { regularizer } : {}),
+  };
+}
+
+/** A kernel_regularizer: tfjs' and Keras' L1L2, or Keras' L1 and L2. */
+function readRegularizer(value: unknown, label: string, fail: Fail): { l1: number; l2: number } | undefined {
+  if (value === undefined || value === null) return undefined;
+  const cls = isPlainObject(value) ? value.class_name : undefined;
+  const cfg = isPlainObject(value) && isPlainObject(value.config) ? value.config : undefined;
+  if ((cls !== 'L1L2' && cls !== 'L1' && cls !== 'L2') || cfg === undefined) {
+    throw fail(`${label} has kernel_regularizer ${describeValue(value)}; simdnet imports L1L2, L1 and L2`);
+  }
+  const l1 = cls === 'L2' ? 0 : cfg.l1 ?? 0;
+  const l2 = cls === 'L1' ? 0 : cfg.l2 ?? 0;
+  if (typeof l1 !== 'number' || typeof l2 !== 'number') throw fail(`${label} has kernel_regularizer factors ${describeValue(cfg)}, not numbers`);
+  return { l1, l2 };
 }
 
 function readActivation(value: unknown, label: string, fail: Fail): ActivationName {
