@@ -10,12 +10,17 @@ export { MODEL_LIMITS } from './io/limits.js';
 export type { ModelLimits } from './io/limits.js';
 export type { TfjsModel, TfjsModelJson, TfjsLayerJson, TfjsWeightSpec } from './io/tfjs.js';
 export { dense } from './layers.js';
-export type { DenseConfig, DenseLayer, KernelInitializer } from './layers.js';
+export type { DenseConfig, DenseLayer, KernelInitializer, KernelRegularizer } from './layers.js';
 export { LOSS_NAMES, LOSS_ALIASES } from './losses.js';
 export type { LossName, LossAlias } from './losses.js';
 export type { MetricName } from './metrics.js';
 export { OPTIMIZER_NAMES, DEFAULT_LEARNING_RATES } from './optimizers.js';
-export type { OptimizerConfig, OptimizerName, SgdConfig, MomentumConfig, AdamConfig, Optimizer } from './optimizers.js';
+export type {
+  OptimizerConfig, OptimizerName, SgdConfig, MomentumConfig, AdamConfig, AdamwConfig, RmspropConfig, AdagradConfig, ClipConfig, Optimizer,
+} from './optimizers.js';
+export { SCHEDULE_NAMES, learningRateAt } from './schedules.js';
+export type { LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay, CosineDecay, Schedule, ScheduleName } from './schedules.js';
+export type { ReduceLROnPlateauOptions } from './training/reduce-lr.js';
 export type { FitOptions } from './training/options.js';
 export type { History, Logs, Callbacks } from './training/logs.js';
 export type { EarlyStoppingOptions } from './training/early-stopping.js';

@@ -127,7 +127,7 @@ export class Sequential {
     this.#seed = seed;
     this.#shuffleRng = new Random(seed, 1);
     const mem = allocateModel(backend, specs);
-    this.#net = sharedNumbers({ backend, specs, mem, step: 0, lr: 0 });
+    this.#net = sharedNumbers({ backend, specs, mem, step: 0, lr: 0, schedule: null });
     // Initial weights are drawn in TypeScript and uploaded, so they are the same bits on every backend.
     const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
@@ -168,7 +168,8 @@ export class Sequential {
       });
     }
     net.step = 0;
-    net.lr = optimizer.learningRate;
+    net.lr = typeof optimizer.learningRate === 'number' ? optimizer.learningRate : 0;
+    net.schedule = typeof optimizer.learningRate === 'number' ? null : optimizer.learningRate;
   }
 
   /** Trains for `epochs` passes over x, y; resolves to the per-epoch losses and metrics. */
@@ -178,6 +179,9 @@ export class Sequential {
     const compiled = this.#requireCompiled(where);
     if (this.#fitting) throw new SimdnetError('model', `${where}: the model is already training; await the running fit() first`);
     const opts = parseFitOptions(where, options, compiled.metrics.length > 0);
+    if (opts.reduceLROnPlateau && net.schedule !== null) {
+      throw new SimdnetError('reduceLROnPlateau', `${where}: reduceLROnPlateau lowers a constant learning rate, but the optimizer's learningRate is a schedule`);
+    }
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     let trainRows = xs.rows;
@@ -270,6 +274,9 @@ export class Sequential {
         metadata,
         paramCount: net.mem.layout.count,
         stateSlots: slots,
+        // A learning rate lowered by reduceLROnPlateau is part of the optimizer's state.
+        ...(includeOptimizer && compiled && typeof compiled.optimizer.learningRate === 'number' && net.lr !== compiled.optimizer.learningRate
+          ? { lr: net.lr } : {}),
       },
       readFlat(net, net.mem.params),
       state,
@@ -390,6 +397,7 @@ export class Sequential {
       const slots = [mem.state0, mem.state1, mem.state2].slice(0, file.stateSlots);
       slots.forEach((slot, i) => writeFlat(net, slot, file.state.subarray(i * count, (i + 1) * count)));
       net.step = file.step;
+      if (file.lr !== undefined && net.schedule === null) net.lr = file.lr;
     }
     this.metadata = file.metadata;
   }

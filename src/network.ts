@@ -20,6 +20,7 @@ import type { Ptr } from './backend/backend.js';
 import { lossAndGradient, type LossName } from './losses.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
 import { rowAt, type BatchBuffers, type PlannedModel } from './plan.js';
+import { learningRateAt, type Schedule } from './schedules.js';
 
 /** A model as the kernels see it. `step` counts optimizer updates (Adam's and momentum's t). */
 export interface Network extends PlannedModel {
@@ -30,6 +31,8 @@ export interface Network extends PlannedModel {
    * passing it to the kernels allocates nothing (docs/ARCHITECTURE.md, 'Number boxing').
    */
   lr: number;
+  /** The optimizer's learning-rate schedule, which replaces lr (null without one). */
+  schedule: Schedule | null;
 }
 
 /**
@@ -130,8 +133,10 @@ export function gradientsFinite(net: Network): boolean {
 /** The second half of a step: one optimizer call over all parameters, at step t + 1. */
 export function applyUpdate(net: Network, optimizer: Optimizer): void {
   const { backend, mem } = net;
+  // A schedule's step is Keras' `iterations`: the updates before this one.
+  const lr = net.schedule === null ? net.lr : learningRateAt(net.schedule, net.step);
   net.step += 1;
-  applyOptimizer(backend, optimizer, mem, mem.layout.floats, net.step, net.lr);
+  applyOptimizer(backend, optimizer, mem, mem.layout.floats, net.step, lr);
 }
 
 /** Loss (and correct count) over `rows` rows in place at x, y, in batches of bufs.rows. */

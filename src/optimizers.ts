@@ -6,6 +6,7 @@
 import type { Backend, Ptr } from './backend/backend.js';
 import { checkKeys, describeValue, invalid, isPlainObject, SimdnetError } from './errors.js';
 import { sharedNumbers } from './scalars.js';
+import { parseSchedule, type LearningRateSchedule, type Schedule } from './schedules.js';
 
 /** Gradient clipping, as Keras' optimizers have it (applied before the update, norm first). */
 export interface ClipConfig {
@@ -16,8 +17,8 @@ export interface ClipConfig {
 }
 export interface SgdConfig extends ClipConfig {
   type: 'sgd';
-  /** Default 0.01. */
-  learningRate?: number;
+  /** Default 0.01; a number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   /** L2 penalty added to the gradient as l2·w (not to the reported loss), biases included; default 0. */
   l2?: number;
   /** Classical momentum μ as tf.train.momentum and Keras' SGD: acc ← μ·acc + g, w ← w − lr·acc; default 0 (none). */
@@ -27,16 +28,16 @@ export interface SgdConfig extends ClipConfig {
 }
 export interface MomentumConfig extends ClipConfig {
   type: 'momentum';
-  /** Default 0.01. */
-  learningRate?: number;
+  /** Default 0.01; a number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   /** Default 0.9. */
   beta?: number;
   l2?: number;
 }
 export interface AdamConfig extends ClipConfig {
   type: 'adam';
-  /** Default 0.001. */
-  learningRate?: number;
+  /** Default 0.001; a number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   /** Default 0.9. */
   beta1?: number;
   /** Default 0.999. */
@@ -47,8 +48,8 @@ export interface AdamConfig extends ClipConfig {
 }
 export interface AdamwConfig extends ClipConfig {
   type: 'adamw';
-  /** Default 0.001. */
-  learningRate?: number;
+  /** Default 0.001; a number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
@@ -57,8 +58,8 @@ export interface AdamwConfig extends ClipConfig {
 }
 export interface RmspropConfig extends ClipConfig {
   type: 'rmsprop';
-  /** Default 0.001. */
-  learningRate?: number;
+  /** Default 0.001; a number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   /** Decay of the mean square; default 0.9. */
   rho?: number;
   /** Default 0 (none). */
@@ -70,8 +71,8 @@ export interface RmspropConfig extends ClipConfig {
 }
 export interface AdagradConfig extends ClipConfig {
   type: 'adagrad';
-  /** Default 0.001. */
-  learningRate?: number;
+  /** Default 0.001; a number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   /** Default 0.1 (as TensorFlow.js and Keras). */
   initialAccumulatorValue?: number;
   /** Default 1e-7. */
@@ -79,11 +80,14 @@ export interface AdagradConfig extends ClipConfig {
 }
 export type OptimizerConfig = SgdConfig | MomentumConfig | AdamConfig | AdamwConfig | RmspropConfig | AdagradConfig;
 export type OptimizerName = OptimizerConfig['type'];
-/** An optimizer config with every default filled in (clipNorm and clipValue 0 for none). */
-export type Optimizer = { [K in OptimizerName]: Required<Extract<OptimizerConfig, { type: K }>> }[OptimizerName];
+/**
+ * An optimizer config with every default filled in (clipNorm and clipValue 0 for none), its
+ * learning rate a number or a checked schedule.
+ */
+export type Optimizer = { [K in OptimizerName]: Omit<Required<Extract<OptimizerConfig, { type: K }>>, 'learningRate'> & { learningRate: number | Schedule } }[OptimizerName];
 
 const CLIP = { clipNorm: 0, clipValue: 0 };
-const DEFAULTS: { [K in OptimizerName]: Required<Extract<OptimizerConfig, { type: K }>> } = {
+const DEFAULTS: { [K in OptimizerName]: Required<Extract<OptimizerConfig, { type: K }>> & { learningRate: number } } = {
   sgd: { type: 'sgd', learningRate: 0.01, l2: 0, momentum: 0, nesterov: false, ...CLIP },
   momentum: { type: 'momentum', learningRate: 0.01, beta: 0.9, l2: 0, ...CLIP },
   adam: { type: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, l2: 0, ...CLIP },
@@ -112,6 +116,10 @@ export function parseOptimizer(where: string, value: unknown): Optimizer {
   const resolved: Record<string, unknown> = { ...defaults };
   for (const [key, given] of Object.entries(config)) {
     if (key === 'type' || given === undefined) continue;
+    if (key === 'learningRate' && typeof given === 'object' && given !== null) {
+      resolved[key] = parseSchedule(where, 'optimizer.learningRate', given);
+      continue;
+    }
     if (typeof resolved[key] === 'boolean') {
       if (typeof given !== 'boolean') throw invalid(where, `optimizer.${key}`, 'true or false', given);
     } else if (typeof given !== 'number' || !Number.isFinite(given)) {
@@ -120,7 +128,7 @@ export function parseOptimizer(where: string, value: unknown): Optimizer {
     resolved[key] = given;
   }
   const check = (key: string, ok: (v: number) => boolean, expected: string): void => {
-    if (key in resolved && !ok(resolved[key] as number)) {
+    if (key in resolved && typeof resolved[key] === 'number' && !ok(resolved[key])) {
       throw new SimdnetError(`optimizer.${key}`, `${where}: optimizer.${key} must be ${expected}, got ${describeValue(resolved[key])}`);
     }
   };

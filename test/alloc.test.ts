@@ -52,8 +52,19 @@ const RETAINED_ALLOWANCE = 64 * 1024;
  */
 const STEP_ALLOWANCE = 48;
 
+/** The plain model, and one with the features added after it: a schedule, clipping, AdamW, a regularizer, swish. */
+const VARIANTS = [
+  { name: 'adam', optimizer: 'adam', hidden: 'relu', regularizer: undefined },
+  {
+    name: 'adamw with a cosine schedule, clipNorm, a kernel regularizer and swish',
+    optimizer: { type: 'adamw', learningRate: { type: 'cosineDecay', initialLearningRate: 0.001, decaySteps: 10000 }, clipNorm: 1 },
+    hidden: 'swish',
+    regularizer: { l1: 1e-5, l2: 1e-4 },
+  },
+] as const;
+
 describe.each(BACKEND_NAMES)('%s backend', (backend) => {
-  it(`keeps backend memory and the JS heap flat over ${ROUNDS} × ${STEPS} training steps`, async () => {
+  it.each(VARIANTS)(`$name: keeps backend memory and the JS heap flat over ${ROUNDS} × ${STEPS} training steps`, async (variant) => {
     const gc = collector();
     const rng = mulberry32(11);
     const rows = STEPS * BATCH;
@@ -61,14 +72,14 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
     const y = Array.from({ length: rows }, () => Math.floor(rng() * CLASSES));
     const model = await sequential({
       layers: [
-        dense({ units: HIDDEN[0], activation: 'relu', inputShape: [FEATURES] }),
+        dense({ units: HIDDEN[0], activation: variant.hidden, inputShape: [FEATURES], kernelRegularizer: variant.regularizer }),
         dense({ units: HIDDEN[1], activation: 'tanh' }),
         dense({ units: CLASSES, activation: 'softmax' }),
       ],
       backend,
       seed: 3,
     });
-    model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    model.compile({ loss: 'categoricalCrossentropy', optimizer: variant.optimizer, metrics: ['accuracy'] });
     const memoryBytes = (): number => model.backend.f32.buffer.byteLength;
 
     // The first epoch lays out (and grows) memory and gets the step's code optimized.

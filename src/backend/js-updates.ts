@@ -107,9 +107,16 @@ export function clampInPlace(f: Float32Array, X: number, n: number, c: number): 
 /** dw += l1·sign(w) + 2·l2·w (sign(0) = 0). */
 export function regularizerGradient(f: Float32Array, W: number, DW: number, n: number, l1: number, l2: number): void {
   const l2x2 = Math.fround(2 * l2);
+  // Without l1 (the usual case), one term less.
+  if (l1 === 0) {
+    for (let i = 0; i < n; i++) f[DW + i] += l2x2 * f[W + i];
+    return;
+  }
+  // sign(w) as a difference of two integers, then one multiply: the loop keeps to doubles and small
+  // integers (a ternary mixing −l1 and 0 boxed its result; docs/ARCHITECTURE.md, 'Number boxing').
   for (let i = 0; i < n; i++) {
     const w = f[W + i];
-    f[DW + i] += (w > 0 ? l1 : w < 0 ? -l1 : 0) + l2x2 * w;
+    f[DW + i] += l1 * ((w > 0 ? 1 : 0) - (w < 0 ? 1 : 0)) + l2x2 * w;
   }
 }
 

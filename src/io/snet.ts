@@ -2,10 +2,10 @@
  * The saved-model format ('SNET'), little-endian throughout:
  *
  *   bytes 0–3    magic 'SNET'
- *   bytes 4–7    u32 format version (1)
+ *   bytes 4–7    u32 format version (2; version 1 files, without lr, read the same)
  *   bytes 8–11   u32 byte length L of the JSON header
  *   12 … 12+L    JSON header, UTF-8: { layers, loss, optimizer, metrics, step, seed, metadata,
- *                paramCount, stateSlots, dtype }
+ *                paramCount, stateSlots, dtype, lr? }
  *   zero padding to a multiple of 4 bytes
  *   paramCount × f32     parameters [W1, b1, W2, b2, …], W row-major [n_in × n_out], no padding
  *   stateSlots × paramCount × f32   optimizer state in slot order (optimizers.ts stateSlots:
@@ -24,10 +24,11 @@ import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
 
 const MAGIC = [0x53, 0x4e, 0x45, 0x54]; // 'SNET'
-export const SNET_VERSION = 1;
+/** The version save() writes; files of every version from 1 up to it load. */
+export const SNET_VERSION = 2;
 const PREAMBLE_BYTES = 12;
 const DTYPE = 'float32';
-const HEADER_KEYS = ['layers', 'loss', 'optimizer', 'metrics', 'step', 'seed', 'metadata', 'paramCount', 'stateSlots', 'dtype'];
+const HEADER_KEYS = ['layers', 'loss', 'optimizer', 'metrics', 'step', 'seed', 'metadata', 'paramCount', 'stateSlots', 'dtype', 'lr'];
 
 /** What the header holds, as save() writes it. */
 export interface ModelHeader {
@@ -40,6 +41,8 @@ export interface ModelHeader {
   metadata: unknown;
   paramCount: number;
   stateSlots: number;
+  /** The constant learning rate the next update uses, when reduceLROnPlateau lowered it (version 2). */
+  lr?: number;
 }
 
 /** A decoded file whose every part has been checked. */
@@ -55,6 +58,8 @@ export interface ModelFile {
   /** stateSlots × params.length floats (empty when no optimizer state was saved). */
   state: Float32Array;
   stateSlots: number;
+  /** The learning rate save() found lowered by reduceLROnPlateau (undefined when not). */
+  lr?: number;
 }
 
 export function encodeModel(header: ModelHeader, params: Float32Array, state: Float32Array): Uint8Array<ArrayBuffer> {
@@ -79,7 +84,7 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(4, true);
-  if (version !== SNET_VERSION) throw fail(`their format version is ${version}, and this simdnet reads version ${SNET_VERSION}`);
+  if (version < 1 || version > SNET_VERSION) throw fail(`their format version is ${version}, and this simdnet reads versions 1 to ${SNET_VERSION}`);
   const jsonLength = view.getUint32(8, true);
   if (jsonLength > MODEL_LIMITS.maxHeaderBytes) {
     throw fail(`their header claims ${jsonLength} bytes, more than the limit of ${MODEL_LIMITS.maxHeaderBytes}`);
@@ -124,7 +129,12 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
       }
     }
   }
-  return { layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots };
+  const lr = header.lr;
+  if (lr !== undefined && (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)) throw fail(`the header's lr is ${describeValue(lr)}, not a finite number ≥ 0`);
+  return {
+    layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots,
+    ...(lr === undefined ? {} : { lr }),
+  };
 }
 
 function parseHeader(json: Uint8Array, fail: (what: string) => SimdnetError): Record<string, unknown> {

@@ -12,7 +12,9 @@ import { applyUpdate, evaluateRows, Totals, type Network } from '../network.js';
 import type { Optimizer } from '../optimizers.js';
 import { allocateBatch, BatchBufferSet, rowAt, upload, uploadRows, type BatchBuffers } from '../plan.js';
 import type { Random } from '../random.js';
+import { learningRateAt } from '../schedules.js';
 import { EarlyStopping } from './early-stopping.js';
+import { ReduceLROnPlateau } from './reduce-lr.js';
 import { EpochBatches } from './epoch-batches.js';
 import { CHECK_INTERVAL, WeightGuard } from './guard.js';
 import { BatchLogs, record, type History, type Logs } from './logs.js';
@@ -76,6 +78,7 @@ export async function runFit(job: FitJob): Promise<History> {
     const bufs = allocateBatch(net.backend, net.specs, Math.min(options.batchSize, trainRows), { gather: shuffle, loss: true, backward: true }, objects.bufs);
     // Validation reuses these buffers in batches of bufs.rows, so it never needs its own.
     const stopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping, net) : undefined;
+    const plateau = options.reduceLROnPlateau ? new ReduceLROnPlateau(options.reduceLROnPlateau, net) : undefined;
     const loop = prepareLoop(job, objects, data, shuffle ? order : 0, bufs);
     // Resuming: the shuffles of the skipped epochs are replayed (no training), so that the order
     // of rows in each later epoch is the one the uninterrupted run had.
@@ -93,6 +96,7 @@ export async function runFit(job: FitJob): Promise<History> {
         await checkpoint.afterEpoch(epoch, logs, (includeOptimizer) => job.save(includeOptimizer));
         if (job.isDisposed()) throw disposedDuringFit();
       }
+      plateau?.afterEpoch(logs);
       if (stopping?.shouldStop(logs)) break;
     }
     stopping?.restoreBest();
@@ -207,6 +211,7 @@ function epochLogs(job: FitJob, loop: Loop, data: FitData, bufs: BatchBuffers, s
     if (accuracy) logs.val_acc = validationTotals.correct / data.valRows;
   }
   logs.samplesPerSec = seconds > 0 ? trainRows / seconds : Infinity;
+  logs.lr = net.schedule === null ? net.lr : learningRateAt(net.schedule, Math.max(net.step - 1, 0));
   return logs;
 }
 

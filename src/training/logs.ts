@@ -11,6 +11,8 @@ export interface Logs {
   val_loss?: number;
   val_acc?: number;
   samplesPerSec?: number;
+  /** Epoch logs: the learning rate of the epoch's last update. */
+  lr?: number;
 }
 
 export interface Callbacks {
@@ -22,7 +24,7 @@ export interface Callbacks {
 export interface History {
   /** Epoch numbers, from 0 in each fit call. */
   epoch: number[];
-  history: { loss: number[]; acc?: number[]; val_loss?: number[]; val_acc?: number[] };
+  history: { loss: number[]; acc?: number[]; val_loss?: number[]; val_acc?: number[]; lr?: number[] };
 }
 
 /** The logs passed to onBatchEnd: a class, as steps write them (docs/ARCHITECTURE.md, 'Number boxing'). */
@@ -38,4 +40,5 @@ export function record(history: History, epoch: number, logs: Logs): void {
   if (logs.acc !== undefined) (h.acc ??= []).push(logs.acc);
   if (logs.val_loss !== undefined) (h.val_loss ??= []).push(logs.val_loss);
   if (logs.val_acc !== undefined) (h.val_acc ??= []).push(logs.val_acc);
+  if (logs.lr !== undefined) (h.lr ??= []).push(logs.lr);
 }

@@ -5,6 +5,7 @@ import { checkSeed } from '../random.js';
 import { parseCheckpoints, type Checkpoint, type CheckpointOptions } from './checkpoint.js';
 import { parseEarlyStopping, type EarlyStoppingConfig, type EarlyStoppingOptions } from './early-stopping.js';
 import type { Callbacks } from './logs.js';
+import { parseReduceLROnPlateau, type ReduceLROnPlateauConfig, type ReduceLROnPlateauOptions } from './reduce-lr.js';
 
 export interface FitOptions {
   /** Default 1. */
@@ -30,6 +31,8 @@ export interface FitOptions {
   earlyStopping?: EarlyStoppingOptions;
   /** Save the model during training (Keras' ModelCheckpoint); several rules may be given. */
   checkpoint?: CheckpointOptions | readonly CheckpointOptions[];
+  /** Lower a constant learning rate when a monitored metric stops improving (Keras' ReduceLROnPlateau). */
+  reduceLROnPlateau?: ReduceLROnPlateauOptions;
 }
 
 export interface ResolvedFitOptions {
@@ -43,11 +46,12 @@ export interface ResolvedFitOptions {
   initialEpoch: number;
   earlyStopping?: EarlyStoppingConfig;
   checkpoints: Checkpoint[];
+  reduceLROnPlateau?: ReduceLROnPlateauConfig;
 }
 
 const FIT_KEYS = [
   'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'callbacks',
-  'initialEpoch', 'earlyStopping', 'checkpoint',
+  'initialEpoch', 'earlyStopping', 'checkpoint', 'reduceLROnPlateau',
 ];
 
 /** `accuracy`: whether the model was compiled with it, so monitors of acc can be checked. */
@@ -83,6 +87,7 @@ export function parseFitOptions(where: string, options: unknown, accuracy: boole
     initialEpoch: initialEpoch as number,
     earlyStopping: options.earlyStopping === undefined ? undefined : parseEarlyStopping(where, options.earlyStopping, logged),
     checkpoints: options.checkpoint === undefined ? [] : parseCheckpoints(where, options.checkpoint, logged),
+    reduceLROnPlateau: options.reduceLROnPlateau === undefined ? undefined : parseReduceLROnPlateau(where, options.reduceLROnPlateau, logged),
   };
 }
 
