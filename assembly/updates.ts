@@ -324,3 +324,74 @@ export function regularizerPenalty(w: usize, n: i32, l1: f64, l2: f64, out: usiz
   }
   store<f32>(out, <f32>(l1 * sumAbs + l2 * sumSq));
 }
+
+// --- Dropout ---------------------------------------------------------------------------------------
+//
+// Inverted dropout with a counter-based mask: element i of layer `layer`'s output at optimizer step
+// `step` is kept when the 32-bit hash of (seed, step, layer, i) — murmur3's finaliser of
+// seed ⊕ step·φ ⊕ layer·c + i·c' — has its top 24 bits ≥ round(rate·2^24). The mask is never
+// stored: the backward pass recomputes it, a replay of the same step draws the same mask, a model
+// loaded with its step resumes exactly, and src/backend/js.ts computes the same bits. `first` is
+// the index of the block's first element, so a range of it can be handed to another worker.
+
+@inline function dropoutBase(seed: i32, step: i32, layer: i32): i32 {
+  return seed ^ (step * <i32>0x9e3779b1) ^ (layer * <i32>0x85ebca77);
+}
+
+/** Keep flags (all ones or zeros per lane) of elements first + 0 … 3 from the hash. */
+@inline function keepv(index: v128, base: v128, mixI: v128, mix1: v128, mix2: v128, thr: v128): v128 {
+  let x = i32x4.add(base, i32x4.mul(index, mixI));
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  x = i32x4.mul(x, mix1);
+  x = v128.xor(x, i32x4.shr_u(x, 13));
+  x = i32x4.mul(x, mix2);
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  return i32x4.ge_u(i32x4.shr_u(x, 8), thr);
+}
+
+@inline function keeps(index: i32, base: i32, thr: u32): bool {
+  let x = base + index * <i32>0x27d4eb2f;
+  x ^= <i32>(<u32>x >> 16);
+  x *= <i32>0x85ebca6b;
+  x ^= <i32>(<u32>x >> 13);
+  x *= <i32>0xc2b2ae35;
+  x ^= <i32>(<u32>x >> 16);
+  return (<u32>x >> 8) >= thr;
+}
+
+/**
+ * y[i] = x[i]/(1 − rate) where element first + i is kept, else 0, over n floats (training's forward
+ * step); y may alias x. With `backward` the same on the gradient (y = x allowed).
+ */
+export function dropout(x: usize, y: usize, n: i32, first: i32, rate: f64, seed: i32, step: i32, layer: i32, tmp: usize): void {
+  const thr = <u32>Math.round(rate * 16777216);
+  const scale = <f32>(1 / (1 - rate));
+  const base = dropoutBase(seed, step, layer);
+  store<f32>(tmp, scale);
+  store<i32>(tmp, base, 4);
+  store<i32>(tmp, 0x27d4eb2f, 8);
+  store<i32>(tmp, 0x85ebca6b, 12);
+  store<i32>(tmp, 0xc2b2ae35, 16);
+  store<u32>(tmp, thr, 20);
+  store<i32>(tmp, first, 24);
+  store<i32>(tmp, first + 1, 28);
+  store<i32>(tmp, first + 2, 32);
+  store<i32>(tmp, first + 3, 36);
+  store<i32>(tmp, 4, 40);
+  const vscale = v128.load32_splat(tmp), vbase = v128.load32_splat(tmp, 4), mixI = v128.load32_splat(tmp, 8);
+  const mix1 = v128.load32_splat(tmp, 12), mix2 = v128.load32_splat(tmp, 16), vthr = v128.load32_splat(tmp, 20);
+  const four = v128.load32_splat(tmp, 40);
+  let index = v128.load(tmp, 24);
+  const bytes = <usize>n << 2;
+  const vecBytes = <usize>(n & ~3) << 2;
+  let off: usize = 0;
+  for (; off < vecBytes; off += 16) {
+    const keep = keepv(index, vbase, mixI, mix1, mix2, vthr);
+    v128.store(y + off, v128.and(f32x4.mul(v128.load(x + off), vscale), keep));
+    index = i32x4.add(index, four);
+  }
+  for (let i = <i32>(off >> 2); i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, keeps(first + i, base, thr) ? load<f32>(x + o) * scale : 0);
+  }
+}

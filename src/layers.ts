@@ -57,6 +57,9 @@ export interface LayerSpec {
   /** The kernel regularizer's factors (0 and 0 for none). */
   readonly l1: number;
   readonly l2: number;
+  /** The rate of a dropout layer after this one (0 for none), and its own seed (null: the model's). */
+  readonly dropout: number;
+  readonly dropoutSeed: number | null;
 }
 
 const DENSE_KEYS = ['type', 'units', 'activation', 'alpha', 'inputShape', 'kernelInitializer', 'kernelRegularizer'];
@@ -111,29 +114,126 @@ function checkRegularizer(where: string, arg: string, value: unknown): Readonly<
   return Object.freeze({ l1: l1 as number, l2: l2 as number });
 }
 
+/** Inverted dropout after the layer before it, in training only (Keras' Dropout). */
+export interface DropoutConfig {
+  /** The fraction of outputs zeroed, in [0, 1). */
+  rate: number;
+  /** Seeds this layer's masks (an int32); default the model's seed. */
+  seed?: number;
+}
+export interface DropoutLayer {
+  readonly type: 'dropout';
+  readonly rate: number;
+  readonly seed?: number;
+}
+/** An activation as a layer of its own (Keras' Activation): it sets the activation of the linear dense layer before it. */
+export interface ActivationConfig {
+  activation: ActivationName;
+  /** leakyRelu's negative slope; default 0.01. */
+  alpha?: number;
+}
+export interface ActivationLayer {
+  readonly type: 'activation';
+  readonly activation: ActivationName;
+  readonly alpha: number;
+}
+/** Any layer's config with its defaults filled in (what `model.layers` holds). */
+export type Layer = DenseLayer | DropoutLayer | ActivationLayer;
+/** What sequential() takes: layers made by dense(), dropout(), activation(), or dense configs. */
+export type LayerConfig = Layer | DenseConfig;
+
+/** Inverted dropout: in training, each output of the layer before is zeroed with probability rate, the others scaled by 1/(1 − rate). */
+export function dropout(config: DropoutConfig): DropoutLayer {
+  return checkDropout('dropout()', '', config);
+}
+
+/** An activation layer, folded into the linear dense layer before it. */
+export function activation(config: ActivationConfig): ActivationLayer {
+  return checkActivationLayer('activation()', '', config);
+}
+
+function checkDropout(where: string, prefix: string, config: unknown): DropoutLayer {
+  const arg = prefix ? prefix.slice(0, -1) : 'config';
+  if (!isPlainObject(config)) throw invalid(where, arg, 'an object such as { rate: 0.2 }', config);
+  checkKeys(where, arg, config, ['type', 'rate', 'seed']);
+  const { rate, seed } = config;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw invalid(where, `${prefix}rate`, 'a number in [0, 1)', rate);
+  if (seed !== undefined && !(Number.isSafeInteger(seed) && (seed as number) >= -(2 ** 31) && (seed as number) < 2 ** 31)) {
+    throw invalid(where, `${prefix}seed`, 'an int32', seed);
+  }
+  return Object.freeze({ type: 'dropout', rate, ...(seed === undefined ? {} : { seed: seed as number }) });
+}
+
+function checkActivationLayer(where: string, prefix: string, config: unknown): ActivationLayer {
+  const arg = prefix ? prefix.slice(0, -1) : 'config';
+  if (!isPlainObject(config)) throw invalid(where, arg, "an object such as { activation: 'relu' }", config);
+  checkKeys(where, arg, config, ['type', 'activation', 'alpha']);
+  const { activation: act, alpha = DEFAULT_ALPHA } = config;
+  if (typeof act !== 'string' || !(ACTIVATION_NAMES as string[]).includes(act)) {
+    throw invalid(where, `${prefix}activation`, `one of ${ACTIVATION_NAMES.join(', ')}`, act);
+  }
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw invalid(where, `${prefix}alpha`, 'a finite number', alpha);
+  return Object.freeze({ type: 'activation', activation: act as ActivationName, alpha });
+}
+
+function checkLayer(where: string, prefix: string, config: unknown): Layer {
+  const type = isPlainObject(config) ? config.type : undefined;
+  if (type === 'dropout') return checkDropout(where, prefix, config);
+  if (type === 'activation') return checkActivationLayer(where, prefix, config);
+  if (type !== undefined && type !== 'dense') throw invalid(where, `${prefix}type`, "'dense', 'dropout' or 'activation'", type);
+  return checkDense(where, prefix, config);
+}
+
+/** A spec under construction: a dense layer and what the layers after it fold into it. */
+type SpecDraft = Omit<LayerSpec, 'dropout' | 'dropoutSeed'> & { dropout: number; dropoutSeed: number | null };
+
 /**
- * Checks a whole stack: each layer valid, an input width on the first, later input widths (if
- * given) equal to the previous layer's units, and no all-zero kernel on a hidden layer.
+ * Checks a whole stack: each layer valid, a dense first layer with an input width, later input
+ * widths (if given) equal to the previous layer's units, no all-zero kernel on a hidden layer; an
+ * activation layer follows a linear dense layer, a dropout layer a dense (or activation) layer and
+ * precedes another dense layer. Each dense layer becomes one spec, with what follows folded in.
  */
-export function resolveLayers(where: string, layers: unknown): { layers: DenseLayer[]; specs: LayerSpec[] } {
+export function resolveLayers(where: string, layers: unknown): { layers: Layer[]; specs: LayerSpec[] } {
   if (!Array.isArray(layers) || layers.length === 0) {
     throw invalid(where, 'layers', 'a non-empty array of dense({ units, ... }) layers', layers);
   }
-  const resolved = layers.map((layer, i) => checkDense(where, `layers[${i}].`, layer));
+  const resolved = layers.map((layer, i) => checkLayer(where, `layers[${i}].`, layer));
   const first = resolved[0];
+  if (first.type !== 'dense') throw new SimdnetError('layers[0]', `${where}: layers[0] must be a dense layer, got a ${first.type} layer`);
   if (first.inputShape === undefined) {
     throw new SimdnetError(
       'layers[0].inputShape',
       `${where}: layers[0].inputShape must give the number of input features, e.g. inputShape: [2], got undefined`,
     );
   }
-  const specs: LayerSpec[] = [];
+  const drafts: SpecDraft[] = [];
+  const denseIndex: number[] = [];
   let inputUnits = first.inputShape[0];
   resolved.forEach((layer, i) => {
-    if (i > 0 && layer.inputShape !== undefined && layer.inputShape[0] !== inputUnits) {
-      throw invalid(where, `layers[${i}].inputShape`, `[${inputUnits}] (the units of layers[${i - 1}]) or omitted`, `[${layer.inputShape[0]}]`);
+    const last = drafts.at(-1);
+    if (layer.type === 'dense') {
+      if (i > 0 && layer.inputShape !== undefined && layer.inputShape[0] !== inputUnits) {
+        throw invalid(where, `layers[${i}].inputShape`, `[${inputUnits}] (the units of the dense layer before) or omitted`, `[${layer.inputShape[0]}]`);
+      }
+      drafts.push(draftOf(layer, inputUnits));
+      denseIndex.push(i);
+      inputUnits = layer.units;
+    } else if (layer.type === 'activation') {
+      if (last === undefined || last.activation !== 'linear' || last.dropout > 0) {
+        throw new SimdnetError(`layers[${i}]`, `${where}: layers[${i}], an activation layer, must follow a dense layer with a linear activation (and no dropout in between)`);
+      }
+      Object.assign(last, { activation: layer.activation, code: ACTIVATION[layer.activation], alpha: layer.alpha });
+    } else {
+      if (last === undefined || last.dropout > 0 || i === resolved.length - 1) {
+        throw new SimdnetError(`layers[${i}]`, `${where}: layers[${i}], a dropout layer, must come after a dense layer and before another one`);
+      }
+      last.dropout = layer.rate;
+      last.dropoutSeed = layer.seed ?? null;
     }
-    if (layer.kernelInitializer === 'zeros' && i < resolved.length - 1) {
+  });
+  drafts.forEach((d, l) => {
+    if (d.kernelInitializer === 'zeros' && l < drafts.length - 1) {
+      const i = denseIndex[l];
       throw new SimdnetError(
         `layers[${i}].kernelInitializer`,
         `${where}: layers[${i}].kernelInitializer must not be 'zeros' on a hidden layer: every unit would ` +
@@ -141,19 +241,23 @@ export function resolveLayers(where: string, layers: unknown): { layers: DenseLa
           `use 'heNormal', 'glorotUniform' or 'smallRandom'`,
       );
     }
-    specs.push(sharedNumbers({
-      inputUnits,
-      units: layer.units,
-      activation: layer.activation,
-      code: ACTIVATION[layer.activation],
-      alpha: layer.alpha, // passed to kernels at every step
-      kernelInitializer: layer.kernelInitializer,
-      l1: layer.kernelRegularizer?.l1 ?? 0,
-      l2: layer.kernelRegularizer?.l2 ?? 0,
-    }));
-    inputUnits = layer.units;
   });
-  return { layers: resolved, specs };
+  return { layers: resolved, specs: drafts.map((d) => sharedNumbers(d)) };
+}
+
+function draftOf(layer: DenseLayer, inputUnits: number): SpecDraft {
+  return {
+    inputUnits,
+    units: layer.units,
+    activation: layer.activation,
+    code: ACTIVATION[layer.activation],
+    alpha: layer.alpha, // passed to kernels at every step
+    kernelInitializer: layer.kernelInitializer,
+    l1: layer.kernelRegularizer?.l1 ?? 0,
+    l2: layer.kernelRegularizer?.l2 ?? 0,
+    dropout: 0,
+    dropoutSeed: null,
+  };
 }
 
 /**

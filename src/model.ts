@@ -13,7 +13,7 @@ import { parseFitOptions, trainingRows, type FitOptions } from './training/optio
 import { checkSizes } from './io/limits.js';
 import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
-import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
+import { initializeKernel, resolveLayers, type Layer, type LayerConfig, type LayerSpec } from './layers.js';
 import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
 import { METRIC_NAMES, type MetricName } from './metrics.js';
 import { initialState, parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
@@ -23,7 +23,8 @@ import { sharedNumbers } from './scalars.js';
 import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './network.js';
 
 export interface SequentialConfig {
-  layers: ReadonlyArray<DenseLayer | DenseConfig>;
+  /** dense(), dropout() and activation() layers (or dense configs); the first is dense, with inputShape. */
+  layers: ReadonlyArray<LayerConfig>;
   /** Default 'wasm'. */
   backend?: BackendName;
   /**
@@ -102,7 +103,7 @@ export async function build(where: string, config: unknown): Promise<Sequential>
 
 export class Sequential {
   /** The layers' configs, defaults filled in. */
-  readonly layers: readonly DenseLayer[];
+  readonly layers: readonly Layer[];
   readonly inputUnits: number;
   readonly outputUnits: number;
   /** Any JSON value the application keeps with the model (saved and loaded with it). */
@@ -120,14 +121,14 @@ export class Sequential {
   #fitObjects: FitObjects | null = null;
 
   /** @internal Use `sequential()` or `loadModel()`. */
-  constructor(backend: Backend, layers: DenseLayer[], specs: LayerSpec[], seed: number) {
+  constructor(backend: Backend, layers: Layer[], specs: LayerSpec[], seed: number) {
     this.layers = Object.freeze(layers);
     this.inputUnits = specs[0].inputUnits;
     this.outputUnits = specs[specs.length - 1].units;
     this.#seed = seed;
     this.#shuffleRng = new Random(seed, 1);
     const mem = allocateModel(backend, specs);
-    this.#net = sharedNumbers({ backend, specs, mem, step: 0, lr: 0, schedule: null });
+    this.#net = sharedNumbers({ backend, specs, mem, step: 0, lr: 0, schedule: null, seed: seed | 0 });
     // Initial weights are drawn in TypeScript and uploaded, so they are the same bits on every backend.
     const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
@@ -336,7 +337,10 @@ export class Sequential {
   /** A table of the layers, their output shapes and parameter counts. */
   summary(): string {
     const net = this.#use('summary()');
-    const rows = net.specs.map((s, l) => [`dense_${l + 1} (Dense)`, `[batch, ${s.units}]`, String(s.inputUnits * s.units + s.units), s.activation]);
+    const rows = net.specs.flatMap((s, l) => [
+      [`dense_${l + 1} (Dense)`, `[batch, ${s.units}]`, String(s.inputUnits * s.units + s.units), s.activation],
+      ...(s.dropout > 0 ? [[`dropout_${l + 1} (Dropout ${s.dropout})`, `[batch, ${s.units}]`, '0', '']] : []),
+    ]);
     const head = ['Layer (type)', 'Output shape', 'Params', 'Activation'];
     const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)) + 2);
     const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c])).join('').trimEnd();
@@ -370,7 +374,7 @@ export class Sequential {
       const xData = uploadRows(net.backend, xs, where, 'x');
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, xs.rows, { gather: false, loss: true, backward: true });
-      forward(net, xData, xs.rows, bufs);
+      forward(net, xData, xs.rows, bufs, true);
       batchLoss(net, compiled.loss, yData, xs.rows, bufs, totals);
       backward(net, xData, xs.rows, bufs);
     });

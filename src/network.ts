@@ -33,6 +33,8 @@ export interface Network extends PlannedModel {
   lr: number;
   /** The optimizer's learning-rate schedule, which replaces lr (null without one). */
   schedule: Schedule | null;
+  /** The model's seed as an int32: the dropout masks' seed for layers without their own. */
+  seed: number;
 }
 
 /**
@@ -48,8 +50,11 @@ export class Totals {
   lastLoss = 0;
 }
 
-/** Forward pass over m ≤ bufs.rows rows at x: A_L ends in bufs.acts[L−1], Z_L in bufs.logits. */
-export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): void {
+/**
+ * Forward pass over m ≤ bufs.rows rows at x: A_L ends in bufs.acts[L−1], Z_L in bufs.logits.
+ * `training` applies dropout (with the masks of step net.step); predict and evaluate run without.
+ */
+export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers, training: boolean): void {
   const { backend, specs, mem } = net;
   const last = specs.length - 1;
   let input = x;
@@ -66,6 +71,11 @@ export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): vo
       backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
     }
     input = a;
+    if (training && s.dropout > 0) {
+      const dropped = bufs.drops[l];
+      backend.dropout(a, dropped, m * s.units, 0, s.dropout, s.dropoutSeed ?? net.seed, net.step, l);
+      input = dropped;
+    }
   }
   const out = specs[last];
   backend.gemmNN(m, out.units, out.inputUnits, input, mem.w[last], bufs.logits, false);
@@ -95,14 +105,24 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
   for (let l = specs.length - 1; l >= 0; l--) {
     const s = specs[l];
     const aPrev = l === 0 ? x : bufs.acts[l - 1];
-    backend.gemmTN(s.inputUnits, s.units, m, aPrev, dz, mem.dw[l], false);
+    // The layer's input: A_{l−1}, or its dropped copy.
+    const input = l > 0 && bufs.drops[l - 1] !== 0 ? bufs.drops[l - 1] : aPrev;
+    backend.gemmTN(s.inputUnits, s.units, m, input, dz, mem.dw[l], false);
     if (s.l1 !== 0 || s.l2 !== 0) backend.regularizerGradient(mem.w[l], mem.dw[l], s.inputUnits * s.units, s.l1, s.l2);
     backend.colSum(dz, m, s.units, mem.db[l], false);
     if (l === 0) break; // no gradient for the inputs
     const prev = specs[l - 1];
     const zPrev = bufs.zs[l - 1];
     // g' is written from A_{l−1}, or from Z_{l−1} where the layer keeps it.
-    backend.gemmNTBackward(prev.code, m, s.inputUnits, s.units, dz, mem.w[l], zPrev !== 0 ? zPrev : aPrev, next, prev.alpha);
+    const from = zPrev !== 0 ? zPrev : aPrev;
+    if (input !== aPrev) {
+      // Through dropout: the product, the same mask and scale on it, then g'.
+      backend.gemmNT(m, s.inputUnits, s.units, dz, mem.w[l], next, false);
+      backend.dropout(next, next, m * s.inputUnits, 0, prev.dropout, prev.dropoutSeed ?? net.seed, net.step, l - 1);
+      backend.activationBackward(prev.code, from, next, next, m, s.inputUnits, prev.alpha);
+    } else {
+      backend.gemmNTBackward(prev.code, m, s.inputUnits, s.units, dz, mem.w[l], from, next, prev.alpha);
+    }
     const t = dz;
     dz = next;
     next = t;
@@ -118,7 +138,7 @@ export function computeBatch(
   net: Network, loss: LossName, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
 ): void {
   const { backend, specs } = net;
-  forward(net, x, m, bufs);
+  forward(net, x, m, bufs, true);
   if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], y, m, specs[specs.length - 1].units);
   batchLoss(net, loss, y, m, bufs, totals);
   totals.loss += totals.lastLoss * m;
@@ -150,7 +170,7 @@ export function evaluateRows(
     const m = Math.min(bufs.rows, rows - start);
     const xb = rowAt(x, start, inWidth);
     const yb = rowAt(y, start, out.units);
-    forward(net, xb, m, bufs);
+    forward(net, xb, m, bufs, false);
     if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], yb, m, out.units);
     batchLoss(net, loss, yb, m, bufs, totals);
     totals.loss += totals.lastLoss * m;
@@ -165,7 +185,7 @@ export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffe
   const a = bufs.acts[specs.length - 1] >> 2;
   for (let start = 0; start < rows; start += bufs.rows) {
     const m = Math.min(bufs.rows, rows - start);
-    forward(net, rowAt(x, start, inWidth), m, bufs);
+    forward(net, rowAt(x, start, inWidth), m, bufs, false);
     out.set(backend.f32.subarray(a, a + m * units), start * units);
   }
 }

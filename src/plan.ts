@@ -100,6 +100,11 @@ export interface BatchBuffers {
    * (its Z is in `logits`) and when there is no backward pass.
    */
   readonly zs: readonly Ptr[];
+  /**
+   * For training: a layer followed by dropout writes its dropped, rescaled output here (the next
+   * layer's input), keeping A_l itself for g′; 0 for every other layer.
+   */
+  readonly drops: readonly Ptr[];
   readonly logits: Ptr;
   /** The gathered batch of inputs and labels (0 when batches are read in place). */
   readonly x: Ptr;
@@ -125,6 +130,7 @@ export class BatchBufferSet implements BatchBuffers {
   rows = 0;
   acts: Ptr[] = [];
   zs: Ptr[] = [];
+  drops: Ptr[] = [];
   logits: Ptr = 0;
   x: Ptr = 0;
   y: Ptr = 0;
@@ -146,6 +152,8 @@ export function allocateBatch(
     const keep = needs.backward && l < specs.length - 1 && derivativeFromZ(s.code);
     into.zs.push(keep ? backend.alloc(rows * s.units) : 0);
   });
+  into.drops.length = 0;
+  for (const s of specs) into.drops.push(needs.backward && s.dropout > 0 ? backend.alloc(rows * s.units) : 0);
   into.logits = backend.alloc(rows * last.units);
   into.x = needs.gather ? backend.alloc(rows * specs[0].inputUnits) : 0;
   into.y = needs.gather ? backend.alloc(rows * last.units) : 0;

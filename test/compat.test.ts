@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
+import type { DenseLayer } from '../src/layers.js';
 import { BACKEND_NAMES } from './backends.js';
 import { expectClose } from './assert.js';
 
@@ -17,7 +18,7 @@ describe.each(BACKEND_NAMES)('files saved by simdnet 0.1.0 (%s)', (backend) => {
     const model = await loadModel(fixture('v1-adam.snet'), { backend });
     const expected = JSON.parse(readFileSync(new URL('./fixtures/v1-adam.expected.json', import.meta.url), 'utf8')) as { x: number[][]; predict: number[] };
     try {
-      expect(model.layers.map((l) => l.activation)).toEqual(['relu', 'tanh', 'softmax']);
+      expect((model.layers as DenseLayer[]).map((l) => l.activation)).toEqual(['relu', 'tanh', 'softmax']);
       expect(model.metadata).toEqual({ fixture: 'saved by simdnet 0.1.0, SNET version 1' });
       expectClose(model.predict(expected.x).data, expected.predict, { rtol: 1e-5, atol: 1e-6 }, 'predictions of a version 1 file');
       // Compiled, with Adam's state: training resumes.
@@ -31,7 +32,7 @@ describe.each(BACKEND_NAMES)('files saved by simdnet 0.1.0 (%s)', (backend) => {
   it('a momentum model with l2 loads and trains', async () => {
     const model = await loadModel(fixture('v1-momentum.snet'), { backend });
     try {
-      expect(model.layers.map((l) => l.units)).toEqual([3, 1]);
+      expect((model.layers as DenseLayer[]).map((l) => l.units)).toEqual([3, 1]);
       const { history } = await model.fit([[0, 1], [1, 0]], [1, 2], { epochs: 1 });
       expect(Number.isFinite(history.loss[0])).toBe(true);
     } finally {

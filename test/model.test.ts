@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dense, loadModel, moons, sequential, SimdnetError, type Sequential } from '../src/index.js';
+import type { DenseLayer } from '../src/layers.js';
 import { BACKEND_NAMES, BOTH_BACKENDS } from './backends.js';
 
 const { x: MOONS_X, y: MOONS_Y } = moons(64, 1);
@@ -43,7 +44,7 @@ describe.each(BACKEND_NAMES)('model on %s', (backend) => {
       expect(std(w2) / (limit / Math.sqrt(3))).toBeCloseTo(1, 1);
       expect(std(w3) / 0.01).toBeCloseTo(1, 1); // smallRandom: N(0, 1)·0.01
       expect([...b1, ...b2].every((v) => v === 0)).toBe(true);
-      expect(model.layers.map((l) => l.kernelInitializer)).toEqual(['heNormal', 'glorotUniform', 'smallRandom']);
+      expect((model.layers as DenseLayer[]).map((l) => l.kernelInitializer)).toEqual(['heNormal', 'glorotUniform', 'smallRandom']);
       const again = await sequential({ layers: model.layers, backend, seed: 1 });
       const other = await sequential({ layers: model.layers, backend, seed: 2 });
       expect(again.getWeights()).toEqual(model.getWeights());
@@ -60,7 +61,7 @@ describe.each(BACKEND_NAMES)('model on %s', (backend) => {
     try {
       expect(model.inputUnits).toBe(2);
       expect(model.outputUnits).toBe(3);
-      expect(model.layers.map((l) => [l.units, l.activation])).toEqual([[6, 'relu'], [5, 'tanh'], [3, 'softmax']]);
+      expect((model.layers as DenseLayer[]).map((l) => [l.units, l.activation])).toEqual([[6, 'relu'], [5, 'tanh'], [3, 'softmax']]);
       expect(model.countParams()).toBe(2 * 6 + 6 + 6 * 5 + 5 + 5 * 3 + 3);
       expect(model.backend.name).toBe(backend);
       const summary = model.summary();

@@ -196,4 +196,13 @@ export interface Backend {
   regularizerGradient(w: Ptr, dw: Ptr, n: number, l1: number, l2: number): void;
   /** out[0] = Σ l1·|w[i]| + l2·w[i]² (summed in float64, stored as float32). */
   regularizerPenalty(w: Ptr, n: number, l1: number, l2: number, out: Ptr): void;
+
+  // --- Dropout.
+  /**
+   * Inverted dropout over n floats: y[i] = x[i]/(1 − rate) where element first + i is kept, else 0.
+   * The mask is a hash of (seed, step, layer, first + i), the same bits on both backends, never
+   * stored: the backward pass calls this again on the gradient. y may alias x. seed, step, layer
+   * are int32.
+   */
+  dropout(x: Ptr, y: Ptr, n: number, first: number, rate: number, seed: number, step: number, layer: number): void;
 }

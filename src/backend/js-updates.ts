@@ -130,3 +130,24 @@ export function regularizerPenalty(f: Float32Array, W: number, n: number, l1: nu
   }
   f[OUT] = l1 * sumAbs + l2 * sumSq;
 }
+
+/**
+ * Inverted dropout with the counter-based mask of assembly/updates.ts (the same hash, so the same
+ * bits): f[Y + i] = f[X + i]/(1 − rate) where element first + i is kept, else 0.
+ */
+export function dropout(
+  f: Float32Array, X: number, Y: number, n: number, first: number, rate: number, seed: number, step: number, layer: number,
+): void {
+  const thr = Math.round(rate * 16777216);
+  const scale = Math.fround(1 / (1 - rate));
+  const base = seed ^ Math.imul(step, 0x9e3779b1) ^ Math.imul(layer, 0x85ebca77);
+  for (let i = 0; i < n; i++) {
+    let x = (base + Math.imul(first + i, 0x27d4eb2f)) | 0;
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    x ^= x >>> 16;
+    f[Y + i] = x >>> 8 >= thr ? f[X + i] * scale : 0;
+  }
+}

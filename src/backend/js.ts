@@ -558,6 +558,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     clampInPlace: (x, n, c) => updates.clampInPlace(f32, x >> 2, n, c),
     regularizerGradient: (w, dw, n, l1, l2) => updates.regularizerGradient(f32, w >> 2, dw >> 2, n, l1, l2),
     regularizerPenalty: (w, n, l1, l2, out) => updates.regularizerPenalty(f32, w >> 2, n, l1, l2, out >> 2),
+    dropout: (x, y, n, first, rate, seed, step, layer) => updates.dropout(f32, x >> 2, y >> 2, n, first, rate, seed, step, layer),
   };
 }
 

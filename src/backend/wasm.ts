@@ -59,6 +59,7 @@ interface KernelExports {
   clampInPlace(x: Ptr, n: number, c: number, tmp: Ptr): void;
   regularizerGradient(w: Ptr, dw: Ptr, n: number, l1: number, l2: number, tmp: Ptr): void;
   regularizerPenalty(w: Ptr, n: number, l1: number, l2: number, out: Ptr): void;
+  dropout(x: Ptr, y: Ptr, n: number, first: number, rate: number, seed: number, step: number, layer: number, tmp: Ptr): void;
 }
 
 const PAGE_BYTES = 65536;
@@ -368,6 +369,10 @@ class WasmBackend implements Backend {
 
   regularizerPenalty(w: Ptr, n: number, l1: number, l2: number, out: Ptr): void {
     this.ex.regularizerPenalty(w, n, l1, l2, out);
+  }
+
+  dropout(x: Ptr, y: Ptr, n: number, first: number, rate: number, seed: number, step: number, layer: number): void {
+    this.ex.dropout(x, y, n, first, rate, seed, step, layer, this.tmp);
   }
 }
 

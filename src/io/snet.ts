@@ -16,7 +16,7 @@
  * is a model that can be built as is.
  */
 import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
-import { resolveLayers, type DenseLayer, type LayerSpec } from '../layers.js';
+import { resolveLayers, type Layer, type LayerSpec } from '../layers.js';
 import { checkLoss, type LossName } from '../losses.js';
 import { METRIC_NAMES, type MetricName } from '../metrics.js';
 import { nonNegativeSlots, parseOptimizer, stateSlots, type Optimizer } from '../optimizers.js';
@@ -32,7 +32,7 @@ const HEADER_KEYS = ['layers', 'loss', 'optimizer', 'metrics', 'step', 'seed', '
 
 /** What the header holds, as save() writes it. */
 export interface ModelHeader {
-  layers: readonly DenseLayer[];
+  layers: readonly Layer[];
   loss: LossName | null;
   optimizer: Optimizer | null;
   metrics: readonly string[];
@@ -47,7 +47,7 @@ export interface ModelHeader {
 
 /** A decoded file whose every part has been checked. */
 export interface ModelFile {
-  layers: DenseLayer[];
+  layers: Layer[];
   /** null for a model saved before compile(). */
   compiled: { loss: LossName; optimizer: Optimizer; metrics: ('accuracy' | 'acc')[] } | null;
   step: number;
@@ -156,7 +156,7 @@ function parseHeader(json: Uint8Array, fail: (what: string) => SimdnetError): Re
 /** Layers valid and within the limits, and their parameter count equal to the header's. */
 function checkArchitecture(
   where: string, header: Record<string, unknown>, fail: (what: string) => SimdnetError,
-): { layers: DenseLayer[]; specs: LayerSpec[]; paramCount: number } {
+): { layers: Layer[]; specs: LayerSpec[]; paramCount: number } {
   const raw = header.layers;
   if (!Array.isArray(raw) || raw.length === 0) throw fail(`the header's layers are ${describeValue(raw)}, not a non-empty array`);
   if (raw.length > MODEL_LIMITS.maxLayers) throw fail(`the header has ${raw.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers}`);

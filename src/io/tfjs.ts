@@ -9,7 +9,7 @@
  * or Softmax layer) is read back as one dense layer.
  */
 import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
-import { dense, type DenseLayer, type KernelInitializer } from '../layers.js';
+import { dense, dropout, type DenseLayer, type KernelInitializer, type Layer } from '../layers.js';
 import type { ActivationName } from '../backend/backend.js';
 import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
@@ -59,31 +59,23 @@ const INITIALIZERS: Record<KernelInitializer, TfjsLayerJson> = {
 };
 
 /** `weights` is [W1, b1, W2, b2, …] as getWeights() returns them. */
-export function encodeTfjs(layers: readonly DenseLayer[], inputUnits: number, weights: readonly Float32Array[]): TfjsModel {
+export function encodeTfjs(layers: readonly Layer[], inputUnits: number, weights: readonly Float32Array[]): TfjsModel {
   const topology: TfjsLayerJson[] = [];
   const specs: TfjsWeightSpec[] = [];
   let fanIn = inputUnits;
-  layers.forEach((layer, l) => {
-    const name = `dense_${l + 1}`;
-    const leaky = layer.activation === 'leakyRelu';
-    topology.push({
-      class_name: 'Dense',
-      config: {
-        units: layer.units,
-        activation: leaky ? 'linear' : layer.activation,
-        use_bias: true,
-        kernel_initializer: INITIALIZERS[layer.kernelInitializer],
-        bias_initializer: { class_name: 'Zeros', config: {} },
-        kernel_regularizer: layer.kernelRegularizer ? { class_name: 'L1L2', config: { ...layer.kernelRegularizer } } : null,
-        bias_regularizer: null, activity_regularizer: null,
-        kernel_constraint: null, bias_constraint: null,
-        name,
-        trainable: true,
-        ...(l === 0 ? { batch_input_shape: [null, inputUnits] } : {}),
-        dtype: 'float32',
-      },
-    });
-    if (leaky) topology.push({ class_name: 'LeakyReLU', config: { alpha: layer.alpha, name: `leaky_re_lu_${l + 1}`, trainable: true, dtype: 'float32' } });
+  let dense = 0;
+  layers.forEach((layer, i) => {
+    if (layer.type === 'dropout') {
+      topology.push({ class_name: 'Dropout', config: { rate: layer.rate, noise_shape: null, seed: layer.seed ?? null, name: `dropout_${i + 1}`, trainable: true, dtype: 'float32' } });
+      return;
+    }
+    if (layer.type === 'activation') {
+      topology.push(activationLayerJson(layer.activation, layer.alpha, `l${i + 1}`));
+      return;
+    }
+    const name = `dense_${++dense}`;
+    topology.push(denseJson(layer, name, dense === 1 ? inputUnits : undefined));
+    if (layer.activation === 'leakyRelu') topology.push(activationLayerJson('leakyRelu', layer.alpha, dense));
     specs.push({ name: `${name}/kernel`, shape: [fanIn, layer.units], dtype: 'float32' });
     specs.push({ name: `${name}/bias`, shape: [layer.units], dtype: 'float32' });
     fanIn = layer.units;
@@ -106,6 +98,32 @@ export function encodeTfjs(layers: readonly DenseLayer[], inputUnits: number, we
   };
 }
 
+function denseJson(layer: DenseLayer, name: string, inputUnits: number | undefined): TfjsLayerJson {
+  return {
+    class_name: 'Dense',
+    config: {
+      units: layer.units,
+      activation: layer.activation === 'leakyRelu' ? 'linear' : layer.activation,
+      use_bias: true,
+      kernel_initializer: INITIALIZERS[layer.kernelInitializer],
+      bias_initializer: { class_name: 'Zeros', config: {} },
+      kernel_regularizer: layer.kernelRegularizer ? { class_name: 'L1L2', config: { ...layer.kernelRegularizer } } : null,
+      bias_regularizer: null, activity_regularizer: null,
+      kernel_constraint: null, bias_constraint: null,
+      name,
+      trainable: true,
+      ...(inputUnits === undefined ? {} : { batch_input_shape: [null, inputUnits] }),
+      dtype: 'float32',
+    },
+  };
+}
+
+/** tfjs has no 'leakyRelu' activation string: a LeakyReLU layer; every other one an Activation layer. */
+function activationLayerJson(act: ActivationName, alpha: number, k: number | string): TfjsLayerJson {
+  if (act === 'leakyRelu') return { class_name: 'LeakyReLU', config: { alpha, name: `leaky_re_lu_${k}`, trainable: true, dtype: 'float32' } };
+  return { class_name: 'Activation', config: { activation: act, name: `activation_${k}`, trainable: true, dtype: 'float32' } };
+}
+
 /** A dense layer as read from the topology, before its weights are found. */
 interface PendingDense {
   name: string;
@@ -114,11 +132,13 @@ interface PendingDense {
   alpha: number;
   useBias: boolean;
   regularizer?: { l1: number; l2: number };
+  /** A Dropout layer after it. */
+  dropout?: { rate: number; seed?: number };
   /** The layer's name and class as the error messages give it. */
   label: string;
 }
 
-export function decodeTfjs(where: string, modelJson: unknown, weightsBin: Uint8Array): { layers: DenseLayer[]; weights: Float32Array[] } {
+export function decodeTfjs(where: string, modelJson: unknown, weightsBin: Uint8Array): { layers: Layer[]; weights: Float32Array[] } {
   const fail: Fail = (what, arg = 'modelJson') => new SimdnetError(arg, `${where}: ${what}`);
   const json = parseModelJson(where, modelJson);
   const { denses, inputUnits: declaredInput } = readTopology(json, fail);
@@ -139,15 +159,16 @@ export function decodeTfjs(where: string, modelJson: unknown, weightsBin: Uint8A
     weights.push(d.useBias ? readWeight(find(`${d.name}/bias`), `${d.name}/bias`, [d.units], d.label, weightsBin, fail) : new Float32Array(d.units));
     fanIn = d.units;
   }
-  const layers = denses.map((d, l) => {
+  const layers = denses.flatMap((d, l): Layer[] => {
     try {
-      return dense({
+      const made = dense({
         units: d.units, activation: d.activation, alpha: d.alpha,
         ...(l === 0 ? { inputShape: [inputUnits] as [number] } : {}),
         ...(d.regularizer ? { kernelRegularizer: d.regularizer } : {}),
       });
+      return d.dropout ? [made, dropout(d.dropout)] : [made];
     } catch (err) {
-      throw err instanceof SimdnetError ? fail(`${d.label}: ${err.message.replace(/^dense\(\): /, '')}`) : err;
+      throw err instanceof SimdnetError ? fail(`${d.label}: ${err.message.replace(/^(dense|dropout)\(\): /, '')}`) : err;
     }
   });
   return { layers, weights };
@@ -193,6 +214,8 @@ function readTopology(json: Record<string, unknown>, fail: Fail): { denses: Pend
       if (shape === undefined || shape === null) throw fail(`${label} has no batch_input_shape`);
     } else if (cls === 'Dense') {
       denses.push(readDense(cfg, label, fail));
+    } else if (cls === 'Dropout') {
+      readDropout(denses.at(-1), cfg, label, fail);
     } else {
       foldActivation(denses.at(-1), readActivationLayer(cls, cfg, label, fail), label, fail);
     }
@@ -212,7 +235,7 @@ function topologyLayers(json: Record<string, unknown>, fail: Fail): unknown[] {
   const config = topology.config;
   const layers: unknown = Array.isArray(config) ? config : isPlainObject(config) ? config.layers : undefined;
   if (!Array.isArray(layers) || layers.length === 0) throw fail('modelTopology.config.layers must be a non-empty array of layers');
-  if (layers.length > 2 * MODEL_LIMITS.maxLayers + 1) throw fail(`the model has ${layers.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers} dense layers`);
+  if (layers.length > 3 * MODEL_LIMITS.maxLayers + 1) throw fail(`the model has ${layers.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers} dense layers`);
   return layers as unknown[];
 }
 
@@ -253,9 +276,20 @@ function readActivationLayer(cls: string, cfg: Record<string, unknown>, label: s
   }
 }
 
+/** A Dropout layer, kept with the Dense layer before it (simdnet's dropout follows a dense layer). */
+function readDropout(previous: PendingDense | undefined, cfg: Record<string, unknown>, label: string, fail: Fail): void {
+  if (previous === undefined || previous.dropout !== undefined) throw fail(`${label} must follow a Dense layer`);
+  const { rate, seed = null, noise_shape: noiseShape = null } = cfg;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw fail(`${label} has rate ${describeValue(rate)}, not a number in [0, 1)`);
+  if (noiseShape !== null) throw fail(`${label} has a noise_shape; simdnet drops each output on its own`);
+  if (seed !== null && !Number.isSafeInteger(seed)) throw fail(`${label} has seed ${describeValue(seed)}, not an integer`);
+  previous.dropout = { rate, ...(seed === null ? {} : { seed: (seed as number) | 0 }) };
+  previous.label += ` + ${label}`;
+}
+
 /** simdnet's dense layers have one activation each: an activation layer sets that of a linear Dense before it. */
 function foldActivation(previous: PendingDense | undefined, act: { activation: ActivationName; alpha: number }, label: string, fail: Fail): void {
-  if (previous === undefined || previous.activation !== 'linear') {
+  if (previous === undefined || previous.activation !== 'linear' || previous.dropout !== undefined) {
     throw fail(`${label} must follow a Dense layer with a linear activation: simdnet's dense layers have one activation each`);
   }
   previous.activation = act.activation;
