@@ -84,8 +84,8 @@ describe('MNIST', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('10,000 rows → 7,200 train, 800 validation, 2,000 test (seed 42)');
-    expect(run.stdout).toContain('784-16-10, relu/softmax, categorical cross-entropy, adam lr 0.001, batch 64');
-    expect(run.stdout).toMatch(/test accuracy \d+\.\d+% \(target ≥ 96%: (reached|NOT reached)\)/);
+    expect(run.stdout).toContain('784-16-10, relu/softmax, categorical cross-entropy, adam lr 0.002 (cosine decay), dropout 0.2, batch 64');
+    expect(run.stdout).toMatch(/test accuracy \d+\.\d+% \(target ≥ 97\.5%: (reached|NOT reached)\)/);
   });
 });
 

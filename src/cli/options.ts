@@ -12,10 +12,13 @@ export type CommandName = (typeof COMMANDS)[number];
 export const BUILTIN_DATA = ['mnist', 'spiral', 'moons', 'circles', 'xor'] as const;
 export type BuiltinData = (typeof BUILTIN_DATA)[number];
 
-export const HIDDEN_ACTIVATIONS = ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'linear'] as const;
+export const HIDDEN_ACTIVATIONS = ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'linear', 'elu', 'selu', 'softplus', 'swish', 'gelu', 'relu6'] as const;
 export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
 
 export const AUGMENTATIONS = ['shift', 'none'] as const;
+
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
 export type Augmentation = (typeof AUGMENTATIONS)[number];
 
 export const DEFAULTS = {
@@ -23,6 +26,8 @@ export const DEFAULTS = {
   hidden: [128, 64],
   activation: 'relu' as HiddenActivation,
   optimizer: 'adam' as OptimizerName,
+  dropout: 0.2,
+  lrSchedule: 'cosine' as LrSchedule,
   epochs: 10,
   batchSize: 64,
   backend: 'wasm' as 'wasm' | 'js',
@@ -46,8 +51,14 @@ export interface Settings {
   /** undefined: chosen from the data (cross-entropy for classes, see resolveLoss). */
   loss: LossName | undefined;
   optimizer: OptimizerName;
-  /** undefined: the optimizer's default. */
+  /** undefined: the optimizer's default (twice it with the cosine schedule). */
   lr: number | undefined;
+  /** 'cosine': cosine decay from lr to 0 over all the steps of the run. */
+  lrSchedule: LrSchedule;
+  /** Dropout after each hidden layer (0: none). */
+  dropout: number;
+  /** The optimizer's clipNorm (undefined: none). */
+  clipNorm: number | undefined;
   epochs: number;
   batchSize: number;
   backend: 'wasm' | 'js';
@@ -76,6 +87,9 @@ const OPTION_SPEC = {
   loss: { type: 'string' },
   optimizer: { type: 'string' },
   lr: { type: 'string' },
+  'lr-schedule': { type: 'string' },
+  dropout: { type: 'string' },
+  'clip-norm': { type: 'string' },
   epochs: { type: 'string' },
   'batch-size': { type: 'string' },
   backend: { type: 'string' },
@@ -95,7 +109,7 @@ type OptionName = keyof typeof OPTION_SPEC;
 /** Which options each command reads; anything else is refused rather than silently ignored. */
 const ACCEPTED: Record<CommandName, readonly OptionName[]> = {
   train: [
-    'data', 'label', 'hidden', 'activation', 'loss', 'optimizer', 'lr', 'epochs', 'batch-size',
+    'data', 'label', 'hidden', 'activation', 'loss', 'optimizer', 'lr', 'lr-schedule', 'dropout', 'clip-norm', 'epochs', 'batch-size',
     'backend', 'relaxed-simd', 'seed', 'validation-split', 'test-split', 'augment', 'save',
   ],
   evaluate: ['data', 'label', 'backend', 'seed', 'batch-size', 'model'],
@@ -144,6 +158,9 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
     loss: parseLoss(values.loss),
     optimizer,
     lr: values.lr === undefined ? undefined : positiveNumber('lr', values.lr),
+    lrSchedule: oneOf('lr-schedule', values['lr-schedule'], LR_SCHEDULES) ?? DEFAULTS.lrSchedule,
+    dropout: values.dropout === undefined ? DEFAULTS.dropout : fraction('dropout', values.dropout, true),
+    clipNorm: values['clip-norm'] === undefined ? undefined : positiveNumber('clip-norm', values['clip-norm']),
     epochs: values.epochs === undefined ? DEFAULTS.epochs : positiveInteger('epochs', values.epochs),
     batchSize:
       values['batch-size'] === undefined ? DEFAULTS.batchSize : positiveInteger('batch-size', values['batch-size']),
@@ -281,6 +298,10 @@ export function helpText(command?: CommandName): string {
     `  --optimizer <name>        ${OPTIMIZER_NAMES.join(', ')} (default: ${d.optimizer})`,
     `  --lr <x>                  learning rate (default: the optimizer's: adam ${DEFAULT_LEARNING_RATES.adam},` +
       ` sgd and momentum ${DEFAULT_LEARNING_RATES.sgd})`,
+    '  --lr-schedule <name>      constant, or cosine: decay from --lr to 0 over the run, which then',
+    `                            defaults to twice the optimizer's rate (default: ${d.lrSchedule})`,
+    `  --dropout <f>             dropout after each hidden layer, a rate in [0, 1), 0 for none (default: ${d.dropout})`,
+    '  --clip-norm <x>           rescale each step\'s gradient to this global norm when larger (default: none)',
     `  --epochs <n>              passes over the training rows (default: ${d.epochs})`,
     `  --batch-size <n>          rows per gradient step (default: ${d.batchSize})`,
     `  --backend wasm|js         SIMD WebAssembly or plain JavaScript kernels (default: ${d.backend})`,
