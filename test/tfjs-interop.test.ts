@@ -273,8 +273,8 @@ describe('what cannot be imported is refused, naming the layer', () => {
       /layer 1 'noise' \(GaussianNoise\) is not supported/,
     );
     await refusal(
-      [tf.layers.dense({ units: 4, inputShape: [3] }), tf.layers.batchNormalization({ name: 'bn' })],
-      /'bn' \(BatchNormalization\) is not supported/,
+      [tf.layers.dense({ units: 4, inputShape: [3] }), tf.layers.layerNormalization({ name: 'ln' })],
+      /'ln' \(LayerNormalization\) is not supported/,
     );
   });
 
@@ -364,5 +364,72 @@ describe.each(BACKEND_NAMES)('kernel regularizers with TensorFlow.js (%s)', (bac
       model.dispose();
       tfModel.dispose();
     }
+  });
+});
+
+describe.each(BACKEND_NAMES)('BatchNormalization imported from TensorFlow.js, folded for inference (%s)', (backend) => {
+  it('Dense → BN → Activation, Dense(relu) → BN → Dense and a final BN: the same predictions as TF.js', async () => {
+    const tfModel = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 8, inputShape: [4], name: 'd1' }),
+        tf.layers.batchNormalization({ name: 'bn1' }),
+        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.dense({ units: 6, activation: 'tanh', name: 'd2' }),
+        tf.layers.batchNormalization({ name: 'bn2', epsilon: 0.01, momentum: 0.5 }),
+        tf.layers.dense({ units: 5, useBias: false, name: 'd3' }),
+        tf.layers.batchNormalization({ name: 'bn3' }),
+        tf.layers.dense({ units: 3, activation: 'softmax', name: 'd4' }),
+      ],
+    });
+    // Train a few steps so the moving statistics, γ and β are not their initial values.
+    const x = inputs(4);
+    tfModel.compile({ loss: 'categoricalCrossentropy', optimizer: tf.train.adam(0.05) });
+    await tfModel.fit(tf.tensor2d(x.data, x.shape), tf.oneHot(tf.tensor1d(Array.from({ length: ROWS }, (_, i) => i % 3), 'int32'), 3), {
+      epochs: 5, batchSize: 5, verbose: 0,
+    });
+    const { modelJson, weightsBin } = await toFiles(tfModel);
+    const model = await fromTfjs(modelJson, weightsBin, { backend });
+    try {
+      expect((model.layers as DenseLayer[]).map((l) => l.activation)).toEqual(['relu', 'tanh', 'linear', 'softmax']);
+      expectClose(model.predict(x).data, tfPredict(tfModel, x), TOLERANCE, 'simdnet (BN folded) vs tfjs');
+    } finally {
+      model.dispose();
+      tfModel.dispose();
+    }
+  });
+
+  it('without center or scale (no beta or gamma weights) it folds the same', async () => {
+    // (tfjs cannot train such layers: its training path reads the missing weights.)
+    const tfModel = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 6, inputShape: [4], biasInitializer: 'randomNormal' }),
+        tf.layers.batchNormalization({
+          center: false, movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2 }), movingMeanInitializer: 'randomNormal',
+        }),
+        tf.layers.dense({ units: 3, activation: 'sigmoid' }),
+        tf.layers.batchNormalization({ scale: false, movingMeanInitializer: 'randomNormal', betaInitializer: 'randomNormal' }),
+      ],
+    });
+    const { modelJson, weightsBin } = await toFiles(tfModel);
+    const model = await fromTfjs(modelJson, weightsBin, { backend }).catch((e: unknown) => e);
+    // The second one follows the last activation: refused; drop it and import the rest.
+    expect(String(model)).toMatch(/after the last layer's activation cannot be folded/);
+    const tfShort = tf.sequential({ layers: tfModel.layers.slice(0, 3) });
+    const short = await toFiles(tfShort);
+    const imported = await fromTfjs(short.modelJson, short.weightsBin, { backend });
+    const x = inputs(4);
+    expectClose(imported.predict(x).data, tfPredict(tfShort, x), TOLERANCE, 'center: false, vs tfjs');
+    imported.dispose();
+    tfModel.dispose();
+  });
+
+  it('a BatchNormalization after the last activation is refused, naming the layer', async () => {
+    const tfModel = tf.sequential({
+      layers: [tf.layers.dense({ units: 2, inputShape: [3], activation: 'relu' }), tf.layers.batchNormalization({ name: 'bn_end' })],
+    });
+    const { modelJson, weightsBin } = await toFiles(tfModel);
+    await expect(fromTfjs(modelJson, weightsBin, { backend }))
+      .rejects.toThrow(/'bn_end' \(BatchNormalization\) after the last layer's activation cannot be folded/);
+    tfModel.dispose();
   });
 });

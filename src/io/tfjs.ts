@@ -124,6 +124,15 @@ function activationLayerJson(act: ActivationName, alpha: number, k: number | str
   return { class_name: 'Activation', config: { activation: act, name: `activation_${k}`, trainable: true, dtype: 'float32' } };
 }
 
+interface PendingNorm {
+  name: string;
+  where: 'pre' | 'post';
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  label: string;
+}
+
 /** A dense layer as read from the topology, before its weights are found. */
 interface PendingDense {
   name: string;
@@ -134,6 +143,12 @@ interface PendingDense {
   regularizer?: { l1: number; l2: number };
   /** A Dropout layer after it. */
   dropout?: { rate: number; seed?: number };
+  /**
+   * A BatchNormalization layer after it, folded into its weights for inference: 'pre' right after
+   * the linear product (into this layer's W and b), 'post' after its activation (into the next
+   * dense layer's W and b).
+   */
+  norms: PendingNorm[];
   /** The layer's name and class as the error messages give it. */
   label: string;
 }
@@ -154,9 +169,15 @@ export function decodeTfjs(where: string, modelJson: unknown, weightsBin: Uint8A
 
   const weights: Float32Array[] = [];
   let fanIn = inputUnits;
+  let incoming: { scale: Float32Array; shift: Float32Array }[] = [];
   for (const d of denses) {
-    weights.push(readWeight(find(`${d.name}/kernel`), `${d.name}/kernel`, [fanIn, d.units], d.label, weightsBin, fail));
-    weights.push(d.useBias ? readWeight(find(`${d.name}/bias`), `${d.name}/bias`, [d.units], d.label, weightsBin, fail) : new Float32Array(d.units));
+    const kernel = readWeight(find(`${d.name}/kernel`), `${d.name}/kernel`, [fanIn, d.units], d.label, weightsBin, fail);
+    const bias = d.useBias ? readWeight(find(`${d.name}/bias`), `${d.name}/bias`, [d.units], d.label, weightsBin, fail) : new Float32Array(d.units);
+    for (const affine of incoming) foldIntoInputs(kernel, bias, fanIn, d.units, affine);
+    const read = (norm: PendingNorm): { scale: Float32Array; shift: Float32Array } => readNorm(norm, d.units, find, weightsBin, fail);
+    for (const norm of d.norms.filter((n) => n.where === 'pre')) foldIntoOutputs(kernel, bias, fanIn, d.units, read(norm));
+    incoming = d.norms.filter((n) => n.where === 'post').map(read);
+    weights.push(kernel, bias);
     fanIn = d.units;
   }
   const layers = denses.flatMap((d, l): Layer[] => {
@@ -216,6 +237,8 @@ function readTopology(json: Record<string, unknown>, fail: Fail): { denses: Pend
       denses.push(readDense(cfg, label, fail));
     } else if (cls === 'Dropout') {
       readDropout(denses.at(-1), cfg, label, fail);
+    } else if (cls === 'BatchNormalization') {
+      readBatchNorm(denses.at(-1), cfg, label, i === layers.length - 1, fail);
     } else {
       foldActivation(denses.at(-1), readActivationLayer(cls, cfg, label, fail), label, fail);
     }
@@ -276,6 +299,66 @@ function readActivationLayer(cls: string, cfg: Record<string, unknown>, label: s
   }
 }
 
+/**
+ * A BatchNormalization layer in inference form, y = (x − moving_mean)·γ/√(moving_variance + ε) + β,
+ * an affine map per unit, folded into the Dense layer before it (when it directly follows that
+ * layer's linear product) or into the one after it (when it follows an activation). Predictions
+ * are TF.js'; training goes on without batch statistics.
+ */
+function readBatchNorm(previous: PendingDense | undefined, cfg: Record<string, unknown>, label: string, last: boolean, fail: Fail): void {
+  if (previous === undefined || previous.dropout !== undefined) throw fail(`${label} must follow a Dense layer (or its activation)`);
+  const { axis = -1, epsilon = 1e-3, center = true, scale = true, name } = cfg;
+  const axisOk = axis === -1 || axis === 1 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 1));
+  if (!axisOk) throw fail(`${label} normalizes axis ${describeValue(axis)}; simdnet's layers have one, the units`);
+  if (typeof epsilon !== 'number' || !(epsilon > 0)) throw fail(`${label} has epsilon ${describeValue(epsilon)}, not a positive number`);
+  if (typeof center !== 'boolean' || typeof scale !== 'boolean') throw fail(`${label} has center or scale that is not true or false`);
+  if (typeof name !== 'string' || name.length === 0) throw fail(`${label} has no name, which its weights are found by`);
+  const where = previous.activation === 'linear' && !previous.label.includes(' + ') ? 'pre' : 'post';
+  if (where === 'post' && last) throw fail(`${label} after the last layer's activation cannot be folded into a Dense layer`);
+  previous.norms.push({ name, where, epsilon, center, scale, label });
+  previous.label += ` + ${label}`;
+}
+
+/** A BatchNormalization layer's inference map per unit: y = x·scale + shift. */
+function readNorm(
+  norm: PendingNorm, units: number, find: (name: string) => WeightEntry | undefined, bin: Uint8Array, fail: Fail,
+): { scale: Float32Array; shift: Float32Array } {
+  const get = (what: string): Float32Array => readWeight(find(`${norm.name}/${what}`), `${norm.name}/${what}`, [units], norm.label, bin, fail);
+  const gamma = norm.scale ? get('gamma') : new Float32Array(units).fill(1);
+  const beta = norm.center ? get('beta') : new Float32Array(units);
+  const mean = get('moving_mean');
+  const variance = get('moving_variance');
+  const scale = new Float32Array(units);
+  const shift = new Float32Array(units);
+  for (let j = 0; j < units; j++) {
+    if (!(variance[j] >= 0)) throw fail(`${norm.label}: moving_variance[${j}] is ${variance[j]}, but a variance cannot be negative`, 'weightsBin');
+    const s = gamma[j] / Math.sqrt(variance[j] + norm.epsilon);
+    scale[j] = s;
+    shift[j] = beta[j] - mean[j] * s;
+  }
+  return { scale, shift };
+}
+
+/** W·diag(scale), b·scale + shift: the map applied to the layer's outputs. */
+type Affine = { scale: Float32Array; shift: Float32Array };
+
+function foldIntoOutputs(kernel: Float32Array, bias: Float32Array, rows: number, units: number, { scale, shift }: Affine): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < units; j++) kernel[i * units + j] *= scale[j];
+  for (let j = 0; j < units; j++) bias[j] = bias[j] * scale[j] + shift[j];
+}
+
+/** The map applied to the layer's inputs: (x·s + t)·W + b = x·(diag(s)·W) + (t·W + b). */
+function foldIntoInputs(kernel: Float32Array, bias: Float32Array, rows: number, units: number, { scale, shift }: Affine): void {
+  const extra = new Float64Array(units);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < units; j++) {
+      extra[j] += shift[i] * kernel[i * units + j];
+      kernel[i * units + j] *= scale[i];
+    }
+  }
+  for (let j = 0; j < units; j++) bias[j] += extra[j];
+}
+
 /** A Dropout layer, kept with the Dense layer before it (simdnet's dropout follows a dense layer). */
 function readDropout(previous: PendingDense | undefined, cfg: Record<string, unknown>, label: string, fail: Fail): void {
   if (previous === undefined || previous.dropout !== undefined) throw fail(`${label} must follow a Dense layer`);
@@ -313,7 +396,7 @@ function readDense(cfg: Record<string, unknown>, label: string, fail: Fail): Pen
   if (typeof name !== 'string' || name.length === 0) throw fail(`${label} has no name, which its weights are found by`);
   const regularizer = readRegularizer(cfg.kernel_regularizer, label, fail);
   return {
-    name, units: units as number, activation: readActivation(cfg.activation, label, fail), alpha: 0.01, useBias, label,
+    name, units: units as number, activation: readActivation(cfg.activation, label, fail), alpha: 0.01, useBias, label, norms: [],
     ...(regularizer ? { regularizer } : {}),
   };
 }
