@@ -5,7 +5,7 @@
 // V8 rebuilds v128 constants at every use inside a loop and does not hoist loads, so each kernel
 // loads its constants from the static table K (and alpha from the caller's `tmp` slot) into
 // locals before looping.
-import { derivv, ELU, GELU, LEAKY_RELU, LINEAR, RELU, RELU6, SELU, SIGMOID, SOFTMAX, SOFTPLUS, SWISH, TANH } from './derivative';
+import { derivv, ELU, fromZ, GELU, LEAKY_RELU, LINEAR, RELU, RELU6, SELU, SIGMOID, SOFTMAX, SOFTPLUS, SWISH, TANH } from './derivative';
 import { biasAdd } from './reductions';
 import { hmax, hsum } from './horizontal';
 
@@ -567,11 +567,13 @@ const K2 = memory.data<f32>([
 }
 
 @inline function moreBiasModes(act: i32, mode: i32, keepZ: bool, x: usize, bias: usize, y: usize, rows: i32, n: i32): void {
+  // Only the activations of fromZ keep Z (biasActivationKeep): the others get no such variant.
+  const keep = fromZ(act);
   if (mode == BIAS_ROW) {
-    if (keepZ) rowsMore(act, BIAS_ROW, true, x, bias, y, rows, n);
+    if (keep && keepZ) rowsMore(act, BIAS_ROW, true, x, bias, y, rows, n);
     else rowsMore(act, BIAS_ROW, false, x, bias, y, rows, n);
   } else if (mode == BIAS_SPLAT) {
-    if (keepZ) rowsMore(act, BIAS_SPLAT, true, x, bias, y, rows, n);
+    if (keep && keepZ) rowsMore(act, BIAS_SPLAT, true, x, bias, y, rows, n);
     else rowsMore(act, BIAS_SPLAT, false, x, bias, y, rows, n);
   } else {
     rowsMore(act, BIAS_NONE, false, x, bias, y, rows, n);
@@ -618,7 +620,7 @@ export function biasActivationKeep(
   act: i32, z: usize, bias: usize, a: usize, m: i32, n: i32, alpha: f32, tmp: usize,
 ): void {
   const mode = n == 1 ? BIAS_SPLAT : BIAS_ROW;
-  if (dispatchMore(act, mode, true, z, bias, a, n == 1 ? 1 : m, n == 1 ? m : n)) return;
+  if (fromZ(act) && dispatchMore(act, mode, true, z, bias, a, n == 1 ? 1 : m, n == 1 ? m : n)) return;
   biasAdd(z, bias, m, n);
   activation(act, z, a, m, n, alpha, tmp);
 }
