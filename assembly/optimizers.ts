@@ -134,20 +134,24 @@ export function momentum(
  * m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ), t ≥ 1 the step count. m and v are stored flushed to zero,
  * and w too when l2 > 0 (as in sgd). w, g, m and v must not alias.
  *
- * The step is computed as m·k1/(√v + k2) with k1 = lr/((1−β1ᵗ)·√c2), k2 = ε/√c2 and
- * c2 = 1/(1−β2ᵗ): the same value, since √v̂ = √v·√c2, in two operations fewer per vector.
+ * The step is computed as m/(√v·a + b) with a = √c2·(1−β1ᵗ)/lr, b = ε·(1−β1ᵗ)/lr and
+ * c2 = 1/(1−β2ᵗ): the same value, lr·m̂/(√v̂ + ε), in two operations fewer per vector. Dividing m
+ * last also keeps a small m's step from passing through the subnormal range: with √v̂ + ε below
+ * lr/(1−β1ᵗ), as it is for a parameter whose gradient has become 0, the quotient is larger than m,
+ * whereas m·lr would not be (and each subnormal product would cost a microcode assist for the
+ * tens of steps that m takes to decay from 2^-116 to 2^-126).
  */
 export function adam(
   w: usize, g: usize, m: usize, v: usize, n: i32,
   lr: f64, beta1: f64, beta2: f64, epsilon: f64, t: f64, l2: f64, tmp: usize,
 ): void {
-  const rootC2 = Math.sqrt(1 / (1 - Math.pow(beta2, t)));
+  const scale = (1 - Math.pow(beta1, t)) / lr;
   store<f32>(tmp, <f32>beta1);
   store<f32>(tmp, <f32>(1 - beta1), 4);
   store<f32>(tmp, <f32>beta2, 8);
   store<f32>(tmp, <f32>(1 - beta2), 12);
-  store<f32>(tmp, <f32>(lr / (1 - Math.pow(beta1, t)) / rootC2), 16);
-  store<f32>(tmp, <f32>(epsilon / rootC2), 20);
+  store<f32>(tmp, <f32>(Math.sqrt(1 / (1 - Math.pow(beta2, t))) * scale), 16);
+  store<f32>(tmp, <f32>(epsilon * scale), 20);
   store<f32>(tmp, <f32>l2, 24);
   if (l2 != 0) { // as in momentum
     adamLoop(true, w, g, m, v, n, tmp);
@@ -159,23 +163,23 @@ export function adam(
 @inline function adamLoop(coupled: bool, w: usize, g: usize, m: usize, v: usize, n: i32, tmp: usize): void {
   const vb1 = v128.load32_splat(tmp), vib1 = v128.load32_splat(tmp, 4);
   const vb2 = v128.load32_splat(tmp, 8), vib2 = v128.load32_splat(tmp, 12);
-  const vk1 = v128.load32_splat(tmp, 16), vk2 = v128.load32_splat(tmp, 20);
+  const va = v128.load32_splat(tmp, 16), vbias = v128.load32_splat(tmp, 20);
   const vl2 = v128.load32_splat(tmp, 24);
   const absMask = v128.load32_splat(FLUSH, ABS_MASK), minNormal = v128.load32_splat(FLUSH, MIN_NORMAL);
   const end = w + (<usize>n << 2);
   const vecEnd = w + (<usize>(n & ~3) << 2);
   for (; w < vecEnd; w += 16, g += 16, m += 16, v += 16) {
-    adamAt(coupled, false, w, g, m, v, vb1, vib1, vb2, vib2, vk1, vk2, vl2, absMask, minNormal);
+    adamAt(coupled, false, w, g, m, v, vb1, vib1, vb2, vib2, va, vbias, vl2, absMask, minNormal);
   }
   for (; w < end; w += 4, g += 4, m += 4, v += 4) {
-    adamAt(coupled, true, w, g, m, v, vb1, vib1, vb2, vib2, vk1, vk2, vl2, absMask, minNormal);
+    adamAt(coupled, true, w, g, m, v, vb1, vib1, vb2, vib2, va, vbias, vl2, absMask, minNormal);
   }
 }
 
 /** adam's update of the 4 parameters at w (one: of the float at w, in lane 0). */
 @inline function adamAt(
   coupled: bool, one: bool, w: usize, g: usize, m: usize, v: usize,
-  vb1: v128, vib1: v128, vb2: v128, vib2: v128, vk1: v128, vk2: v128, vl2: v128,
+  vb1: v128, vib1: v128, vb2: v128, vib2: v128, va: v128, vbias: v128, vl2: v128,
   absMask: v128, minNormal: v128,
 ): void {
   const wv = one ? v128.load32_splat(w) : v128.load(w);
@@ -185,7 +189,7 @@ export function adam(
   const v0 = one ? v128.load32_splat(v) : v128.load(v);
   const mv = flushv(f32x4.add(f32x4.mul(vb1, m0), f32x4.mul(vib1, gv)), absMask, minNormal);
   const vv = flushNonNegativev(f32x4.add(f32x4.mul(vb2, v0), f32x4.mul(vib2, f32x4.mul(gv, gv))), minNormal);
-  let nw = f32x4.sub(wv, f32x4.div(f32x4.mul(mv, vk1), f32x4.add(f32x4.sqrt(vv), vk2)));
+  let nw = f32x4.sub(wv, f32x4.div(mv, f32x4.add(f32x4.mul(f32x4.sqrt(vv), va), vbias)));
   if (coupled) nw = flushv(nw, absMask, minNormal); // as in sgd
   if (one) {
     v128.store32_lane(m, mv, 0);

@@ -420,7 +420,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   /**
    * m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'², both flushed; w ← w − lr·m̂/(√v̂ + ε), flushed when
-   * l2 > 0, computed as w − m·k1/(√v + k2) like the wasm kernel (assembly/optimizers.ts explains
+   * l2 > 0, computed as w − m/(√v·a + b) like the wasm kernel (assembly/optimizers.ts explains
    * the constants).
    */
   function adam(
@@ -429,9 +429,9 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   ): void {
     const f = f32;
     const W = w >> 2, G = g >> 2, M = m >> 2, V = v >> 2;
-    const rootC2 = Math.sqrt(1 / (1 - Math.pow(beta2, t)));
-    const k1 = lr / (1 - Math.pow(beta1, t)) / rootC2;
-    const k2 = epsilon / rootC2;
+    const scale = (1 - Math.pow(beta1, t)) / lr;
+    const a = Math.sqrt(1 / (1 - Math.pow(beta2, t))) * scale;
+    const b = epsilon * scale;
     const b1c = 1 - beta1, b2c = 1 - beta2;
     if (l2 === 0) {
       for (let i = 0; i < n; i++) {
@@ -440,7 +440,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
         const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
         f[M + i] = mi;
         f[V + i] = vi;
-        f[W + i] -= (mi * k1) / (Math.sqrt(vi) + k2);
+        f[W + i] -= mi / (Math.sqrt(vi) * a + b);
       }
       return;
     }
@@ -451,7 +451,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
       f[M + i] = mi;
       f[V + i] = vi;
-      f[W + i] = flush(wi - (mi * k1) / (Math.sqrt(vi) + k2));
+      f[W + i] = flush(wi - mi / (Math.sqrt(vi) * a + b));
     }
   }
 
