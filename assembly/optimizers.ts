@@ -10,11 +10,11 @@
 // decays by β every step into the subnormal range, and rounding can hold it there for good
 // (0.9 × 4·2^-149 rounds back to 4·2^-149). x86 runs arithmetic on subnormals through microcode,
 // tens of times slower, and WebAssembly has no flush-to-zero mode: a long run's Adam updates slowed
-// down that much once a fifth of the state had decayed that far (bench/subnormals.ts counts
-// subnormals per buffer and times each kernel). With l2 > 0 the weights are flushed too: weight decay
+// down that much once half of m had decayed that far (bench/subnormals.ts counts subnormals per
+// buffer and times each kernel). With l2 > 0 the weights are flushed too: weight decay
 // shrinks a weight whose gradient stays 0 geometrically, and with a strong l2 the weights reach the
 // subnormal range (without l2 nothing shrinks them so). The update uses the flushed values, so it
-// reads no subnormal either. src/backend/js.ts stores the same floats.
+// reads no subnormal either. src/backend/js.ts flushes by the same rule.
 //
 // The flush adds three vector operations for m (two for v, which is ≥ 0), and these loops are
 // limited by vector arithmetic, not memory, while their arrays fit in cache. With l2 = 0 (the

@@ -254,9 +254,9 @@ function epochTimer(rows: number): { speeds: EpochSpeeds; begin(): void; end(wal
 /**
  * The long run: 784-128-64-10 ReLU/softmax, Adam lr 1e-3, batch 64, on `rows` rows of random data
  * (uniform pixels, random one-hot labels) for `epochs` epochs in one fit(). With 8,192 rows (128
- * steps an epoch), Adam's state starts to decay below 2^-126 in the sixth epoch and more than half
- * of m is there by the eighth (bench/subnormals.ts counts it), where kernels that kept subnormal
- * floats slowed down for good. Samples/s per epoch come from fit's epoch logs (TF.js: the time
+ * steps an epoch), Adam's m starts to decay below 2^-126 in the sixth epoch and more than half of
+ * it is there by the end of the seventh (bench/subnormals.ts counts it), where kernels that kept
+ * subnormal floats slowed down for good. Samples/s per epoch come from fit's epoch logs (TF.js: the time
  * between epoch callbacks), and also from CPU time; the figure is the last epoch (by the clock),
  * min–max over all epochs; `perEpoch` and `perEpochCpu` hold every epoch.
  */
