@@ -59,12 +59,12 @@ describe.each(FLAVOURS)('the optimizers flush on %s', (flavour) => {
 
   /** One step from the given state with g = 0; returns w, m and v after it. */
   function step(
-    kind: 'sgd' | 'momentum' | 'adam', w0: number[], m0: number[], v0: number[], l2: number,
+    kind: 'sgd' | 'momentum' | 'adam', w0: number[], m0: number[], v0: number[], l2: number, sgdLr = 1,
   ): { w: Float32Array; m: Float32Array; v: Float32Array } {
     const n = w0.length;
     return scoped(b, () => {
       const w = upload(b, w0), g = b.alloc(n), m = upload(b, m0), v = upload(b, v0);
-      if (kind === 'sgd') b.sgd(w, g, n, 1, l2);
+      if (kind === 'sgd') b.sgd(w, g, n, sgdLr, l2);
       else if (kind === 'momentum') b.momentum(w, g, m, n, 0.1, 0.5, 3, l2);
       else b.adam(w, g, m, v, n, 0.1, 0.5, 0.5, 1e-7, 3, l2);
       return { w: read(b, w, n), m: read(b, m, n), v: read(b, v, n) };
@@ -83,9 +83,12 @@ describe.each(FLAVOURS)('the optimizers flush on %s', (flavour) => {
     expect(bitsOf(v)).toEqual(bitsOf(V_OUT));
   });
 
-  it('with l2 > 0, sgd, momentum and adam store w below 2^-126 as +0', () => {
-    // sgd with lr 1, l2 0.5 and g = 0 halves w exactly.
-    expect(bitsOf(step('sgd', STATE_IN, ones, ones, 0.5).w)).toEqual(bitsOf(STATE_OUT));
+  it('with l2 > 0, sgd, momentum and adam store w below 2^-126/l2 as +0', () => {
+    // sgd with lr 0.5, l2 1 and g = 0 halves w exactly; the floor is 2^-126.
+    expect(bitsOf(step('sgd', STATE_IN, ones, ones, 1, 0.5).w)).toEqual(bitsOf(STATE_OUT));
+    // With lr 2 and l2 0.25 it halves w too, and the floor is 2^-124: l2·w is subnormal below it.
+    const w0 = [2 ** -121, 2 ** -122, -(2 ** -122), 2 ** -123, 3 * 2 ** -125, 2 ** -124, 1];
+    expect(bitsOf(step('sgd', w0, [], [], 0.25, 2).w)).toEqual(bitsOf([2 ** -122, 2 ** -123, -(2 ** -123), 2 ** -124, 0, 0, 0.5]));
     // momentum and adam from a zero state: m = (1 − β)·l2·w, a tiny step for a tiny w.
     const zeros = STATE_IN.map(() => 0);
     const tinyW = [TINY, -TINY, MIN_NORMAL / 2, 1, TINY, TINY, TINY, TINY, TINY];

@@ -377,9 +377,10 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2). The state they keep
   // (m, v) is stored flushed to zero, as in assembly/optimizers.ts, which says why: a magnitude
   // below the smallest normal float32 is stored as +0, and the update uses the flushed value. With
-  // l2 = 0 (the default) a loop without the l2 term pays for the flush, as in the wasm kernels.
+  // l2 > 0, a weight below weightFloor(l2) is stored as 0. With l2 = 0 (the default) a loop without
+  // the l2 term pays for the flush, as in the wasm kernels.
 
-  /** w ← w − lr·g', flushed when l2 > 0 (weight decay shrinks w geometrically, see sgd in assembly/optimizers.ts). */
+  /** w ← w − lr·g'; with l2 > 0, 0 below weightFloor(l2). */
   function sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     const f = f32;
     const W = w >> 2, G = g >> 2;
@@ -387,13 +388,14 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       for (let i = 0; i < n; i++) f[W + i] -= lr * f[G + i];
       return;
     }
+    const floor = weightFloor(l2);
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
-      f[W + i] = flush(wi - lr * (f[G + i] + l2 * wi));
+      f[W + i] = flushWeight(wi - lr * (f[G + i] + l2 * wi), floor);
     }
   }
 
-  /** m ← βm + (1−β)g', flushed; w ← w − lr·m/(1−βᵗ), flushed when l2 > 0. */
+  /** m ← βm + (1−β)g', flushed; w ← w − lr·m/(1−βᵗ), with l2 > 0 0 below weightFloor(l2). */
   function momentum(
     w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number,
   ): void {
@@ -409,19 +411,20 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       }
       return;
     }
+    const floor = weightFloor(l2);
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
       const gi = f[G + i] + l2 * wi;
       const mi = flush(beta * f[M + i] + oneMinusBeta * gi);
       f[M + i] = mi;
-      f[W + i] = flush(wi - step * mi);
+      f[W + i] = flushWeight(wi - step * mi, floor);
     }
   }
 
   /**
-   * m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'², both flushed; w ← w − lr·m̂/(√v̂ + ε), flushed when
-   * l2 > 0, computed as w − m/(√v·a + b) like the wasm kernel (assembly/optimizers.ts explains
-   * the constants).
+   * m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'², both flushed; w ← w − lr·m̂/(√v̂ + ε), with l2 > 0
+   * 0 below weightFloor(l2), computed as w − m/(√v·a + b) like the wasm kernel
+   * (assembly/optimizers.ts explains the constants).
    */
   function adam(
     w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
@@ -444,6 +447,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       }
       return;
     }
+    const floor = weightFloor(l2);
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
       const gi = f[G + i] + l2 * wi;
@@ -451,7 +455,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
       f[M + i] = mi;
       f[V + i] = vi;
-      f[W + i] = flush(wi - mi / (Math.sqrt(vi) * a + b));
+      f[W + i] = flushWeight(wi - mi / (Math.sqrt(vi) * a + b), floor);
     }
   }
 
@@ -503,6 +507,20 @@ const FLUSH_BELOW = 2 ** -126 - 2 ** -150;
  */
 function flush(v: number): number {
   return Math.abs(v) < FLUSH_BELOW ? 0 : v;
+}
+
+/**
+ * With l2 > 0, weights of smaller magnitude are stored as 0: there l2·w would be subnormal (see
+ * assembly/optimizers.ts). A float32, as in the wasm kernels.
+ */
+function weightFloor(l2: number): number {
+  return Math.fround(2 ** -126 / Math.min(l2, 1));
+}
+
+/** v rounded to float32, or +0 where that is below `floor` in magnitude (or −0). NaN passes. */
+function flushWeight(v: number, floor: number): number {
+  const r = Math.fround(v);
+  return Math.abs(r) < floor ? 0 : r;
 }
 
 /** σ(z) without overflow: e^−|z| ≤ 1 on both branches. */
