@@ -405,9 +405,10 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     const oneMinusBeta = 1 - beta;
     if (l2 === 0) {
       for (let i = 0; i < n; i++) {
+        const wi = f[W + i];
         const mi = flush(beta * f[M + i] + oneMinusBeta * f[G + i]);
         f[M + i] = mi;
-        f[W + i] -= step * mi;
+        f[W + i] = wi - step * mi;
       }
       return;
     }
