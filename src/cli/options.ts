@@ -104,38 +104,53 @@ const ACCEPTED: Record<CommandName, readonly OptionName[]> = {
 };
 
 export function parseCommandLine(argv: readonly string[]): ParseResult {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTION_SPEC, strict: true, allowPositionals: true });
-  } catch (err) {
-    // parseArgs' own messages are clear; make them ours so main prints them as usage errors.
-    throw new UsageError((err as Error).message.replace(/\n/g, ' '));
-  }
-  const { values, positionals } = parsed;
-
+  const { values, positionals } = parseOptions(argv);
   const [commandWord, ...extra] = positionals;
-  let command: CommandName | undefined;
-  if (commandWord !== undefined) {
-    if (!(COMMANDS as readonly string[]).includes(commandWord)) {
-      throw new UsageError(`unknown command "${commandWord}"; expected one of ${COMMANDS.join(', ')}`);
-    }
-    command = commandWord as CommandName;
-  }
+  const command = commandNamed(commandWord);
   if (values.version) return { kind: 'version' };
   if (values.help || command === undefined) return { kind: 'help', command };
   if (extra.length > 0) {
     throw new UsageError(`unexpected argument "${extra[0]}" after "${command}" (options start with --)`);
   }
+  checkOptionsApply(command, values);
+  const settings = settingsFrom(command, values);
+  checkCombinations(settings);
+  return { kind: 'run', settings };
+}
 
+/** node's parseArgs, its errors turned into usage errors. */
+function parseOptions(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTION_SPEC, strict: true, allowPositionals: true });
+  } catch (err) {
+    // parseArgs' own messages are clear; make them ours so main prints them as usage errors.
+    throw new UsageError((err as Error).message.replace(/\n/g, ' '));
+  }
+}
+
+type OptionValues = ReturnType<typeof parseOptions>['values'];
+
+function commandNamed(word: string | undefined): CommandName | undefined {
+  if (word === undefined) return undefined;
+  if (!(COMMANDS as readonly string[]).includes(word)) {
+    throw new UsageError(`unknown command "${word}"; expected one of ${COMMANDS.join(', ')}`);
+  }
+  return word as CommandName;
+}
+
+function checkOptionsApply(command: CommandName, values: OptionValues): void {
   for (const name of Object.keys(values) as OptionName[]) {
     if (name === 'help' || name === 'version') continue;
     if (!ACCEPTED[command].includes(name)) {
       throw new UsageError(`option --${name} does not apply to "simdnet ${command}"`);
     }
   }
+}
 
+/** Every option checked and typed, in the order listed here; the defaults for those not given. */
+function settingsFrom(command: CommandName, values: OptionValues): Settings {
   const optimizer = oneOf('optimizer', values.optimizer, OPTIMIZER_NAMES) ?? DEFAULTS.optimizer;
-  const settings: Settings = {
+  return {
     command,
     data: values.data === undefined ? (command === 'train' ? DEFAULTS.data : undefined) : nonEmpty('data', values.data),
     label: values.label === undefined ? undefined : nonEmpty('label', values.label),
@@ -160,6 +175,10 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
     save: values.save === undefined ? undefined : nonEmpty('save', values.save),
     model: values.model === undefined ? undefined : nonEmpty('model', values.model),
   };
+}
+
+/** Values that are each valid but do not go together. */
+function checkCombinations(settings: Settings): void {
   if (settings.validationSplit + settings.testSplit >= 1) {
     throw new UsageError(
       `--validation-split + --test-split must leave rows to train on (sum < 1), got ` +
@@ -169,10 +188,10 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
   if (settings.relaxedSimd && settings.backend !== 'wasm') {
     throw new UsageError('--relaxed-simd selects a build of the wasm kernels; it does not apply to --backend js');
   }
+  const { command } = settings;
   if ((command === 'evaluate' || command === 'predict') && settings.model === undefined) {
     throw new UsageError(`"simdnet ${command}" needs --model <path> (a file written by "simdnet train --save")`);
   }
-  return { kind: 'run', settings };
 }
 
 function nonEmpty(name: string, raw: string): string {
