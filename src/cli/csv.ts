@@ -29,8 +29,8 @@ export function readCsv(file: string): CsvTable {
   if (records.length === 0) {
     throw new DataError(`${file}:1:1: the file is empty; expected a header line such as "x1,x2,label" and data rows`);
   }
-  const header = records[0]!.record;
-  const headerLine = records[0]!.info.lines;
+  const header = records[0].record;
+  const headerLine = records[0].info.lines;
   checkHeader(file, header, headerLine);
   if (records.length === 1) {
     throw new DataError(`${file}:${headerLine + 1}:1: no data rows after the header`);
@@ -119,7 +119,7 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** The number in a cell, or a DataError at its line and column. */
 export function numberAt(table: CsvTable, row: number, column: number, role: string): number {
-  const cell = table.rows[row]![column]!;
+  const cell = table.rows[row][column];
   const value = DECIMAL.test(cell) ? Number(cell) : NaN;
   if (!Number.isFinite(value)) {
     const shown = cell === '' ? 'an empty field' : `"${cell}"`;

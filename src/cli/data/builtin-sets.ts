@@ -19,12 +19,12 @@ export async function loadMnist(): Promise<Dataset> {
   }
   const side = MNIST_SIDE * MNIST_SIDE;
   let rows = 0;
-  for (let digit = 0; digit < 10; digit++) rows += mnist[digit]!.length;
+  for (let digit = 0; digit < 10; digit++) rows += mnist[digit].length;
   const x = new Float32Array(rows * side);
   const y = new Float32Array(rows);
   let row = 0;
   for (let digit = 0; digit < 10; digit++) {
-    const { raw, length } = mnist[digit]!;
+    const { raw, length } = mnist[digit];
     x.set(raw.slice(0, length * side), row * side);
     y.fill(digit, row, row + length);
     row += length;
@@ -56,7 +56,7 @@ export function isGenerated(name: string): boolean {
 
 /** A seeded toy set; the same name and seed give the same points. */
 export function loadGenerated(name: string, seed: number): Dataset {
-  const { make, samples } = GENERATORS[name]!;
+  const { make, samples } = GENERATORS[name];
   const { x, y } = make(samples, seed);
   return {
     source: name,

@@ -34,7 +34,7 @@ export function loadCsvForTraining(file: string, labelName: string | undefined, 
     for (let r = 0; r < y.length; r++) y[r] = numberAt(table, r, labelColumn, 'label');
     return csvDataset(table, featureColumns, labelColumn, x, y, 'regression', []);
   }
-  const names = table.rows.map((row) => row[labelColumn]!);
+  const names = table.rows.map((row) => row[labelColumn]);
   names.forEach((name, r) => {
     if (name === '') {
       throw new DataError(
@@ -82,7 +82,7 @@ export function loadCsvForModel(
         y[r] = numberAt(table, r, labelColumn, 'label');
         continue;
       }
-      const name = table.rows[r]![labelColumn]!;
+      const name = table.rows[r][labelColumn];
       const k = index.get(name);
       if (k === undefined) {
         throw new DataError(
@@ -99,7 +99,7 @@ export function loadCsvForModel(
 function featureMatrix(table: CsvTable, columns: number[]): Float32Array {
   const x = new Float32Array(table.rows.length * columns.length);
   for (let r = 0; r < table.rows.length; r++) {
-    for (let j = 0; j < columns.length; j++) x[r * columns.length + j] = numberAt(table, r, columns[j]!, 'feature');
+    for (let j = 0; j < columns.length; j++) x[r * columns.length + j] = numberAt(table, r, columns[j], 'feature');
   }
   return x;
 }
@@ -117,10 +117,10 @@ function csvDataset(
     source: table.file,
     x,
     rows: table.rows.length,
-    features: featureColumns.map((i) => table.header[i]!),
+    features: featureColumns.map((i) => table.header[i]),
     task,
     classes,
     y,
-    label: labelColumn >= 0 ? table.header[labelColumn]! : '',
+    label: labelColumn >= 0 ? table.header[labelColumn] : '',
   };
 }
