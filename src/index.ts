@@ -27,5 +27,5 @@ export { NonFiniteError } from './training/guard.js';
 export type { NonFiniteQuantity } from './training/guard.js';
 export { spiral, moons, circles, xor } from './datasets.js';
 export type { Dataset } from './datasets.js';
-export { createBackend, wasmSimdSupported, wasmRelaxedSimdSupported, ACTIVATION, ACTIVATION_NAMES } from './backend/index.js';
+export { createBackend, wasmSimdSupported, wasmRelaxedSimdSupported, ACTIVATION, ACTIVATION_NAMES, BACKEND_NAMES } from './backend/index.js';
 export type { Backend, BackendName, BackendOptions, ActivationName, ActivationCode, Ptr } from './backend/index.js';

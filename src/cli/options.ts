@@ -3,7 +3,7 @@
  * every value into a typed settings object, so the commands never see a raw string.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_LEARNING_RATES, LOSS_ALIASES, OPTIMIZER_NAMES, type LossName, type OptimizerName } from '../index.js';
+import { BACKEND_NAMES, DEFAULT_LEARNING_RATES, LOSS_ALIASES, OPTIMIZER_NAMES, type BackendName, type LossName, type OptimizerName } from '../index.js';
 import { lossNamed } from '../losses.js';
 
 export const COMMANDS = ['train', 'evaluate', 'predict', 'bench'] as const;
@@ -25,7 +25,7 @@ export const DEFAULTS = {
   optimizer: 'adam' as OptimizerName,
   epochs: 10,
   batchSize: 64,
-  backend: 'wasm' as 'wasm' | 'js',
+  backend: 'wasm' as BackendName,
   seed: 42,
   validationSplit: 0.1,
   testSplit: 0.2,
@@ -162,7 +162,7 @@ function settingsFrom(command: CommandName, values: OptionValues): Settings {
     epochs: values.epochs === undefined ? DEFAULTS.epochs : positiveInteger('epochs', values.epochs),
     batchSize:
       values['batch-size'] === undefined ? DEFAULTS.batchSize : positiveInteger('batch-size', values['batch-size']),
-    backend: oneOf('backend', values.backend, ['wasm', 'js'] as const) ?? DEFAULTS.backend,
+    backend: oneOf('backend', values.backend, BACKEND_NAMES) ?? DEFAULTS.backend,
     relaxedSimd: values['relaxed-simd'] ?? false,
     seed: values.seed === undefined ? undefined : seedValue(values.seed),
     validationSplit:
