@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { SimdnetError, type LossName, type Sequential } from '../index.js';
+import { SimdnetError, type BackendName, type LossName, type Sequential } from '../index.js';
 import { loadModelFile, saveModelFile } from '../node.js';
 import { DataError } from './csv.js';
 import type { Task } from './data/dataset.js';
@@ -64,7 +64,7 @@ export async function writeModelFile(path: string, model: Sequential, metadata: 
 
 export async function readModelFile(
   path: string,
-  backend: 'wasm' | 'js',
+  backend: BackendName,
 ): Promise<{ model: CliModel; metadata: CliMetadata }> {
   let model: Sequential;
   try {

@@ -50,7 +50,7 @@ export interface Settings {
   lr: number | undefined;
   epochs: number;
   batchSize: number;
-  backend: 'wasm' | 'js';
+  backend: BackendName;
   /** train: the relaxed-SIMD (FMA) build of the wasm kernels. */
   relaxedSimd: boolean;
   /** undefined: DEFAULTS.seed for train, the model's training seed for evaluate/predict. */
