@@ -47,10 +47,14 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /**
    * C = op(A)·B in i-k-j order, four rows of B per pass over a row of C. Element (i, p) of op(A)
    * sits at A + i·rowStride + p·depthStride: (k, 1) for A [m×k], (1, m) for Aᵀ with A stored [k×m].
+   * With skipZeros (the sparse kernels) a group of four terms whose elements of A are all ±0, or a
+   * zero term of the tail, is left out: it would add ±0 to C (B finite), which changes no bit unless
+   * C is −0 (docs/ARCHITECTURE.md, 'Sparse inputs'). Groups with a nonzero are computed whole, so
+   * the sums round as the dense loop's do.
    */
   function gemmRowsKJ(
     m: number, n: number, k: number, a: Ptr, rowStride: number, depthStride: number,
-    b: Ptr, c: Ptr, accumulate: boolean,
+    b: Ptr, c: Ptr, accumulate: boolean, skipZeros: boolean,
   ): void {
     const f = f32;
     const A = a >> 2, B = b >> 2, C = c >> 2;
@@ -64,6 +68,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       for (; p < k4; p += 4) {
         const ap = ai + p * s;
         const a0 = f[ap], a1 = f[ap + s], a2 = f[ap + 2 * s], a3 = f[ap + 3 * s];
+        if (skipZeros && a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
         const b0 = B + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
         for (let j = 0; j < n; j++) {
           f[ci + j] += a0 * f[b0 + j] + a1 * f[b1 + j] + a2 * f[b2 + j] + a3 * f[b3 + j];
@@ -71,6 +76,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       }
       for (; p < k; p++) {
         const ap = f[ai + p * s];
+        if (skipZeros && ap === 0) continue;
         const bp = B + p * n;
         for (let j = 0; j < n; j++) f[ci + j] += ap * f[bp + j];
       }
@@ -79,12 +85,22 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   /** A is [m×k], B is [k×n]. */
   function gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
-    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate);
+    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate, false);
   }
 
   /** Aᵀ·B with A stored [k×m], B [k×n]. */
   function gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
-    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate);
+    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate, false);
+  }
+
+  /** gemmNN skipping the zero groups of A (the sparse kernels of backend.ts). */
+  function sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate, true);
+  }
+
+  /** gemmTN skipping the zero groups of A. */
+  function sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate, true);
   }
 
   /**
@@ -378,6 +394,14 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     return 1;
   }
 
+  function countNonzero(x: Ptr, n: number): number {
+    const f = f32;
+    const X = x >> 2;
+    let count = 0;
+    for (let i = 0; i < n; i++) if (f[X + i] !== 0) count++; // NaN !== 0
+    return count;
+  }
+
   // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2).
 
   /** w ← w − lr·g'. */
@@ -438,11 +462,11 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     mark: (): number => heap.mark(),
     release: (mark: number): void => heap.release(mark),
 
-    gemmNN, gemmTN, gemmNT, gemmNTBackward,
+    gemmNN, gemmTN, gemmNT, gemmNTBackward, sparseGemmNN, sparseGemmTN,
     biasAdd, colSum,
     activation, biasActivation, activationBackward,
     lossSigmoidBce, lossSoftmaxCce, lossMse, countCorrect,
-    gatherRows, copy, fill, allFinite,
+    gatherRows, copy, fill, allFinite, countNonzero,
     sgd, momentum, adam,
   };
 }

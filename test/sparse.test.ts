@@ -1,0 +1,117 @@
+/**
+ * The sparse-input kernels (sparseGemmNN, sparseGemmTN) against the dense ones, bit for bit, on every
+ * backend and on the relaxed-SIMD build: they leave out the terms whose element of A is exactly ±0,
+ * which must change no bit of C when B is finite (docs/ARCHITECTURE.md, 'Sparse inputs'). Random
+ * inputs at densities 0%, 1%, 19% (MNIST's), 50% and 100%, on shapes across the dense GEMM's tile and
+ * k-slab edges (test/support/gemm-tiles.ts), with and without accumulate. Then countNonzero.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createWasmBackend, wasmRelaxedSimdSupported, type Backend } from '../src/backend/index.js';
+import { enableRelaxedSimd } from '../src/node.js';
+import { BACKEND_NAMES, makeBackend, read, scoped, upload } from './backends.js';
+import { mulberry32, uniform } from './prng.js';
+import { GEMM_TILES } from './support/gemm-tiles.js';
+
+const { MR, NR, KC, DIRECT_B_ROWS } = GEMM_TILES;
+const DENSITIES = [0, 0.01, 0.19, 0.5, 1];
+
+// [m, n, k]: n across the sparse kernels' strips (32, 16, 4 columns and a 1–3 column tail) and the
+// dense tiles (NR), one column (the dense matrix-vector path), k within one slab, on KC and across
+// slabs, m on MR and around DIRECT_B_ROWS, and the MNIST first layer at batch 64.
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [3, 2, 5], [MR, NR, KC], [MR + 1, NR + 1, KC + 1], [5, 3, 4], [7, 33, 17], [4, 49, 9],
+  [DIRECT_B_ROWS, 35, KC - 1], [DIRECT_B_ROWS + 1, 70, 2 * KC + 3], [19, 1, 301], [2, 1, 9],
+  [33, 67, 130], [64, 128, 784], [130, 20, 600], [9, 263, 256],
+];
+
+/** n floats of which a share `density` (on average) is uniform in [−1, 1), the rest 0 (a few −0). */
+function sparseValues(rng: () => number, n: number, density: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (rng() < density) out[i] = 2 * rng() - 1;
+    else if (rng() < 0.05) out[i] = -0;
+  }
+  return out;
+}
+
+type Variant = 'NN' | 'TN';
+
+/** C after the dense and after the sparse kernel, from the same A, B and initial C. */
+function bothWays(b: Backend, v: Variant, m: number, n: number, k: number, density: number, accumulate: boolean, seed: number): [Float32Array, Float32Array] {
+  const rng = mulberry32(seed);
+  const a = sparseValues(rng, m * k, density); // [m×k] for NN, stored [k×m] for TN
+  const bv = uniform(rng, k * n);
+  const c0 = uniform(rng, m * n, -2, 2);
+  return scoped(b, () => {
+    const ap = upload(b, a), bp = upload(b, bv);
+    const dense = upload(b, c0), sparse = upload(b, c0);
+    if (v === 'NN') {
+      b.gemmNN(m, n, k, ap, bp, dense, accumulate);
+      b.sparseGemmNN(m, n, k, ap, bp, sparse, accumulate);
+    } else {
+      b.gemmTN(m, n, k, ap, bp, dense, accumulate);
+      b.sparseGemmTN(m, n, k, ap, bp, sparse, accumulate);
+    }
+    return [read(b, dense, m * n), read(b, sparse, m * n)];
+  });
+}
+
+/** The index of the first element whose bits differ, or −1. */
+function firstDifference(x: Float32Array, y: Float32Array): number {
+  const bx = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const by = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  return bx.findIndex((bits, i) => bits !== by[i]);
+}
+
+function sameBitsOnEveryShape(get: () => Backend, v: Variant): void {
+  for (const [m, n, k] of SHAPES) {
+    for (const density of DENSITIES) {
+      for (const accumulate of [false, true]) {
+        const [want, got] = bothWays(get(), v, m, n, k, density, accumulate, 7919 * m + 31 * n + k + Math.round(density * 100));
+        const at = firstDifference(want, got);
+        expect(at, `${v} ${m}×${n}×${k} density ${density} accumulate=${accumulate}: element ${at} is ${got[at]}, dense ${want[at]}`).toBe(-1);
+      }
+    }
+  }
+}
+
+const builds: Array<[string, () => Promise<Backend>]> = BACKEND_NAMES.map((name) => [name, () => makeBackend(name)]);
+if (BACKEND_NAMES.includes('wasm')) {
+  enableRelaxedSimd();
+  if (wasmRelaxedSimdSupported()) builds.push(['wasm-relaxed', () => createWasmBackend({ relaxed: true })]);
+}
+
+describe.each(builds)('sparse kernels on %s', (_name, create) => {
+  let b: Backend;
+  beforeAll(async () => { b = await create(); });
+
+  it.each<Variant>(['NN', 'TN'])('sparseGemm%s gives the dense kernel\'s bits on every shape and density', (v) => {
+    sameBitsOnEveryShape(() => b, v);
+  });
+
+  it.each<Variant>(['NN', 'TN'])('sparseGemm%s keeps a NaN of A (it is not a zero)', (v) => {
+    const [m, n, k] = [3, 20, 9];
+    const a = new Float32Array(m * k);
+    a[4] = NaN;
+    const got = scoped(b, () => {
+      const c = b.alloc(m * n);
+      const ap = upload(b, a), bp = upload(b, new Float32Array(k * n).fill(1));
+      if (v === 'NN') b.sparseGemmNN(m, n, k, ap, bp, c, false);
+      else b.sparseGemmTN(m, n, k, ap, bp, c, false);
+      return read(b, c, m * n);
+    });
+    // NN: a[4] is row 0, p = 4; TN: A is stored [k×m], a[4] is p = 1, column 1.
+    const nanRow = v === 'NN' ? 0 : 1;
+    got.forEach((value, i) => expect(Number.isNaN(value), `element ${i}`).toBe(Math.floor(i / n) === nanRow));
+  });
+
+  it('countNonzero counts everything but ±0, NaN included, over vector bodies and tails', () => {
+    const rng = mulberry32(5);
+    for (const n of [0, 1, 3, 4, 7, 8, 9, 31, 1000]) {
+      const x = sparseValues(rng, n, 0.3);
+      if (n > 2) x[n - 1] = NaN;
+      const want = Array.from(x).filter((value) => value !== 0).length;
+      expect(scoped(b, () => b.countNonzero(upload(b, x), n)), `n=${n}`).toBe(want);
+    }
+  });
+});
