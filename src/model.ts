@@ -19,7 +19,9 @@ import { METRIC_NAMES, type MetricName } from './metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
 import { checkSeed, Random } from './random.js';
-import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './network.js';
+import {
+  backward, batchLoss, evaluateRows, forward, measureInputs, predictRows, SPARSE_MAX_DENSITY, Totals, type Network, type SparseInputs,
+} from './network.js';
 
 export interface SequentialConfig {
   layers: ReadonlyArray<DenseLayer | DenseConfig>;
@@ -33,6 +35,12 @@ export interface SequentialConfig {
   relaxedSimd?: boolean;
   /** Seeds weight initialisation and (unless fit gets its own seed) shuffling; default 0. */
   seed?: number;
+  /**
+   * 'auto' (default): fit, predict and evaluate measure the density of their inputs and run the
+   * first layer on the sparse kernels, which skip the zeros, when at most 35% of the inputs are
+   * nonzero; the results are the same bits as the dense path. false: always the dense path.
+   */
+  sparseInputs?: SparseInputs;
 }
 
 export interface CompileConfig {
@@ -88,15 +96,23 @@ export async function sequential(config: SequentialConfig): Promise<Sequential> 
 /** @internal sequential() under another name, for the loaders' messages. */
 export async function build(where: string, config: unknown): Promise<Sequential> {
   if (!isPlainObject(config)) throw invalid(where, 'config', 'an object such as { layers: [...] }', config);
-  checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'seed']);
+  checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'seed', 'sparseInputs']);
   const { layers, specs } = resolveLayers(where, config.layers);
   const backendName = checkBackendName(where, config.backend ?? 'wasm');
   const relaxed = config.relaxedSimd ?? false;
   if (typeof relaxed !== 'boolean') throw invalid(where, 'relaxedSimd', 'true or false', relaxed);
   if (relaxed && backendName !== 'wasm') throw invalid(where, 'relaxedSimd', "false with backend 'js' (relaxed SIMD is a build of the wasm backend)", relaxed);
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
+  const sparseInputs = checkSparseInputs(where, 'sparseInputs', config.sparseInputs ?? 'auto');
   const backend = await createBackend(backendName, { relaxed });
-  return new Sequential(backend, layers, specs, seed);
+  const model = new Sequential(backend, layers, specs, seed);
+  model.sparseInputs = sparseInputs;
+  return model;
+}
+
+function checkSparseInputs(where: string, arg: string, value: unknown): SparseInputs {
+  if (value !== 'auto' && value !== false) throw invalid(where, arg, "'auto' or false", value);
+  return value;
 }
 
 export class Sequential {
@@ -126,7 +142,7 @@ export class Sequential {
     this.#seed = seed;
     this.#shuffleRng = new Random(seed, 1);
     const mem = allocateModel(backend, specs);
-    this.#net = { backend, specs, mem, step: 0 };
+    this.#net = { backend, specs, mem, step: 0, sparseInputs: 'auto', inputDensity: NaN, sparseInput: false };
     // Initial weights are drawn in TypeScript and uploaded, so they are the same bits on every backend.
     const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
@@ -137,6 +153,27 @@ export class Sequential {
   /** The kernels this model runs on. */
   get backend(): Backend {
     return this.#use('backend').backend;
+  }
+
+  /**
+   * Whether the first layer may run on the sparse kernels: 'auto' (when the inputs of a call are at
+   * most 35% nonzero) or false (never). Same results either way; settable between calls.
+   */
+  get sparseInputs(): SparseInputs {
+    return this.#use('sparseInputs').sparseInputs;
+  }
+
+  set sparseInputs(value: SparseInputs) {
+    const net = this.#use('sparseInputs');
+    net.sparseInputs = checkSparseInputs('sparseInputs', 'sparseInputs', value);
+  }
+
+  /**
+   * The share of nonzero elements in the inputs of the last fit, predict or evaluate (measured on
+   * up to 1,024 rows spread over them), NaN before the first: what the 'auto' switch decided on.
+   */
+  get inputDensity(): number {
+    return this.#use('inputDensity').inputDensity;
   }
 
   /**
@@ -204,6 +241,7 @@ export class Sequential {
     const out = new Float32Array(xs.rows * this.outputUnits);
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, xData, xs.rows);
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: false, backward: false });
       predictRows(net, xData, xs.rows, bufs, out);
     });
@@ -222,6 +260,7 @@ export class Sequential {
     const totals = new Totals();
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, xData, xs.rows);
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: true, backward: false });
       evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, accuracy, totals);
@@ -329,6 +368,7 @@ export class Sequential {
       `Sequential: input [batch, ${this.inputUnits}], backend ${net.backend.name}`,
       rule('_'), line(head), rule('='), ...rows.map(line), rule('='),
       `Total params: ${net.mem.layout.count}`,
+      sparseLine(net),
     ].join('\n');
   }
 
@@ -352,6 +392,7 @@ export class Sequential {
     const totals = new Totals();
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, xData, xs.rows);
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, xs.rows, { gather: false, loss: true, backward: true });
       forward(net, xData, xs.rows, bufs);
@@ -437,4 +478,14 @@ function checkJson(where: string, arg: string, value: unknown): unknown {
   } catch (err) {
     throw new SimdnetError(arg, `${where}: ${arg} must be a JSON value, got one that JSON.stringify rejects (${(err as Error).message})`);
   }
+}
+
+/** summary()'s last line: the sparse-input switch, and what the last call's input density chose. */
+function sparseLine(net: Network): string {
+  if (net.sparseInputs === false) return 'Sparse inputs: off (first layer always dense)';
+  if (Number.isNaN(net.inputDensity)) return `Sparse inputs: auto (first layer sparse at ≤ ${SPARSE_MAX_DENSITY * 100}% nonzero inputs; no inputs seen yet)`;
+  const percent = `${(net.inputDensity * 100).toFixed(1)}%`;
+  return net.sparseInput
+    ? `Sparse inputs: auto; last inputs ${percent} nonzero, so the first layer skips the zeros`
+    : `Sparse inputs: auto; last inputs ${percent} nonzero (sparse at ≤ ${SPARSE_MAX_DENSITY * 100}%), so the first layer is dense`;
 }

@@ -7,10 +7,10 @@
  * row-major), the transpose: X is [m × n_in], W [n_in × n_out].
  *
  *   columns                                    here (rows)                         kernel
- *   Z[l] = W[l]·A[l−1] + b[l]                  Z_l = A_{l−1}·W_l + b_l              gemmNN, then bias
+ *   Z[l] = W[l]·A[l−1] + b[l]                  Z_l = A_{l−1}·W_l + b_l              gemmNN (sparseGemmNN), then bias
  *   A[l] = g(Z[l])                             A_l = g(Z_l)                         biasActivation
  *   dZ[L] = A[L] − Y, with 1/m on dW, db       dZ_L = (A_L − Y)/m (1/m folded in)   lossSigmoidBce / lossSoftmaxCce
- *   dW[l] = (1/m)·dZ[l]·A[l−1]ᵀ                dW_l = A_{l−1}ᵀ·dZ_l                 gemmTN
+ *   dW[l] = (1/m)·dZ[l]·A[l−1]ᵀ                dW_l = A_{l−1}ᵀ·dZ_l                 gemmTN (sparseGemmTN)
  *   db[l] = (1/m)·np.sum(dZ[l], axis=1)        db_l = Σ_rows dZ_l                   colSum
  *   dA[l−1] = W[l]ᵀ·dZ[l]                      dA_{l−1} = dZ_l·W_lᵀ                 gemmNTBackward: one
  *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    pass, g' (from A) fused
@@ -24,6 +24,53 @@ import { rowAt, type BatchBuffers, type PlannedModel } from './plan.js';
 /** A model as the kernels see it. `step` counts optimizer updates (Adam's and momentum's t). */
 export interface Network extends PlannedModel {
   step: number;
+  /** The user's switch for the sparse first layer (SparseInputs). */
+  sparseInputs: SparseInputs;
+  /** The density of the current (or last) call's inputs, NaN before the first; set by measureInputs. */
+  inputDensity: number;
+  /** Whether the current call runs the first layer's products on the sparse kernels. */
+  sparseInput: boolean;
+}
+
+/**
+ * 'auto' (the default): each fit, predict and evaluate measures the density of its inputs (the
+ * share of nonzero elements) and runs the first layer's products on the sparse kernels when it is
+ * at most SPARSE_MAX_DENSITY; false: always the dense kernels. The results are the same bits
+ * either way (docs/ARCHITECTURE.md, 'Sparse inputs'); only the speed differs.
+ */
+export type SparseInputs = 'auto' | false;
+
+/**
+ * The input density up to which the sparse kernels beat the dense GEMM on the first layer's two
+ * products (Z_1 = X·W_1, dW_1 = Xᵀ·dZ_1): measured with bench/sparse.ts, on the 784→128 layer at
+ * batch 64, they are about 3× (Z) and 2× (dW) as fast at MNIST's 19%, still faster at 30–40%, and
+ * slower from about 50% on.
+ */
+export const SPARSE_MAX_DENSITY = 0.35;
+
+/** Rows the density is measured on: all of them up to this, else this many spread evenly. */
+const DENSITY_SAMPLE_ROWS = 1024;
+
+/**
+ * Measures the density of `rows` input rows at x and picks the first layer's kernels for the call
+ * (net.inputDensity, net.sparseInput). One countNonzero pass over at most DENSITY_SAMPLE_ROWS rows,
+ * once per call: a few hundred microseconds against a whole epoch.
+ */
+export function measureInputs(net: Network, x: Ptr, rows: number): void {
+  const width = net.specs[0].inputUnits;
+  const { backend } = net;
+  let nonzero = 0, counted = 0;
+  if (rows <= DENSITY_SAMPLE_ROWS) {
+    nonzero = backend.countNonzero(x, rows * width);
+    counted = rows;
+  } else {
+    for (let i = 0; i < DENSITY_SAMPLE_ROWS; i++) {
+      nonzero += backend.countNonzero(rowAt(x, Math.floor((i * rows) / DENSITY_SAMPLE_ROWS), width), width);
+    }
+    counted = DENSITY_SAMPLE_ROWS;
+  }
+  net.inputDensity = counted > 0 ? nonzero / (counted * width) : 0;
+  net.sparseInput = net.sparseInputs === 'auto' && net.inputDensity <= SPARSE_MAX_DENSITY;
 }
 
 /**
@@ -47,14 +94,21 @@ export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): vo
   for (let l = 0; l < last; l++) {
     const s = specs[l];
     const a = bufs.acts[l];
-    backend.gemmNN(m, s.units, s.inputUnits, input, mem.w[l], a, false);
+    layerProduct(net, l, m, input, a);
     backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
     input = a;
   }
   const out = specs[last];
-  backend.gemmNN(m, out.units, out.inputUnits, input, mem.w[last], bufs.logits, false);
+  layerProduct(net, last, m, input, bufs.logits);
   backend.biasAdd(bufs.logits, mem.b[last], m, out.units);
   backend.activation(out.code, bufs.logits, bufs.acts[last], m, out.units, out.alpha);
+}
+
+/** Z_l = A_{l−1}·W_l into z: on the sparse kernel for the first layer when the call's inputs are sparse. */
+function layerProduct(net: Network, l: number, m: number, input: Ptr, z: Ptr): void {
+  const s = net.specs[l];
+  if (l === 0 && net.sparseInput) net.backend.sparseGemmNN(m, s.units, s.inputUnits, input, net.mem.w[l], z, false);
+  else net.backend.gemmNN(m, s.units, s.inputUnits, input, net.mem.w[l], z, false);
 }
 
 /** Loss of the batch after `forward` into totals.lastLoss; writes dZ_L into bufs.delta. */
@@ -71,7 +125,8 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
   for (let l = specs.length - 1; l >= 0; l--) {
     const s = specs[l];
     const aPrev = l === 0 ? x : bufs.acts[l - 1];
-    backend.gemmTN(s.inputUnits, s.units, m, aPrev, dz, mem.dw[l], false);
+    if (l === 0 && net.sparseInput) backend.sparseGemmTN(s.inputUnits, s.units, m, aPrev, dz, mem.dw[l], false);
+    else backend.gemmTN(s.inputUnits, s.units, m, aPrev, dz, mem.dw[l], false);
     backend.colSum(dz, m, s.units, mem.db[l], false);
     if (l === 0) break; // no gradient for the inputs
     const prev = specs[l - 1];

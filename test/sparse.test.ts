@@ -3,13 +3,16 @@
  * backend and on the relaxed-SIMD build: they leave out the terms whose element of A is exactly ±0,
  * which must change no bit of C when B is finite (docs/ARCHITECTURE.md, 'Sparse inputs'). Random
  * inputs at densities 0%, 1%, 19% (MNIST's), 50% and 100%, on shapes across the dense GEMM's tile and
- * k-slab edges (test/support/gemm-tiles.ts), with and without accumulate. Then countNonzero.
+ * k-slab edges (test/support/gemm-tiles.ts), with and without accumulate. Then countNonzero, and the
+ * model's switch: a model trained with sparseInputs 'auto' ends with the same weights as one with
+ * false, and predicts the same bits.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackend, wasmRelaxedSimdSupported, type Backend } from '../src/backend/index.js';
+import { dense, sequential, SimdnetError, SPARSE_MAX_DENSITY, type Sequential } from '../src/index.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { BACKEND_NAMES, makeBackend, read, scoped, upload } from './backends.js';
-import { mulberry32, uniform } from './prng.js';
+import { mulberry32, oneHot, uniform } from './prng.js';
 import { GEMM_TILES } from './support/gemm-tiles.js';
 
 const { MR, NR, KC, DIRECT_B_ROWS } = GEMM_TILES;
@@ -113,5 +116,64 @@ describe.each(builds)('sparse kernels on %s', (_name, create) => {
       const want = Array.from(x).filter((value) => value !== 0).length;
       expect(scoped(b, () => b.countNonzero(upload(b, x), n)), `n=${n}`).toBe(want);
     }
+  });
+});
+
+// --- The model's switch -------------------------------------------------------------------------
+
+/** Rows that look like images or one-hot data: about a fifth of the inputs nonzero. */
+function sparseData(rows: number, inputs: number, classes: number): { x: Float32Array; y: Float32Array } {
+  const rng = mulberry32(11);
+  return { x: sparseValues(rng, rows * inputs, 0.2).map(Math.abs), y: oneHot(rng, rows, classes) };
+}
+
+async function model(backend: 'js' | 'wasm', sparseInputs: 'auto' | false): Promise<Sequential> {
+  const m = await sequential({
+    layers: [dense({ units: 40, activation: 'relu', inputShape: [50] }), dense({ units: 3, activation: 'softmax' })],
+    backend, seed: 3, sparseInputs,
+  });
+  m.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+  return m;
+}
+
+describe.each(BACKEND_NAMES)('sparseInputs on a %s model', (backend) => {
+  it("'auto' trains, evaluates and predicts the same bits as false, and reports the density", async () => {
+    const { x, y } = sparseData(300, 50, 3);
+    const xs = { data: x, shape: [300, 50] as [number, number] };
+    const ys = { data: y, shape: [300, 3] as [number, number] };
+    const [on, off] = [await model(backend, 'auto'), await model(backend, false)];
+    expect(on.summary()).toMatch(/Sparse inputs: auto \(.*no inputs seen yet\)/);
+    const histories = [];
+    for (const m of [on, off]) histories.push(await m.fit(xs, ys, { epochs: 2, batchSize: 32, validationSplit: 0.2, seed: 1 }));
+    for (const key of ['loss', 'acc', 'val_loss', 'val_acc'] as const) expect(histories[0].history[key], key).toEqual(histories[1].history[key]);
+    on.getWeights().forEach((w, i) => expect(firstDifference(w, off.getWeights()[i]), `weights ${i}`).toBe(-1));
+    expect(on.evaluate(xs, ys)).toEqual(off.evaluate(xs, ys));
+    expect(firstDifference(on.predict(xs).data, off.predict(xs).data)).toBe(-1);
+    expect(on.inputDensity).toBeGreaterThan(0.15);
+    expect(on.inputDensity).toBeLessThan(SPARSE_MAX_DENSITY);
+    expect(on.summary()).toMatch(/Sparse inputs: auto; last inputs \d+\.\d% nonzero, so the first layer skips the zeros/);
+    expect(off.summary()).toMatch(/Sparse inputs: off/);
+    on.dispose();
+    off.dispose();
+  });
+
+  it("'auto' keeps dense inputs on the dense kernels, and the switch can be set between calls", async () => {
+    const m = await model(backend, 'auto');
+    const x = uniform(mulberry32(2), 20 * 50);
+    m.predict({ data: x, shape: [20, 50] });
+    expect(m.inputDensity).toBe(1);
+    expect(m.summary()).toMatch(/100\.0% nonzero \(sparse at ≤ 35%\), so the first layer is dense/);
+    m.sparseInputs = false;
+    expect(m.sparseInputs).toBe(false);
+    expect(() => { m.sparseInputs = 'yes' as unknown as false; }).toThrow(SimdnetError);
+    m.dispose();
+  });
+});
+
+describe('sparseInputs option', () => {
+  it("is 'auto' or false", async () => {
+    const layers = [dense({ units: 2, inputShape: [3] })];
+    await expect(sequential({ layers, sparseInputs: true as unknown as false })).rejects.toThrow(/sparseInputs must be 'auto' or false, got true/);
+    expect((await sequential({ layers })).sparseInputs).toBe('auto');
   });
 });

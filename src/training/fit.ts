@@ -8,7 +8,7 @@ import type { Ptr } from '../backend/backend.js';
 import type { Rows } from '../data.js';
 import { SimdnetError } from '../errors.js';
 import type { LossName } from '../losses.js';
-import { applyUpdate, evaluateRows, Totals, type Network } from '../network.js';
+import { applyUpdate, evaluateRows, measureInputs, Totals, type Network } from '../network.js';
 import type { Optimizer } from '../optimizers.js';
 import { allocateBatch, BatchBufferSet, rowAt, upload, uploadRows, type BatchBuffers } from '../plan.js';
 import type { Random } from '../random.js';
@@ -71,6 +71,7 @@ export async function runFit(job: FitJob): Promise<History> {
   const top = backend.mark();
   try {
     const data = uploadData(job);
+    measureInputs(net, data.x, trainRows); // validation runs on the same path
     const order = allocateOrder(net, trainRows);
     const objects = job.objects ?? new FitObjects();
     const bufs = allocateBatch(net.backend, net.specs, Math.min(options.batchSize, trainRows), { gather: shuffle, loss: true, backward: true }, objects.bufs);
