@@ -16,7 +16,7 @@
 // order), as does k = 0.
 //
 // Layout: row-major, strides lda, ldb, ldc in elements (any 4-byte aligned pointers). Per row of
-// op(A) — a row of X for NN, a column of X for TN, four columns at a time — and per k-slab, the
+// op(A) — a row of X for NN, a column of X for TN (GROUP columns per pass) — and per k-slab, the
 // nonzero elements are first listed in scratch as (address of B's row p, value) pairs; then each
 // 32-column strip of C is summed in 8 f32x4 registers over the list (8 accumulators, the broadcast
 // value and a B vector: 10 of V8's 15 xmm registers), with 16-, 4- and partial-quad strips at the
@@ -32,8 +32,18 @@ const KC = 256;
 
 /** Bytes of one list entry: the address of B's row (u32), then the element of A (f32). */
 const ENTRY = 8;
-/** sparseGemmTN lists four columns of A at once, one list of up to KC entries each. */
-const LIST_BYTES = KC * ENTRY;
+/**
+ * The space of one list: the nonzero elements of a row or column of A within a k-slab, up to KC
+ * entries, plus a cache line, so that lists side by side do not start 2 KiB apart: the ends of
+ * sparseGemmTN's lists would then fall into the same few sets of a 4 KiB-way L1 cache and evict
+ * one another (measured 3× slower at 256 rows).
+ */
+const LIST_BYTES = KC * ENTRY + 64;
+/**
+ * sparseGemmTN lists this many columns of A per pass over a slab's rows: 32 lists (66 KiB) and their
+ * counts in the scratch of gemm.ts, which holds several hundred KiB.
+ */
+const GROUP = 32;
 
 /**
  * C[m×n] = A[m×k]·B[k×n] (+ C if accumulate) from the nonzero elements of A: the bits of gemmNN.
@@ -74,19 +84,18 @@ export function sparseGemmTN(
   const ldaBytes = <usize>lda << 2;
   const ldbBytes = <usize>ldb << 2;
   const ldcBytes = <usize>ldc << 2;
+  const counts = scratch + GROUP * LIST_BYTES;
   for (let pc = 0; pc < k; pc += KC) {
     const kc = min(KC, k - pc);
     const acc = accumulate != 0 || pc > 0;
     const aSlab = a + <usize>pc * ldaBytes;
     const bSlab = b + <usize>pc * ldbBytes;
-    for (let i = 0; i < m; i += 4) {
-      const lanes = min(4, m - i);
-      const counts = listColumns(aSlab + (<usize>i << 2), ldaBytes, kc, lanes, bSlab, ldbBytes, scratch);
-      const cRow = c + <usize>i * ldcBytes;
-      sumStrips(scratch, <i32>(counts & 0xffff), n, cRow, acc);
-      if (lanes > 1) sumStrips(scratch + LIST_BYTES, <i32>((counts >> 16) & 0xffff), n, cRow + ldcBytes, acc);
-      if (lanes > 2) sumStrips(scratch + 2 * LIST_BYTES, <i32>((counts >> 32) & 0xffff), n, cRow + 2 * ldcBytes, acc);
-      if (lanes > 3) sumStrips(scratch + 3 * LIST_BYTES, <i32>(counts >> 48), n, cRow + 3 * ldcBytes, acc);
+    for (let i = 0; i < m; i += GROUP) {
+      const g = min(GROUP, m - i);
+      listColumns(aSlab + (<usize>i << 2), ldaBytes, kc, g, bSlab, ldbBytes, scratch, counts);
+      for (let f = 0; f < g; f++) {
+        sumStrips(scratch + <usize>f * LIST_BYTES, load<i32>(counts + (<usize>f << 2)), n, c + <usize>(i + f) * ldcBytes, acc);
+      }
     }
   }
 }
@@ -134,46 +143,48 @@ export function sparseGemmTN(
 }
 
 /**
- * Lists the nonzero elements of `lanes` (1–4) adjacent columns of A over kc rows (a at the first,
- * rows ldaBytes apart) into four lists LIST_BYTES apart at list, entries (b + p·ldbBytes, A[p][q])
- * in order of p. Returns the four counts (each ≤ KC) packed 16 bits apart: list q's at bit 16q.
+ * Lists the nonzero elements of g ≤ GROUP adjacent columns of A over kc rows (a at the first, rows
+ * ldaBytes apart): column f's entries (b + p·ldbBytes, A[p][f]), in order of p, go to the list at
+ * lists + f·LIST_BYTES, their count to the i32 at counts + 4f. The rows are read one after the
+ * other, g floats each: walking one column down the rows instead misses the cache on every row once
+ * the slab is a few hundred rows deep.
  */
-@inline function listColumns(
-  a: usize, ldaBytes: usize, kc: i32, lanes: i32, b: usize, ldbBytes: usize, list: usize,
-): u64 {
-  let n0 = 0, n1 = 0, n2 = 0, n3 = 0;
-  const l1 = list + LIST_BYTES, l2 = l1 + LIST_BYTES, l3 = l2 + LIST_BYTES;
+function listColumns(
+  a: usize, ldaBytes: usize, kc: i32, g: i32, b: usize, ldbBytes: usize, lists: usize, counts: usize,
+): void {
+  memory.fill(counts, 0, <usize>g << 2);
+  const quads = g & ~3;
   for (let p = 0; p < kc; p++) {
     const s = a + <usize>p * ldaBytes;
-    let v = f32x4.splat(0);
-    // Only the columns that exist are read: the last quad of a row may end the memory.
-    if (lanes == 4) v = v128.load(s);
-    else {
-      v = f32x4.replace_lane(v, 0, load<f32>(s));
-      if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(s, 4));
-      if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(s, 8));
-    }
-    const mask = i32x4.bitmask(f32x4.ne(v, f32x4.splat(0)));
-    if (mask == 0) continue;
     const row = <u32>(b + <usize>p * ldbBytes);
-    let e = list + (<usize>n0 << 3);
-    store<u32>(e, row);
-    store<f32>(e, f32x4.extract_lane(v, 0), 4);
-    n0 += mask & 1;
-    e = l1 + (<usize>n1 << 3);
-    store<u32>(e, row);
-    store<f32>(e, f32x4.extract_lane(v, 1), 4);
-    n1 += (mask >> 1) & 1;
-    e = l2 + (<usize>n2 << 3);
-    store<u32>(e, row);
-    store<f32>(e, f32x4.extract_lane(v, 2), 4);
-    n2 += (mask >> 2) & 1;
-    e = l3 + (<usize>n3 << 3);
-    store<u32>(e, row);
-    store<f32>(e, f32x4.extract_lane(v, 3), 4);
-    n3 += mask >> 3;
+    let q = 0;
+    for (; q < quads; q += 4) {
+      const v = v128.load(s + (<usize>q << 2));
+      const mask = i32x4.bitmask(f32x4.ne(v, f32x4.splat(0)));
+      if (mask == 0) continue;
+      // Every lane is written and only the nonzero ones advance their count: no branch per lane.
+      const list = lists + <usize>q * LIST_BYTES;
+      const count = counts + (<usize>q << 2);
+      append(list, count, row, f32x4.extract_lane(v, 0), mask & 1);
+      append(list + LIST_BYTES, count + 4, row, f32x4.extract_lane(v, 1), (mask >> 1) & 1);
+      append(list + 2 * LIST_BYTES, count + 8, row, f32x4.extract_lane(v, 2), (mask >> 2) & 1);
+      append(list + 3 * LIST_BYTES, count + 12, row, f32x4.extract_lane(v, 3), mask >> 3);
+    }
+    // Only the columns that exist are read: the last ones of a row may end the memory.
+    for (; q < g; q++) {
+      const x = load<f32>(s + (<usize>q << 2));
+      if (x != 0) append(lists + <usize>q * LIST_BYTES, counts + (<usize>q << 2), row, x, 1);
+    }
   }
-  return <u64>n0 | (<u64>n1 << 16) | (<u64>n2 << 32) | (<u64>n3 << 48);
+}
+
+/** Writes the entry (row, value) at the end of a list, and advances its count by `keep` (0 or 1). */
+@inline function append(list: usize, count: usize, row: u32, value: f32, keep: i32): void {
+  const n = load<i32>(count);
+  const e = list + (<usize>n << 3);
+  store<u32>(e, row);
+  store<f32>(e, value, 4);
+  store<i32>(count, n + keep);
 }
 
 /**
