@@ -17,6 +17,7 @@ import { loadPeers } from './peers.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { loadRelaxedBackend } from './relaxed.js';
 import { markdown, writeReport, type RunInfo } from './report.js';
+import { interleavedSpeedups, sparseKernelCases, sparseTrainingCases } from './sparse.js';
 import { loadDigits, mnistCases, xorCase } from './training.js';
 
 const quick = process.argv.includes('--quick');
@@ -31,6 +32,7 @@ const MODES = {
     // Batch 64 only in full runs: TF.js's cpu backend alone needs about 6 s per epoch there.
     batchSizes: [256],
     xorSteps: 250,
+    sparseRounds: 5,
     kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 3, warmupMs: 0, sampleMs: 0 },
   },
@@ -40,6 +42,7 @@ const MODES = {
     digits: 8000,
     batchSizes: [64, 256],
     xorSteps: 1000,
+    sparseRounds: 11,
     kernel: { timeMs: 500, minSamples: 5, warmupMs: 50, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 5, warmupMs: 0, sampleMs: 0 },
   },
@@ -115,8 +118,17 @@ gemm.forEach((c, i) => {
 
 await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
-await runAll(mnistCases(loadDigits(mode.digits), mode.batchSizes, contenders), mode.training);
+const digits = loadDigits(mode.digits);
+await runAll(mnistCases(digits, mode.batchSizes, contenders), mode.training);
 await runAll([xorCase(mode.xorSteps, contenders)], mode.training);
+// The sparse first layer, on and off in the same run (bench/sparse.ts).
+await runAll(sparseKernelCases(digits, contenders), mode.kernel);
+await runAll(sparseTrainingCases(digits, 2000), mode.training);
+const speedups = await interleavedSpeedups([...sparseKernelCases(digits, contenders), ...sparseTrainingCases(digits, 2000)], mode.sparseRounds);
+for (const line of speedups) {
+  log(line);
+  notes.push(line);
+}
 
 const info: RunInfo = {
   mode: quick ? 'quick' : 'full',

@@ -42,9 +42,10 @@ export type SparseInputs = 'auto' | false;
 
 /**
  * The input density up to which the sparse kernels beat the dense GEMM on the first layer's two
- * products (Z_1 = X·W_1, dW_1 = Xᵀ·dZ_1): measured with bench/sparse.ts, on the 784→128 layer at
- * batch 64, they are about 3× (Z) and 2× (dW) as fast at MNIST's 19%, still faster at 30–40%, and
- * slower from about 50% on.
+ * products (Z_1 = X·W_1 and dW_1 = Xᵀ·dZ_1 together), measured on one core with nonzeros placed at
+ * random (bench/sparse.ts; images, whose zeros come in runs, do better): about 3× as fast at
+ * MNIST's 19% on the 784→128 layer at batch 64; at 35% still 1.3–1.6× with 128 outputs (batch 64
+ * and 256, 210 or 784 inputs) and level (0.95–1.1×) with 2 to 32; at 50% level or slower.
  */
 export const SPARSE_MAX_DENSITY = 0.35;
 
