@@ -32,7 +32,7 @@ const MODES = {
     // Batch 64 only in full runs: TF.js's cpu backend alone needs about 6 s per epoch there.
     batchSizes: [256],
     xorSteps: 250,
-    sparseRounds: 5,
+    sparseRounds: 9,
     kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 3, warmupMs: 0, sampleMs: 0 },
   },
