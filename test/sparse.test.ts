@@ -92,6 +92,28 @@ describe.each(builds)('sparse kernels on %s', (_name, create) => {
     sameBitsOnEveryShape(() => b, v);
   });
 
+  it.each<Variant>(['NN', 'TN'])('sparseGemm%s on products that underflow: the same bits, or on js and FMA only the sign of a zero', (v) => {
+    // |a·b| below 1e-44, a few float32 subnormals: partial sums that round to ±0 (docs/ARCHITECTURE.md, 'Sparse inputs').
+    const [m, n, k] = [9, 37, 300];
+    const rng = mulberry32(77);
+    const a = sparseValues(rng, m * k, 0.3).map((x) => x * 1e-22);
+    const bv = uniform(rng, k * n).map((x) => x * 1e-22);
+    const [want, got] = scoped(b, () => {
+      const ap = upload(b, a), bp = upload(b, bv), dense = b.alloc(m * n), sparse = b.alloc(m * n);
+      if (v === 'NN') {
+        b.gemmNN(m, n, k, ap, bp, dense, false);
+        b.sparseGemmNN(m, n, k, ap, bp, sparse, false);
+      } else {
+        b.gemmTN(m, n, k, ap, bp, dense, false);
+        b.sparseGemmTN(m, n, k, ap, bp, sparse, false);
+      }
+      return [read(b, dense, m * n), read(b, sparse, m * n)];
+    });
+    expect(want.some((x) => x === 0) && want.some((x) => x !== 0), 'the case mixes zero and nonzero results').toBe(true);
+    if (b.name === 'wasm' && !b.relaxed) expect(firstDifference(want, got)).toBe(-1);
+    else got.forEach((x, i) => expect(x === want[i], `element ${i}: ${x} and ${want[i]}`).toBe(true));
+  });
+
   it.each<Variant>(['NN', 'TN'])('sparseGemm%s keeps a NaN of A (it is not a zero)', (v) => {
     const [m, n, k] = [3, 20, 9];
     const a = new Float32Array(m * k);
