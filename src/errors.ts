@@ -38,6 +38,11 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
+/** `n` and the noun, singular or plural: "1 row", "2 rows", "1 epoch". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
+}
+
 /** Rejects keys a caller might have misspelt (`batch_size`, `lr`), which would otherwise be ignored. */
 export function checkKeys(where: string, argument: string, value: object, allowed: readonly string[]): void {
   for (const key of Object.keys(value)) {

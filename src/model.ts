@@ -15,7 +15,7 @@ import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
 import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
-import { METRIC_NAMES, type MetricName } from './metrics.js';
+import { checkMetrics, METRIC_BITS, metricBits, type MetricName } from './metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
 import { checkSeed, Random } from './random.js';
@@ -50,8 +50,12 @@ export interface Prediction {
 
 export interface Evaluation {
   loss: number;
-  /** Present when compiled with metrics: ['accuracy']. */
+  /** Present when compiled with metrics: ['accuracy'] (or 'acc'). */
   acc?: number;
+  /** Present when compiled with metrics: ['mse'] (or 'meanSquaredError'): the mean of (a − y)² over rows and outputs. */
+  mse?: number;
+  /** Present when compiled with metrics: ['mae'] (or 'meanAbsoluteError'): the mean of |a − y| over rows and outputs. */
+  mae?: number;
 }
 
 export interface BatchOptions {
@@ -78,6 +82,8 @@ interface Compiled {
   loss: LossName;
   optimizer: Optimizer;
   metrics: MetricName[];
+  /** The metrics as bits (metrics.ts). */
+  metricBits: number;
 }
 
 /** Builds a model: checks the layers, creates its backend, lays out its memory and initialises it. */
@@ -151,11 +157,8 @@ export class Sequential {
     checkKeys(where, 'config', config, ['loss', 'optimizer', 'metrics']);
     const loss = checkLoss(where, resolveLoss(where, config.loss), net.specs[net.specs.length - 1]);
     const optimizer = parseOptimizer(where, config.optimizer ?? 'adam');
-    const metrics = config.metrics ?? [];
-    if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
-      throw invalid(where, 'metrics', "an array of metric names: ['accuracy']", metrics);
-    }
-    this.#compiled = { loss, optimizer, metrics: [...metrics] };
+    const metrics = checkMetrics(where, config.metrics ?? []);
+    this.#compiled = { loss, optimizer, metrics, metricBits: metricBits(metrics) };
     const { backend, mem } = net;
     backend.fill(mem.state0, mem.layout.floats, 0);
     backend.fill(mem.state1, mem.layout.floats, 0);
@@ -168,7 +171,7 @@ export class Sequential {
     const net = this.#use(where);
     const compiled = this.#requireCompiled(where);
     if (this.#fitting) throw new SimdnetError('model', `${where}: the model is already training; await the running fit() first`);
-    const opts = parseFitOptions(where, options, compiled.metrics.length > 0);
+    const opts = parseFitOptions(where, options, compiled.metricBits);
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     let trainRows = xs.rows;
@@ -182,7 +185,7 @@ export class Sequential {
     this.#fitting = true;
     try {
       return await runFit({
-        net, loss: compiled.loss, optimizer: compiled.optimizer, accuracy: compiled.metrics.length > 0,
+        net, loss: compiled.loss, optimizer: compiled.optimizer, metrics: compiled.metricBits,
         x: xs, y: ys, trainRows, validation, options: opts,
         rng: opts.seed === undefined ? this.#shuffleRng : new Random(opts.seed, 1),
         isDisposed: () => this.#net === null,
@@ -218,16 +221,19 @@ export class Sequential {
     const batchSize = checkBatchOptions(where, options);
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
-    const accuracy = compiled.metrics.length > 0;
+    const bits = compiled.metricBits;
     const totals = new Totals();
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: true, backward: false });
-      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, accuracy, totals);
+      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, bits, totals);
     });
     const result: Evaluation = { loss: totals.loss / xs.rows };
-    if (accuracy) result.acc = totals.correct / xs.rows;
+    const outputs = xs.rows * this.outputUnits;
+    if ((bits & METRIC_BITS.acc) !== 0) result.acc = totals.correct / xs.rows;
+    if ((bits & METRIC_BITS.mse) !== 0) result.mse = totals.squaredError / outputs;
+    if ((bits & METRIC_BITS.mae) !== 0) result.mae = totals.absoluteError / outputs;
     return result;
   }
 

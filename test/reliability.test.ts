@@ -156,7 +156,7 @@ describe.each(BACKEND_NAMES)('early stopping on %s', (backend) => {
       const before = model.getWeights();
       await expect(model.fit(X, Y, { earlyStopping: { monitor: 'val_loss' } })).rejects.toThrow(/'val_loss' needs validation data/);
       await expect(model.fit(X, Y, { earlyStopping: { patience: -1 }, validationSplit: 0.2 })).rejects.toThrow(/patience must be an integer ≥ 0/);
-      await expect(model.fit(X, Y, { earlyStopping: { monitor: 'mae' as 'loss' } })).rejects.toThrow(/monitor must be one of/);
+      await expect(model.fit(X, Y, { earlyStopping: { monitor: 'f1' as 'loss' } })).rejects.toThrow(/monitor must be one of/);
       await expect(model.fit(X, Y, { checkpoint: { onSave: 1 as unknown as () => void } })).rejects.toThrow(/checkpoint\.onSave/);
       await expect(model.fit(X, Y, { checkpoint: { saveBestOnly: true, onSave: () => {} } })).rejects.toThrow(/'val_loss' needs validation/);
       await expect(model.fit(X, Y, { epochs: 3, initialEpoch: 3 })).rejects.toThrow(/initialEpoch/);

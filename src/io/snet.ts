@@ -14,7 +14,7 @@
  * the byte length, before anything proportional to a claimed size is allocated. What it returns
  * is a model that can be built as is.
  */
-import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
+import { describeValue, isPlainObject, plural, SimdnetError } from '../errors.js';
 import { resolveLayers, type DenseLayer, type LayerSpec } from '../layers.js';
 import { checkLoss, type LossName } from '../losses.js';
 import { METRIC_NAMES, type MetricName } from '../metrics.js';
@@ -45,7 +45,7 @@ export interface ModelHeader {
 export interface ModelFile {
   layers: DenseLayer[];
   /** null for a model saved before compile(). */
-  compiled: { loss: LossName; optimizer: Optimizer; metrics: ('accuracy' | 'acc')[] } | null;
+  compiled: { loss: LossName; optimizer: Optimizer; metrics: MetricName[] } | null;
   step: number;
   seed: number;
   metadata: unknown;
@@ -73,8 +73,10 @@ export function encodeModel(header: ModelHeader, params: Float32Array, state: Fl
 export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   const fail = (what: string): SimdnetError =>
     new SimdnetError('bytes', `${where}: bytes must be a model written by model.save(), but ${what}`);
-  if (bytes.length < PREAMBLE_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw fail(bytes.length < 4 ? `they are only ${bytes.length} bytes long` : "they do not start with 'SNET'");
+  if (bytes.length < MAGIC.length) throw fail(`they are only ${plural(bytes.length, 'byte')} long`);
+  if (MAGIC.some((b, i) => bytes[i] !== b)) throw fail("they do not start with 'SNET'");
+  if (bytes.length < PREAMBLE_BYTES) {
+    throw fail(`they start with 'SNET' but are only ${plural(bytes.length, 'byte')} long, shorter than the ${PREAMBLE_BYTES}-byte preamble (truncated?)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(4, true);
@@ -148,7 +150,7 @@ function checkArchitecture(
   if (raw.length > MODEL_LIMITS.maxLayers) throw fail(`the header has ${raw.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers}`);
   const { layers, specs } = rethrow(where, fail, 'a layer is invalid', () => resolveLayers(where, raw));
   const sizes = checkSizes(specs[0].inputUnits, specs.map((s) => s.units));
-  if ('problem' in sizes) throw fail(`the layers have ${sizes.problem}`);
+  if ('problem' in sizes) throw fail(`the model has ${sizes.problem}`);
   const paramCount = header.paramCount;
   if (paramCount !== sizes.params) {
     throw fail(`the header's paramCount is ${describeValue(paramCount)}, but its layers have ${sizes.params} parameters`);

@@ -8,6 +8,7 @@ import type { Ptr } from '../backend/backend.js';
 import type { Rows } from '../data.js';
 import { SimdnetError } from '../errors.js';
 import type { LossName } from '../losses.js';
+import { METRIC_BITS, metricKeys } from '../metrics.js';
 import { applyUpdate, evaluateRows, Totals, type Network } from '../network.js';
 import type { Optimizer } from '../optimizers.js';
 import { allocateBatch, BatchBufferSet, rowAt, upload, uploadRows, type BatchBuffers } from '../plan.js';
@@ -15,14 +16,15 @@ import type { Random } from '../random.js';
 import { EarlyStopping } from './early-stopping.js';
 import { EpochBatches } from './epoch-batches.js';
 import { CHECK_INTERVAL, WeightGuard } from './guard.js';
-import { BatchLogs, record, type History, type Logs } from './logs.js';
+import { BatchLogs, epochLine, record, type History, type Logs } from './logs.js';
 import type { ResolvedFitOptions } from './options.js';
 
 export interface FitJob {
   net: Network;
   loss: LossName;
   optimizer: Optimizer;
-  accuracy: boolean;
+  /** The compiled metrics, as bits (metrics.ts). */
+  metrics: number;
   x: Rows;
   y: Rows;
   /** Rows of x, y used for training; rows after them are the validation split. */
@@ -49,15 +51,10 @@ export class FitObjects {
   readonly bufs = new BatchBufferSet();
   readonly totals = new Totals();
   readonly validationTotals = new Totals();
-  /** Batch logs without acc, and with it: one shape each, so no fit deletes a field. */
-  readonly batchLogs = new BatchLogs();
-  readonly batchLogsWithAcc = new BatchLogs();
+  /** Batch logs per set of metrics (indexed by its bits): one shape each, so no fit deletes a field. */
+  readonly batchLogs: BatchLogs[] = [];
   guard: WeightGuard | undefined = undefined;
   batches: EpochBatches | undefined = undefined;
-
-  constructor() {
-    this.batchLogsWithAcc.acc = 0;
-  }
 }
 
 export async function runFit(job: FitJob): Promise<History> {
@@ -86,6 +83,7 @@ export async function runFit(job: FitJob): Promise<History> {
       await trainEpoch(job, loop, epoch);
       const logs = epochLogs(job, loop, data, bufs, (performance.now() - started) / 1000);
       record(history, epoch, logs);
+      if (options.verbose > 0) console.log(epochLine(epoch, epochs, (performance.now() - started) / 1000, logs));
       if (options.callbacks.onEpochEnd) await options.callbacks.onEpochEnd(epoch, logs);
       else await Promise.resolve(); // let other work run between epochs
       if (job.isDisposed()) throw disposedDuringFit();
@@ -146,18 +144,19 @@ interface Loop {
 }
 
 function prepareLoop(job: FitJob, objects: FitObjects, data: FitData, order: Ptr, bufs: BatchBuffers): Loop {
-  const { net, loss, optimizer, accuracy, trainRows } = job;
+  const { net, loss, optimizer, metrics, trainRows } = job;
   if (objects.guard) objects.guard.reset(net, optimizer);
   else objects.guard = new WeightGuard(net, optimizer);
   const { totals, validationTotals } = objects;
   totals.loss = 0;
   totals.correct = 0;
+  totals.squaredError = 0;
+  totals.absoluteError = 0;
   totals.lastLoss = 0;
   if (objects.batches) objects.batches.reset(net, loss, data.x, data.y, trainRows, order, bufs, totals);
   else objects.batches = new EpochBatches(net, loss, data.x, data.y, trainRows, order, bufs, totals);
-  const batchLogs = accuracy ? objects.batchLogsWithAcc : objects.batchLogs;
-  batchLogs.loss = 0;
-  if (accuracy) batchLogs.acc = 0;
+  const batchLogs = (objects.batchLogs[metrics] ??= BatchLogs.withMetrics(metrics));
+  for (const key of ['loss', ...metricKeys(metrics)] as const) batchLogs[key] = 0;
   return { batches: objects.batches, guard: objects.guard, totals, validationTotals, batchLogs };
 }
 
@@ -169,19 +168,21 @@ function prepareLoop(job: FitJob, objects: FitObjects, data: FitData, order: Ptr
  * failure the guard replays batches (adding to totals, which are dropped with the error).
  */
 async function trainEpoch(job: FitJob, loop: Loop, epoch: number): Promise<void> {
-  const { net, optimizer, accuracy } = job;
+  const { net, optimizer, metrics } = job;
   const callbacks = job.options.callbacks;
   const { batches, guard, totals, batchLogs } = loop;
   const replay = (b: number): number => batches.replay(b);
   let weightsSet = job.weightsSet();
   totals.loss = 0;
   totals.correct = 0;
+  totals.squaredError = 0;
+  totals.absoluteError = 0;
   for (let batch = 0; batch < batches.count; batch++) {
     if (batch % CHECK_INTERVAL === 0 || job.weightsSet() !== weightsSet) {
       guard.save(batch);
       weightsSet = job.weightsSet();
     }
-    if (!batches.train(batch, accuracy, batchLogs)) throw guard.locate('fit()', epoch, batch, replay);
+    if (!batches.train(batch, metrics, batchLogs)) throw guard.locate('fit()', epoch, batch, replay);
     applyUpdate(net, optimizer);
     const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches.count - 1;
     if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, replay);
@@ -193,21 +194,31 @@ async function trainEpoch(job: FitJob, loop: Loop, epoch: number): Promise<void>
   }
 }
 
-/** The epoch's mean training loss (and accuracy), the validation figures, and the speed. */
+/** The epoch's mean training loss (and metrics), the validation figures, and the speed. */
 function epochLogs(job: FitJob, loop: Loop, data: FitData, bufs: BatchBuffers, seconds: number): Logs {
-  const { net, loss, accuracy, trainRows } = job;
+  const { net, loss, metrics, trainRows } = job;
   const { totals, validationTotals } = loop;
   const logs: Logs = { loss: totals.loss / trainRows };
-  if (accuracy) logs.acc = totals.correct / trainRows;
+  const units = net.specs[net.specs.length - 1].units;
+  addMetricLogs(logs, '', totals, trainRows, units, metrics);
   if (data.valRows > 0) {
     validationTotals.loss = 0;
     validationTotals.correct = 0;
-    evaluateRows(net, loss, data.xVal, data.yVal, data.valRows, bufs, accuracy, validationTotals);
+    validationTotals.squaredError = 0;
+    validationTotals.absoluteError = 0;
+    evaluateRows(net, loss, data.xVal, data.yVal, data.valRows, bufs, metrics, validationTotals);
     logs.val_loss = validationTotals.loss / data.valRows;
-    if (accuracy) logs.val_acc = validationTotals.correct / data.valRows;
+    addMetricLogs(logs, 'val_', validationTotals, data.valRows, units, metrics);
   }
   logs.samplesPerSec = seconds > 0 ? trainRows / seconds : Infinity;
   return logs;
+}
+
+/** The metrics' means over `rows` rows of `units` outputs, from the totals, into logs under `prefix`. */
+function addMetricLogs(logs: Logs, prefix: '' | 'val_', totals: Totals, rows: number, units: number, metrics: number): void {
+  if ((metrics & METRIC_BITS.acc) !== 0) logs[`${prefix}acc`] = totals.correct / rows;
+  if ((metrics & METRIC_BITS.mse) !== 0) logs[`${prefix}mse`] = totals.squaredError / (rows * units);
+  if ((metrics & METRIC_BITS.mae) !== 0) logs[`${prefix}mae`] = totals.absoluteError / (rows * units);
 }
 
 function disposedDuringFit(): SimdnetError {
