@@ -115,8 +115,12 @@ export class Sequential {
 
   #net: Network | null;
   readonly #seed: number;
-  /** Shuffles for fits without their own seed: one stream, so successive fits differ reproducibly. */
-  readonly #shuffleRng: Random;
+  /**
+   * Shuffles for fits without their own seed: one stream, so successive fits differ reproducibly.
+   * A fit draws from a copy and hands it back when it ends, so that save() during a fit writes the
+   * stream as that fit found it (what a resume with initialEpoch replays from); model files keep it.
+   */
+  #shuffleRng: Random;
   #compiled: Compiled | null = null;
   #fitting = false;
   /** Counts setWeights calls: how fit's non-finite guard learns that a callback replaced the weights. */
@@ -182,12 +186,13 @@ export class Sequential {
     } else if (opts.validationSplit > 0) {
       trainRows = trainingRows(where, xs.rows, opts.validationSplit);
     }
+    const rng = opts.seed === undefined ? this.#shuffleRng.clone() : new Random(opts.seed, 1);
     this.#fitting = true;
     try {
       return await runFit({
         net, loss: compiled.loss, optimizer: compiled.optimizer, metrics: compiled.metricBits,
         x: xs, y: ys, trainRows, validation, options: opts,
-        rng: opts.seed === undefined ? this.#shuffleRng : new Random(opts.seed, 1),
+        rng,
         isDisposed: () => this.#net === null,
         weightsSet: () => this.#weightsSet,
         save: (includeOptimizer) => this.save({ includeOptimizer }),
@@ -195,6 +200,7 @@ export class Sequential {
       });
     } finally {
       this.#fitting = false;
+      if (opts.seed === undefined) this.#shuffleRng = rng;
     }
   }
 
@@ -239,7 +245,7 @@ export class Sequential {
 
   /**
    * The model as bytes (format in io/snet.ts): layers, compile settings, weights, optimizer state
-   * and step, metadata. loadModel() restores it bit for bit. For a file in the browser, wrap the
+   * and step, metadata, and the position of its shuffle stream. loadModel() restores it bit for bit. For a file in the browser, wrap the
    * bytes in a Blob; in Node, see saveModelFile in 'simdnet/node'.
    */
   save(options: SaveOptions = {}): Uint8Array<ArrayBuffer> {
@@ -267,6 +273,7 @@ export class Sequential {
         metadata,
         paramCount: net.mem.layout.count,
         stateSlots: slots,
+        shuffleState: this.#shuffleRng.state(),
       },
       readFlat(net, net.mem.params),
       state,
@@ -389,6 +396,7 @@ export class Sequential {
       net.step = file.step;
     }
     this.metadata = file.metadata;
+    if (file.shuffleState !== null) this.#shuffleRng = Random.fromState(file.shuffleState);
   }
 
   /** A model beyond MODEL_LIMITS could be written but not read back: refuse to write it. */

@@ -17,7 +17,7 @@ function craft(parts: { header: unknown; floats: ArrayLike<number>; magic?: stri
   const bytes = new Uint8Array(floatsAt + 4 * parts.floats.length);
   const view = new DataView(bytes.buffer);
   bytes.set(ENCODER.encode(parts.magic ?? 'SNET'), 0);
-  view.setUint32(4, parts.version ?? 1, true);
+  view.setUint32(4, parts.version ?? 2, true);
   view.setUint32(8, parts.jsonLength ?? json.length, true);
   bytes.set(json, 12);
   if (parts.padding !== undefined && floatsAt > 12 + json.length) bytes[12 + json.length] = parts.padding;
@@ -78,7 +78,7 @@ describe('broken files get a clear error', () => {
     await refused(craft({ header: HEADER, floats: FLOATS, magic: 'SNAP' }), /do not start with 'SNET'/);
     await refused(BASE.subarray(0, 10), /start with 'SNET' but are only 10 bytes long, shorter than the 12-byte preamble/);
     await refused(BASE.subarray(0, 1), /only 1 byte long/);
-    for (const version of [0, 2, 0xffffffff]) await refused(craft({ header: HEADER, floats: FLOATS, version }), new RegExp(`version is ${version}`));
+    for (const version of [0, 3, 0xffffffff]) await refused(craft({ header: HEADER, floats: FLOATS, version }), new RegExp(`version is ${version}`));
   });
 
   it('truncated anywhere', async () => {
@@ -99,6 +99,11 @@ describe('broken files get a clear error', () => {
     await refused(bad, /not valid UTF-8 JSON/);
     await refused(craft({ header: '[1, 2]', floats: FLOATS }), /an array of length 2, not an object/);
     await refused(withHeader({ evil: true }), /unknown field "evil"/);
+    // shuffleState is required from version 2 on, unknown to version 1, and must be a generator state.
+    await refused(craft({ header: HEADER, floats: FLOATS, version: 1 }), /unknown field "shuffleState" \(format version 1\)/);
+    for (const shuffleState of [undefined, [1, 2, 3], [0, 0, 0, 0], [1, 2, 3, 2 ** 32], [1, 2, 3, -1], [1, 2, 3, 0.5], 'abcd']) {
+      await refused(withHeader({ shuffleState }), /shuffleState is .*, not four 32-bit unsigned integers/);
+    }
     await refused(craft({ header: HEADER, floats: FLOATS, padding: 7 }), /padding after the header is not zero/);
   });
 
