@@ -6,8 +6,8 @@ export class SimdnetError extends Error {
   /** The argument (or option) the message is about, e.g. `x`, `batchSize`, `layers[1].units`. */
   readonly argument: string;
 
-  constructor(argument: string, message: string) {
-    super(message);
+  constructor(argument: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'SimdnetError';
     this.argument = argument;
   }

@@ -17,7 +17,10 @@ import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, typ
 import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
 import { checkMetrics, METRIC_BITS, metricBits, type MetricName } from './metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
-import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
+import {
+  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, modelBytes, readFlat, upload, uploadRows, writeFlat,
+  type BatchNeeds, type MemoryParts,
+} from './plan.js';
 import { checkSeed, Random } from './random.js';
 import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './network.js';
 
@@ -102,6 +105,7 @@ export async function build(where: string, config: unknown): Promise<Sequential>
   if (relaxed && backendName !== 'wasm') throw invalid(where, 'relaxedSimd', "false with backend 'js' (relaxed SIMD is a build of the wasm backend)", relaxed);
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
   const backend = await createBackend(backendName, { relaxed });
+  checkMemory(backend, where, 'layers', [['for its weights, gradients and optimizer state', modelBytes(specs)]], 'use fewer or narrower layers');
   return new Sequential(backend, layers, specs, seed);
 }
 
@@ -112,6 +116,13 @@ export class Sequential {
   readonly outputUnits: number;
   /** Any JSON value the application keeps with the model (saved and loaded with it). */
   metadata: unknown = undefined;
+  /**
+   * Set it to true (in a callback, or from a timer or handler while fit runs) to end training:
+   * fit checks it after every batch and epoch, finishes that epoch early (its logs cover the
+   * batches that ran; onEpochEnd, checkpoints and early stopping see it as usual) and resolves to
+   * the history so far. Each fit starts by setting it to false (as in Keras and TensorFlow.js).
+   */
+  stopTraining = false;
 
   #net: Network | null;
   readonly #seed: number;
@@ -141,7 +152,7 @@ export class Sequential {
     const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
     specs.forEach((spec, l) => initializeKernel(spec, rng, initial, mem.layout.weightOffsets[l]));
-    backend.f32.set(initial, mem.params >> 2);
+    backend.f32.set(initial, mem.params >>> 2);
   }
 
   /** The kernels this model runs on. */
@@ -188,12 +199,14 @@ export class Sequential {
     }
     const rng = opts.seed === undefined ? this.#shuffleRng.clone() : new Random(opts.seed, 1);
     this.#fitting = true;
+    this.stopTraining = false;
     try {
       return await runFit({
         net, loss: compiled.loss, optimizer: compiled.optimizer, metrics: compiled.metricBits,
         x: xs, y: ys, trainRows, validation, options: opts,
         rng,
         isDisposed: () => this.#net === null,
+        stopRequested: () => this.stopTraining,
         weightsSet: () => this.#weightsSet,
         save: (includeOptimizer) => this.save({ includeOptimizer }),
         objects: (this.#fitObjects ??= new FitObjects()),
@@ -210,10 +223,12 @@ export class Sequential {
     const net = this.#use(where);
     const batchSize = checkBatchOptions(where, options);
     const xs = this.#inputs(where, 'x', x);
+    const needs = { gather: false, loss: false, backward: false };
+    checkCallMemory(net, where, xs, undefined, batchSize, needs);
     const out = new Float32Array(xs.rows * this.outputUnits);
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
-      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: false, backward: false });
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
       predictRows(net, xData, xs.rows, bufs, out);
     });
     return { data: out, shape: [xs.rows, this.outputUnits] };
@@ -228,11 +243,13 @@ export class Sequential {
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     const bits = compiled.metricBits;
+    const needs = { gather: false, loss: true, backward: false };
+    checkCallMemory(net, where, xs, ys, batchSize, needs);
     const totals = new Totals();
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
       const yData = upload(net.backend, ys.data);
-      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: true, backward: false });
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
       evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, bits, totals);
     });
     const result: Evaluation = { loss: totals.loss / xs.rows };
@@ -298,8 +315,8 @@ export class Sequential {
     const { backend, specs, mem } = net;
     const out: Float32Array[] = [];
     specs.forEach((s, l) => {
-      out.push(backend.f32.slice(mem.w[l] >> 2, (mem.w[l] >> 2) + s.inputUnits * s.units));
-      out.push(backend.f32.slice(mem.b[l] >> 2, (mem.b[l] >> 2) + s.units));
+      out.push(backend.f32.slice(mem.w[l] >>> 2, (mem.w[l] >>> 2) + s.inputUnits * s.units));
+      out.push(backend.f32.slice(mem.b[l] >>> 2, (mem.b[l] >>> 2) + s.units));
     });
     return out;
   }
@@ -321,7 +338,7 @@ export class Sequential {
       if (bad >= 0) throw new SimdnetError(`weights[${i}]`, `${where}: weights[${i}] must hold finite numbers, got ${describeValue(values[bad])} at index ${bad}`);
       return values;
     });
-    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >> 2));
+    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >>> 2));
     this.#weightsSet += 1;
   }
 
@@ -374,8 +391,8 @@ export class Sequential {
     const loss = totals.lastLoss;
     const { backend, specs, mem } = net;
     const grads = specs.flatMap((s, l) => [
-      backend.f32.slice(mem.dw[l] >> 2, (mem.dw[l] >> 2) + s.inputUnits * s.units),
-      backend.f32.slice(mem.db[l] >> 2, (mem.db[l] >> 2) + s.units),
+      backend.f32.slice(mem.dw[l] >>> 2, (mem.dw[l] >>> 2) + s.inputUnits * s.units),
+      backend.f32.slice(mem.db[l] >>> 2, (mem.db[l] >>> 2) + s.units),
     ]);
     return { loss, grads };
   }
@@ -433,6 +450,14 @@ export class Sequential {
     }
   }
 
+}
+
+/** predict's and evaluate's memory (x, y and the batch buffers) against the backend's limit. */
+function checkCallMemory(net: Network, where: string, xs: Rows, ys: Rows | undefined, batchSize: number, needs: BatchNeeds): void {
+  const batch = batchBytes(net.specs, Math.min(batchSize, xs.rows), needs);
+  const data = allocBytes(xs.data.length) + (ys ? allocBytes(ys.data.length) : 0);
+  const parts: MemoryParts = [['for the rows of x' + (ys ? ' and y' : ''), data], ['for the batch buffers', batch]];
+  checkMemory(net.backend, where, batch > data ? 'batchSize' : 'x', parts, 'pass fewer rows per call (in slices), or a smaller batchSize');
 }
 
 function checkBatchOptions(where: string, options: unknown): number {

@@ -17,7 +17,7 @@ export class EpochBatches {
   #y: Ptr = 0;
   #rows = 0;
   /** The shuffled row order (i32), or 0 to read rows in place. */
-  #order: Ptr = 0;
+  order: Ptr = 0;
   #bufs!: BatchBuffers;
   #totals!: Totals;
 
@@ -32,10 +32,15 @@ export class EpochBatches {
     this.#x = x;
     this.#y = y;
     this.#rows = rows;
-    this.#order = order;
+    this.order = order;
     this.#bufs = bufs;
     this.#totals = totals;
     this.count = Math.ceil(rows / bufs.rows);
+  }
+
+  /** Rows in the batches before batch b. */
+  rowsBefore(batch: number): number {
+    return Math.min(this.#rows, batch * this.#bufs.rows);
   }
 
   /** Rows in batch b. */
@@ -79,12 +84,12 @@ export class EpochBatches {
     const outWidth = net.specs[net.specs.length - 1].units;
     const start = batch * bufs.rows;
     const m = this.size(batch);
-    if (this.#order === 0) {
+    if (this.order === 0) {
       computeBatch(net, this.#loss, rowAt(this.#x, start, inWidth), rowAt(this.#y, start, outWidth), m, bufs, metrics, this.#totals);
       return;
     }
-    net.backend.gatherRows(this.#x, rowAt(this.#order, start, 1), m, inWidth, bufs.x);
-    net.backend.gatherRows(this.#y, rowAt(this.#order, start, 1), m, outWidth, bufs.y);
+    net.backend.gatherRows(this.#x, rowAt(this.order, start, 1), m, inWidth, bufs.x);
+    net.backend.gatherRows(this.#y, rowAt(this.order, start, 1), m, outWidth, bufs.y);
     computeBatch(net, this.#loss, bufs.x, bufs.y, m, bufs, metrics, this.#totals);
   }
 }

@@ -35,6 +35,11 @@ export interface FitOptions {
    * there is no progress bar).
    */
   verbose?: 0 | 1 | 2;
+  /**
+   * Stops training when aborted: fit rejects with a SimdnetError saying so, and the model is as
+   * after its last completed batch. Checked after every batch.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ResolvedFitOptions {
@@ -49,11 +54,12 @@ export interface ResolvedFitOptions {
   earlyStopping?: EarlyStoppingConfig;
   checkpoints: Checkpoint[];
   verbose: 0 | 1 | 2;
+  signal?: AbortSignal;
 }
 
 const FIT_KEYS = [
   'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'callbacks',
-  'initialEpoch', 'earlyStopping', 'checkpoint', 'verbose',
+  'initialEpoch', 'earlyStopping', 'checkpoint', 'verbose', 'signal',
 ];
 
 /** `metrics`: the compiled metrics (bits, metrics.ts), so that monitors of them can be checked. */
@@ -85,6 +91,7 @@ export function parseFitOptions(where: string, options: unknown, metrics: number
     earlyStopping: options.earlyStopping === undefined ? undefined : parseEarlyStopping(where, options.earlyStopping, logged),
     checkpoints: options.checkpoint === undefined ? [] : parseCheckpoints(where, options.checkpoint, logged),
     verbose: checkVerbose(where, options.verbose),
+    signal: checkSignal(where, options.signal),
   };
 }
 
@@ -102,6 +109,19 @@ function checkVerbose(where: string, verbose: unknown = 0): 0 | 1 | 2 {
     throw invalid(where, 'verbose', '0 (silent), 1 or 2 (a line per epoch)', verbose);
   }
   return verbose;
+}
+
+function isPlainObjectLike(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** An AbortSignal (or anything shaped like one: `aborted` and addEventListener), or undefined. */
+function checkSignal(where: string, signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!isPlainObjectLike(signal) || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw invalid(where, 'signal', 'an AbortSignal (from new AbortController().signal)', signal);
+  }
+  return signal as unknown as AbortSignal;
 }
 
 /** Training rows first, then (for validationSplit) the held-out rows at the end, as Keras does. */
