@@ -15,9 +15,12 @@ import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type DenseConfig, type DenseLayer, type LayerSpec } from './layers.js';
 import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
-import { METRIC_NAMES, type MetricName } from './metrics.js';
+import { checkMetrics, METRIC_BITS, metricBits, type MetricName } from './metrics.js';
 import { parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
-import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
+import {
+  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, modelBytes, readFlat, upload, uploadRows, writeFlat,
+  type BatchNeeds, type MemoryParts,
+} from './plan.js';
 import { checkSeed, Random } from './random.js';
 import {
   backward, batchLoss, evaluateRows, forward, measureInputs, predictRows, SPARSE_MAX_DENSITY, Totals, type Network, type SparseInputs,
@@ -58,8 +61,12 @@ export interface Prediction {
 
 export interface Evaluation {
   loss: number;
-  /** Present when compiled with metrics: ['accuracy']. */
+  /** Present when compiled with metrics: ['accuracy'] (or 'acc'). */
   acc?: number;
+  /** Present when compiled with metrics: ['mse'] (or 'meanSquaredError'): the mean of (a − y)² over rows and outputs. */
+  mse?: number;
+  /** Present when compiled with metrics: ['mae'] (or 'meanAbsoluteError'): the mean of |a − y| over rows and outputs. */
+  mae?: number;
 }
 
 export interface BatchOptions {
@@ -86,6 +93,8 @@ interface Compiled {
   loss: LossName;
   optimizer: Optimizer;
   metrics: MetricName[];
+  /** The metrics as bits (metrics.ts). */
+  metricBits: number;
 }
 
 /** Builds a model: checks the layers, creates its backend, lays out its memory and initialises it. */
@@ -105,6 +114,7 @@ export async function build(where: string, config: unknown): Promise<Sequential>
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
   const sparseInputs = checkSparseInputs(where, 'sparseInputs', config.sparseInputs ?? 'auto');
   const backend = await createBackend(backendName, { relaxed });
+  checkMemory(backend, where, 'layers', [['for its weights, gradients and optimizer state', modelBytes(specs)]], 'use fewer or narrower layers');
   const model = new Sequential(backend, layers, specs, seed);
   model.sparseInputs = sparseInputs;
   return model;
@@ -122,11 +132,22 @@ export class Sequential {
   readonly outputUnits: number;
   /** Any JSON value the application keeps with the model (saved and loaded with it). */
   metadata: unknown = undefined;
+  /**
+   * Set it to true (in a callback, or from a timer or handler while fit runs) to end training:
+   * fit checks it after every batch and epoch, finishes that epoch early (its logs cover the
+   * batches that ran; onEpochEnd, checkpoints and early stopping see it as usual) and resolves to
+   * the history so far. Each fit starts by setting it to false (as in Keras and TensorFlow.js).
+   */
+  stopTraining = false;
 
   #net: Network | null;
   readonly #seed: number;
-  /** Shuffles for fits without their own seed: one stream, so successive fits differ reproducibly. */
-  readonly #shuffleRng: Random;
+  /**
+   * Shuffles for fits without their own seed: one stream, so successive fits differ reproducibly.
+   * A fit draws from a copy and hands it back when it ends, so that save() during a fit writes the
+   * stream as that fit found it (what a resume with initialEpoch replays from); model files keep it.
+   */
+  #shuffleRng: Random;
   #compiled: Compiled | null = null;
   #fitting = false;
   /** Counts setWeights calls: how fit's non-finite guard learns that a callback replaced the weights. */
@@ -147,7 +168,7 @@ export class Sequential {
     const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
     specs.forEach((spec, l) => initializeKernel(spec, rng, initial, mem.layout.weightOffsets[l]));
-    backend.f32.set(initial, mem.params >> 2);
+    backend.f32.set(initial, mem.params >>> 2);
   }
 
   /** The kernels this model runs on. */
@@ -188,11 +209,8 @@ export class Sequential {
     checkKeys(where, 'config', config, ['loss', 'optimizer', 'metrics']);
     const loss = checkLoss(where, resolveLoss(where, config.loss), net.specs[net.specs.length - 1]);
     const optimizer = parseOptimizer(where, config.optimizer ?? 'adam');
-    const metrics = config.metrics ?? [];
-    if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
-      throw invalid(where, 'metrics', "an array of metric names: ['accuracy']", metrics);
-    }
-    this.#compiled = { loss, optimizer, metrics: [...metrics] };
+    const metrics = checkMetrics(where, config.metrics ?? []);
+    this.#compiled = { loss, optimizer, metrics, metricBits: metricBits(metrics) };
     const { backend, mem } = net;
     backend.fill(mem.state0, mem.layout.floats, 0);
     backend.fill(mem.state1, mem.layout.floats, 0);
@@ -205,7 +223,7 @@ export class Sequential {
     const net = this.#use(where);
     const compiled = this.#requireCompiled(where);
     if (this.#fitting) throw new SimdnetError('model', `${where}: the model is already training; await the running fit() first`);
-    const opts = parseFitOptions(where, options, compiled.metrics.length > 0);
+    const opts = parseFitOptions(where, options, compiled.metricBits);
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     let trainRows = xs.rows;
@@ -216,19 +234,23 @@ export class Sequential {
     } else if (opts.validationSplit > 0) {
       trainRows = trainingRows(where, xs.rows, opts.validationSplit);
     }
+    const rng = opts.seed === undefined ? this.#shuffleRng.clone() : new Random(opts.seed, 1);
     this.#fitting = true;
+    this.stopTraining = false;
     try {
       return await runFit({
-        net, loss: compiled.loss, optimizer: compiled.optimizer, accuracy: compiled.metrics.length > 0,
+        net, loss: compiled.loss, optimizer: compiled.optimizer, metrics: compiled.metricBits,
         x: xs, y: ys, trainRows, validation, options: opts,
-        rng: opts.seed === undefined ? this.#shuffleRng : new Random(opts.seed, 1),
+        rng,
         isDisposed: () => this.#net === null,
+        stopRequested: () => this.stopTraining,
         weightsSet: () => this.#weightsSet,
         save: (includeOptimizer) => this.save({ includeOptimizer }),
         objects: (this.#fitObjects ??= new FitObjects()),
       });
     } finally {
       this.#fitting = false;
+      if (opts.seed === undefined) this.#shuffleRng = rng;
     }
   }
 
@@ -238,11 +260,13 @@ export class Sequential {
     const net = this.#use(where);
     const batchSize = checkBatchOptions(where, options);
     const xs = this.#inputs(where, 'x', x);
+    const needs = { gather: false, loss: false, backward: false };
+    checkCallMemory(net, where, xs, undefined, batchSize, needs);
     const out = new Float32Array(xs.rows * this.outputUnits);
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
       measureInputs(net, xData, xs.rows);
-      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: false, backward: false });
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
       predictRows(net, xData, xs.rows, bufs, out);
     });
     return { data: out, shape: [xs.rows, this.outputUnits] };
@@ -256,23 +280,28 @@ export class Sequential {
     const batchSize = checkBatchOptions(where, options);
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
-    const accuracy = compiled.metrics.length > 0;
+    const bits = compiled.metricBits;
+    const needs = { gather: false, loss: true, backward: false };
+    checkCallMemory(net, where, xs, ys, batchSize, needs);
     const totals = new Totals();
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
       measureInputs(net, xData, xs.rows);
       const yData = upload(net.backend, ys.data);
-      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: true, backward: false });
-      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, accuracy, totals);
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
+      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, bits, totals);
     });
     const result: Evaluation = { loss: totals.loss / xs.rows };
-    if (accuracy) result.acc = totals.correct / xs.rows;
+    const outputs = xs.rows * this.outputUnits;
+    if ((bits & METRIC_BITS.acc) !== 0) result.acc = totals.correct / xs.rows;
+    if ((bits & METRIC_BITS.mse) !== 0) result.mse = totals.squaredError / outputs;
+    if ((bits & METRIC_BITS.mae) !== 0) result.mae = totals.absoluteError / outputs;
     return result;
   }
 
   /**
    * The model as bytes (format in io/snet.ts): layers, compile settings, weights, optimizer state
-   * and step, metadata. loadModel() restores it bit for bit. For a file in the browser, wrap the
+   * and step, metadata, and the position of its shuffle stream. loadModel() restores it bit for bit. For a file in the browser, wrap the
    * bytes in a Blob; in Node, see saveModelFile in 'simdnet/node'.
    */
   save(options: SaveOptions = {}): Uint8Array<ArrayBuffer> {
@@ -300,6 +329,7 @@ export class Sequential {
         metadata,
         paramCount: net.mem.layout.count,
         stateSlots: slots,
+        shuffleState: this.#shuffleRng.state(),
       },
       readFlat(net, net.mem.params),
       state,
@@ -324,8 +354,8 @@ export class Sequential {
     const { backend, specs, mem } = net;
     const out: Float32Array[] = [];
     specs.forEach((s, l) => {
-      out.push(backend.f32.slice(mem.w[l] >> 2, (mem.w[l] >> 2) + s.inputUnits * s.units));
-      out.push(backend.f32.slice(mem.b[l] >> 2, (mem.b[l] >> 2) + s.units));
+      out.push(backend.f32.slice(mem.w[l] >>> 2, (mem.w[l] >>> 2) + s.inputUnits * s.units));
+      out.push(backend.f32.slice(mem.b[l] >>> 2, (mem.b[l] >>> 2) + s.units));
     });
     return out;
   }
@@ -347,7 +377,7 @@ export class Sequential {
       if (bad >= 0) throw new SimdnetError(`weights[${i}]`, `${where}: weights[${i}] must hold finite numbers, got ${describeValue(values[bad])} at index ${bad}`);
       return values;
     });
-    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >> 2));
+    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >>> 2));
     this.#weightsSet += 1;
   }
 
@@ -402,8 +432,8 @@ export class Sequential {
     const loss = totals.lastLoss;
     const { backend, specs, mem } = net;
     const grads = specs.flatMap((s, l) => [
-      backend.f32.slice(mem.dw[l] >> 2, (mem.dw[l] >> 2) + s.inputUnits * s.units),
-      backend.f32.slice(mem.db[l] >> 2, (mem.db[l] >> 2) + s.units),
+      backend.f32.slice(mem.dw[l] >>> 2, (mem.dw[l] >>> 2) + s.inputUnits * s.units),
+      backend.f32.slice(mem.db[l] >>> 2, (mem.db[l] >>> 2) + s.units),
     ]);
     return { loss, grads };
   }
@@ -424,6 +454,7 @@ export class Sequential {
       net.step = file.step;
     }
     this.metadata = file.metadata;
+    if (file.shuffleState !== null) this.#shuffleRng = Random.fromState(file.shuffleState);
   }
 
   /** A model beyond MODEL_LIMITS could be written but not read back: refuse to write it. */
@@ -460,6 +491,14 @@ export class Sequential {
     }
   }
 
+}
+
+/** predict's and evaluate's memory (x, y and the batch buffers) against the backend's limit. */
+function checkCallMemory(net: Network, where: string, xs: Rows, ys: Rows | undefined, batchSize: number, needs: BatchNeeds): void {
+  const batch = batchBytes(net.specs, Math.min(batchSize, xs.rows), needs);
+  const data = allocBytes(xs.data.length) + (ys ? allocBytes(ys.data.length) : 0);
+  const parts: MemoryParts = [['for the rows of x' + (ys ? ' and y' : ''), data], ['for the batch buffers', batch]];
+  checkMemory(net.backend, where, batch > data ? 'batchSize' : 'x', parts, 'pass fewer rows per call (in slices), or a smaller batchSize');
 }
 
 function checkBatchOptions(where: string, options: unknown): number {

@@ -18,6 +18,7 @@
  */
 import type { Ptr } from './backend/backend.js';
 import { lossAndGradient, type LossName } from './losses.js';
+import { ERROR_METRICS, METRIC_BITS } from './metrics.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
 import { rowAt, type BatchBuffers, type PlannedModel } from './plan.js';
 
@@ -83,6 +84,9 @@ export class Totals {
   /** Σ batch loss × batch rows. */
   loss = 0;
   correct = 0;
+  /** Σ (a − y)² and Σ |a − y| over every output of every row (for the mse and mae metrics). */
+  squaredError = 0;
+  absoluteError = 0;
   /** The last batch's loss, left here rather than returned (docs/ARCHITECTURE.md, 'Number boxing'). */
   lastLoss = 0;
 }
@@ -141,17 +145,43 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
 /**
  * The first half of a training step on m rows at x, y: forward, loss, backward. Fills the gradient
  * region and leaves the batch's loss in totals.lastLoss; nothing is updated yet, so the caller can
- * check the loss and gradients (gradientsFinite) before applyUpdate.
+ * check the loss and gradients (gradientsFinite) before applyUpdate. `metrics` (bits, metrics.ts)
+ * says what else to add to totals.
  */
 export function computeBatch(
-  net: Network, loss: LossName, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
+  net: Network, loss: LossName, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers, metrics: number, totals: Totals,
 ): void {
-  const { backend, specs } = net;
   forward(net, x, m, bufs);
-  if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], y, m, specs[specs.length - 1].units);
+  addMetrics(net, y, m, bufs, metrics, totals);
   batchLoss(net, loss, y, m, bufs, totals);
   totals.loss += totals.lastLoss * m;
   backward(net, x, m, bufs);
+}
+
+/** Adds the batch's correct rows and errors (as `metrics` asks) to totals, after `forward`. */
+function addMetrics(net: Network, y: Ptr, m: number, bufs: BatchBuffers, metrics: number, totals: Totals): void {
+  if (metrics === 0) return;
+  const { backend, specs } = net;
+  const units = specs[specs.length - 1].units;
+  const a = bufs.acts[specs.length - 1];
+  if ((metrics & METRIC_BITS.acc) !== 0) totals.correct += backend.countCorrect(a, y, m, units);
+  if ((metrics & ERROR_METRICS) !== 0) addErrors(backend.f32, a >>> 2, y >>> 2, m * units, totals);
+}
+
+/**
+ * Σ (a − y)² and Σ |a − y| over n outputs, into totals. A loop over the output layer only (m × units
+ * values, next to the m × units × fan-in of its product), so it runs here rather than as a kernel.
+ */
+function addErrors(f32: Float32Array, a: number, y: number, n: number, totals: Totals): void {
+  let squared = 0;
+  let absolute = 0;
+  for (let i = 0; i < n; i++) {
+    const d = f32[a + i] - f32[y + i];
+    squared += d * d;
+    absolute += Math.abs(d);
+  }
+  totals.squaredError += squared;
+  totals.absoluteError += absolute;
 }
 
 /** Whether every gradient is finite: one allFinite call over the whole region, cheap next to the GEMMs. */
@@ -166,11 +196,11 @@ export function applyUpdate(net: Network, optimizer: Optimizer): void {
   applyOptimizer(backend, optimizer, mem.params, mem.grads, mem.state0, mem.state1, mem.layout.floats, net.step);
 }
 
-/** Loss (and correct count) over `rows` rows in place at x, y, in batches of bufs.rows. */
+/** Loss (and the metrics in `metrics`, bits) over `rows` rows in place at x, y, in batches of bufs.rows. */
 export function evaluateRows(
-  net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
+  net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, bufs: BatchBuffers, metrics: number, totals: Totals,
 ): void {
-  const { backend, specs } = net;
+  const { specs } = net;
   const inWidth = specs[0].inputUnits;
   const out = specs[specs.length - 1];
   for (let start = 0; start < rows; start += bufs.rows) {
@@ -178,7 +208,7 @@ export function evaluateRows(
     const xb = rowAt(x, start, inWidth);
     const yb = rowAt(y, start, out.units);
     forward(net, xb, m, bufs);
-    if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], yb, m, out.units);
+    addMetrics(net, yb, m, bufs, metrics, totals);
     batchLoss(net, loss, yb, m, bufs, totals);
     totals.loss += totals.lastLoss * m;
   }
@@ -189,7 +219,7 @@ export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffe
   const { backend, specs } = net;
   const inWidth = specs[0].inputUnits;
   const units = specs[specs.length - 1].units;
-  const a = bufs.acts[specs.length - 1] >> 2;
+  const a = bufs.acts[specs.length - 1] >>> 2;
   for (let start = 0; start < rows; start += bufs.rows) {
     const m = Math.min(bufs.rows, rows - start);
     forward(net, rowAt(x, start, inWidth), m, bufs);

@@ -2,7 +2,7 @@
  * The `simdnet` command end to end, as a user runs it: the built dist/cli/main.js in a child
  * process with stdout a pipe. Small seeded data (xor) and the CSV files in test/fixtures/.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,37 @@ describe('MNIST', () => {
     expect(run.stdout).toContain('10,000 rows → 7,200 train, 800 validation, 2,000 test (seed 42)');
     expect(run.stdout).toContain('784-16-10, relu/softmax, categorical cross-entropy, adam lr 0.001, batch 64');
     expect(run.stdout).toMatch(/test accuracy \d+\.\d+% \(target ≥ 96%: (reached|NOT reached)\)/);
+  });
+});
+
+describe('counts in what train prints', () => {
+  test('one epoch is "1 epoch"', async () => {
+    const { code, stdout } = await simdnet(['train', '--data', 'xor', '--epochs', '1']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(' 1 epoch, backend');
+  });
+});
+
+describe('Ctrl-C during train', () => {
+  test('stops training, saves nothing, and exits 130', async () => {
+    const save = join(dir, 'interrupted.simdnet');
+    const child = spawn(process.execPath, [cli, 'train', '--data', 'spiral', '--epochs', '1000000', '--save', save], { cwd: repo });
+    let stdout = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Interrupt once training has reported an epoch (the run would otherwise take hours).
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/epoch\s+\d+\//.test(stdout)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`exited before training:\n${stdout}`)));
+    });
+    expect(stdout).toMatch(/1000000 epochs, backend/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toContain('interrupted; nothing saved');
+    expect(stdout).not.toContain('test accuracy');
+    expect(existsSync(save)).toBe(false);
   });
 });
 

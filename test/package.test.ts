@@ -5,9 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
@@ -65,6 +65,23 @@ describe('the packed tarball, installed into an empty project', () => {
     expect(files).toContain(join('dist', 'index.d.ts'));
     expect(files).toContain(join('dist', 'browser', 'simdnet.js'));
     expect(files.some((f) => /^(src|test|examples|assembly|bench)\b/.test(f))).toBe(false);
+  });
+
+  test('ships no source map that points to a file it does not ship', async () => {
+    const root = join(project, 'node_modules/simdnet');
+    const files = new Set((await readdir(root, { recursive: true })).map((f) => f.split(sep).join('/')));
+    const dangling: string[] = [];
+    for (const file of files) {
+      if (file.endsWith('.js')) {
+        const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(await readFile(join(root, file), 'utf8'))?.[1];
+        if (url !== undefined && !url.startsWith('data:') && !files.has(posix.join(posix.dirname(file), url))) dangling.push(`${file} → ${url}`);
+      }
+      if (file.endsWith('.map')) {
+        const { sources } = JSON.parse(await readFile(join(root, file), 'utf8')) as { sources: string[] };
+        for (const s of sources) if (!files.has(posix.join(posix.dirname(file), s))) dangling.push(`${file} → ${s}`);
+      }
+    }
+    expect(dangling).toEqual([]);
   });
 
   test('imports and trains in Node (ESM)', async () => {

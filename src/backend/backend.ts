@@ -36,6 +36,13 @@ export interface Backend {
    */
   readonly relaxed: boolean;
 
+  /**
+   * The most bytes its memory can ever hold: 4 GiB for both, the wasm32 address space (the js
+   * backend keeps the same 32-bit byte offsets). The memory plan (plan.ts) checks against it before
+   * anything is allocated.
+   */
+  readonly maxBytes: number;
+
   /** Float32 / Int32 views over the whole memory. Re-read after `alloc`: memory may have grown. */
   readonly f32: Float32Array;
   readonly i32: Int32Array;

@@ -11,6 +11,12 @@ import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backe
 import { ALIGN, alignUp, BumpAllocator } from './bump.js';
 
 const DEFAULT_INITIAL_BYTES = 1 << 20;
+/**
+ * 4 GiB, as wasm32: pointers are byte offsets turned into indices with `>>> 2` (unsigned 32-bit).
+ * The engine allows more (V8: ArrayBuffers up to 2^53 − 1 bytes, typed arrays up to 2^32
+ * elements), but one limit for both backends means a model that fits one fits the other.
+ */
+const MAX_BYTES = 2 ** 32;
 /** Offset 0 is never handed out, so that a zero pointer is always a bug. */
 const HEAP_BASE = ALIGN;
 
@@ -30,7 +36,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     get byteLength() { return buffer.byteLength; },
     growTo(bytes: number): void {
       let size = buffer.byteLength;
-      while (size < bytes) size *= 2;
+      while (size < bytes) size = Math.min(2 * size, MAX_BYTES);
       const grown = new ArrayBuffer(size);
       new Uint8Array(grown).set(new Uint8Array(buffer));
       buffer = grown;
@@ -38,9 +44,9 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       i32 = new Int32Array(buffer);
     },
     zero(from: number, to: number): void {
-      f32.fill(0, from >> 2, to >> 2);
+      f32.fill(0, from >>> 2, to >>> 2);
     },
-  }, HEAP_BASE);
+  }, HEAP_BASE, MAX_BYTES, 'the js backend\'s 4 GiB');
 
   // --- GEMM. C[m×n] (=|+=) op(A)·op(B); C must not alias A or B.
 
@@ -57,7 +63,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     b: Ptr, c: Ptr, accumulate: boolean, skipZeros: boolean,
   ): void {
     const f = f32;
-    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const A = a >>> 2, B = b >>> 2, C = c >>> 2;
     const k4 = k - (k % 4);
     const s = depthStride;
     for (let i = 0; i < m; i++) {
@@ -110,7 +116,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
    */
   function gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
     const f = f32;
-    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const A = a >>> 2, B = b >>> 2, C = c >>> 2;
     const k4 = k - (k % 4);
     for (let i = 0; i < m; i++) {
       const ai = A + i * k;
@@ -152,7 +158,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** x[i,j] += bias[j] over x [m×n]. */
   function biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {
     const f = f32;
-    const X = x >> 2, b = bias >> 2;
+    const X = x >>> 2, b = bias >>> 2;
     for (let i = 0; i < m; i++) {
       const xi = X + i * n;
       for (let j = 0; j < n; j++) f[xi + j] += f[b + j];
@@ -162,7 +168,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** out[j] (=|+=) Σ_i x[i,j] over x [m×n], summed row by row into out. */
   function colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: boolean): void {
     const f = f32;
-    const X = x >> 2, o = out >> 2;
+    const X = x >>> 2, o = out >>> 2;
     if (!accumulate) f.fill(0, o, o + n);
     for (let i = 0; i < m; i++) {
       const xi = X + i * n;
@@ -210,7 +216,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** y = g(x) over [m×n]; y may alias x. */
   function activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
     const f = f32;
-    const X = x >> 2, Y = y >> 2;
+    const X = x >>> 2, Y = y >>> 2;
     if (X !== Y) f.copyWithin(Y, X, X + m * n);
     scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) activateRow(f, act, Y + i * n, n);
@@ -221,7 +227,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number,
   ): void {
     const f = f32;
-    const X = x >> 2, b = bias >> 2, Y = y >> 2;
+    const X = x >>> 2, b = bias >>> 2, Y = y >>> 2;
     scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) {
       const xi = X + i * n, yi = Y + i * n;
@@ -241,7 +247,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** activationBackward with alpha read from scalars. */
   function backwardRows(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, G = dA >> 2, D = dZ >> 2;
+    const A = a >>> 2, G = dA >>> 2, D = dZ >>> 2;
     const len = m * n;
     switch (act) {
       case ACTIVATION.linear:
@@ -297,7 +303,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Mean of max(z,0) − z·y + log(1 + e^−|z|) over m·n into scalars[LOSS]; dz = (a − y)/(m·n); dz may alias a. */
   function sigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
-    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const Z = z >>> 2, A = a >>> 2, Yp = y >>> 2, D = dz >>> 2;
     const len = m * n;
     const scale = 1 / len;
     let sum = 0;
@@ -315,7 +321,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
    */
   function softmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
-    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const Z = z >>> 2, A = a >>> 2, Yp = y >>> 2, D = dz >>> 2;
     const scale = 1 / m;
     let sum = 0;
     for (let r = 0; r < m; r++) {
@@ -337,7 +343,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Mean of (a − y)² over m·n into scalars[LOSS]; da = 2(a − y)/(m·n); da may alias a. */
   function mse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const A = a >>> 2, Yp = y >>> 2, D = da >>> 2;
     const len = m * n;
     const scale = 1 / len;
     let sum = 0;
@@ -352,7 +358,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** n = 1: (a ≥ 0.5) == (y ≥ 0.5); n > 1: argmax(a row) == argmax(y row), first maximum wins. */
   function countCorrect(a: Ptr, y: Ptr, m: number, n: number): number {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2;
+    const A = a >>> 2, Yp = y >>> 2;
     let correct = 0;
     if (n === 1) {
       for (let i = 0; i < m; i++) if ((f[A + i] >= 0.5) === (f[Yp + i] >= 0.5)) correct++;
@@ -369,7 +375,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** dst row r = src row index[r]; rows are rowLen floats, index is i32. */
   function gatherRows(src: Ptr, index: Ptr, count: number, rowLen: number, dst: Ptr): void {
     const f = f32, idx = i32;
-    const S = src >> 2, I = index >> 2, D = dst >> 2;
+    const S = src >>> 2, I = index >>> 2, D = dst >>> 2;
     for (let r = 0; r < count; r++) {
       const from = S + idx[I + r] * rowLen;
       f.copyWithin(D + r * rowLen, from, from + rowLen);
@@ -377,16 +383,16 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   }
 
   function copy(src: Ptr, dst: Ptr, n: number): void {
-    f32.copyWithin(dst >> 2, src >> 2, (src >> 2) + n);
+    f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + n);
   }
 
   function fill(x: Ptr, n: number, value: number): void {
-    f32.fill(value, x >> 2, (x >> 2) + n);
+    f32.fill(value, x >>> 2, (x >>> 2) + n);
   }
 
   function allFinite(x: Ptr, n: number): number {
     const f = f32;
-    const X = x >> 2;
+    const X = x >>> 2;
     for (let i = 0; i < n; i++) {
       const v = f[X + i];
       if (v - v !== 0) return 0; // NaN for ±Infinity and NaN
@@ -407,7 +413,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** w ← w − lr·g'. */
   function sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2;
+    const W = w >>> 2, G = g >>> 2;
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
       f[W + i] = wi - lr * (f[G + i] + l2 * wi);
@@ -419,7 +425,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number,
   ): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2, M = mom >> 2;
+    const W = w >>> 2, G = g >>> 2, M = mom >>> 2;
     const step = lr / (1 - Math.pow(beta, t));
     const oneMinusBeta = 1 - beta;
     for (let i = 0; i < n; i++) {
@@ -437,7 +443,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
   ): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2, M = m >> 2, V = v >> 2;
+    const W = w >>> 2, G = g >>> 2, M = m >>> 2, V = v >>> 2;
     const c1 = 1 / (1 - Math.pow(beta1, t));
     const c2 = 1 / (1 - Math.pow(beta2, t));
     const b1c = 1 - beta1, b2c = 1 - beta2;
@@ -455,6 +461,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   return {
     name: 'js',
     relaxed: false,
+    maxBytes: MAX_BYTES,
     get f32() { return f32; },
     get i32() { return i32; },
 

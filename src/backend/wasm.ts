@@ -156,6 +156,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
 class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly relaxed: boolean;
+  readonly maxBytes = MAX_BYTES;
 
   private readonly ex: KernelExports;
   private readonly memory: WebAssembly.Memory;

@@ -54,10 +54,10 @@ export async function loadForModel(
     if (sameFile && needLabel) {
       const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
       data = takeRows(all, test);
-      description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
+      description = `the test split of ${source} (${formatInt(data.rows)} row${data.rows === 1 ? '' : 's'}, seed ${seed})`;
     } else {
       data = all;
-      description = `all ${formatInt(data.rows)} rows of ${source}`;
+      description = data.rows === 1 ? `the one row of ${source}` : `all ${formatInt(data.rows)} rows of ${source}`;
     }
   }
 

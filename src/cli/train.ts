@@ -139,7 +139,7 @@ function printPlan(out: Out, settings: Settings, loaded: Loaded, parts: Parts, a
   out(
     `model    ${widths.join('-')}, ${settings.hidden.length > 0 ? `${settings.activation}/` : ''}${output.activation}, ` +
       `${lossLabel(loss)}, ${settings.optimizer} lr ${learningRate}, batch ${settings.batchSize}, ` +
-      `${settings.epochs} epochs, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
+      `${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'}, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
   );
 }
 
@@ -169,12 +169,10 @@ async function fitWithProgress(
     samplesPerEpoch: fit.rows,
     accuracy: all.task === 'classification',
   });
-  // Ctrl-C in the middle of a bar would otherwise leave the cursor hidden.
-  const onInterrupt = (): void => {
-    progress.stop();
-    process.stdout.write('\ninterrupted; nothing saved\n');
-    process.exit(130);
-  };
+  // Ctrl-C aborts fit (which yields to the event loop, so the handler runs within a batch or two);
+  // the bar is taken down, so that the cursor is not left hidden, and nothing is saved.
+  const interrupted = new AbortController();
+  const onInterrupt = (): void => interrupted.abort();
   process.once('SIGINT', onInterrupt);
   const fitStarted = performance.now();
   try {
@@ -186,7 +184,13 @@ async function fitWithProgress(
       seed,
       ...(validation.rows > 0 ? { validationData: [matrix(validation), validation.y] as const } : {}),
       callbacks: progressCallbacks(progress, settings, fit.rows),
+      signal: interrupted.signal,
     });
+  } catch (error) {
+    if (!interrupted.signal.aborted) throw error;
+    progress.stop();
+    process.stdout.write('\ninterrupted; nothing saved\n');
+    process.exit(130); // 128 + SIGINT, as a shell reports a process Ctrl-C ended
   } finally {
     progress.stop();
     process.removeListener('SIGINT', onInterrupt);
