@@ -1,11 +1,12 @@
 /**
  * The package as a user gets it: `npm pack`, installed from the tarball into an empty project, then
- * imported from Node (with its TypeScript types), from a Vite app, and from plain static pages.
+ * imported from Node (ES modules and CommonJS, with its TypeScript types), from a Vite app, and
+ * from plain static pages.
  * Each consumer trains XOR a little and reports the loss, with no wasm path configured anywhere.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +65,8 @@ describe('the packed tarball, installed into an empty project', () => {
     expect(files).toContain(join('dist', 'index.js'));
     expect(files).toContain(join('dist', 'index.d.ts'));
     expect(files).toContain(join('dist', 'browser', 'simdnet.js'));
+    expect(files).toContain(join('dist', 'cjs', 'index.js'));
+    expect(files).toContain(join('dist', 'cjs', 'node.d.ts'));
     expect(files.some((f) => /^(src|test|examples|assembly|bench)\b/.test(f))).toBe(false);
   });
 
@@ -71,6 +74,33 @@ describe('the packed tarball, installed into an empty project', () => {
     const { stdout } = await run(process.execPath, ['node.mjs'], { cwd: project });
     expectTrained(JSON.parse(stdout) as Outcome[]);
   });
+
+  test('require()s both entry points from CommonJS, also where Node cannot require() ES modules', async () => {
+    // --no-experimental-require-module: Node before 20.19 and 22.12 cannot require() an ES module,
+    // so the CommonJS entry points must load nothing but CommonJS.
+    for (const flags of [[], ['--no-experimental-require-module']]) {
+      const { stdout } = await run(process.execPath, [...flags, 'require.js'], { cwd: join(project, 'cjs') });
+      const result = JSON.parse(stdout) as { exports: string[]; nodeExports: string[]; loadedIsSequential: boolean; outcome: Outcome };
+      const esm = (await import(join(project, 'node_modules/simdnet/dist/index.js'))) as Record<string, unknown>;
+      const esmNode = (await import(join(project, 'node_modules/simdnet/dist/node.js'))) as Record<string, unknown>;
+      expect(result.exports).toEqual(Object.keys(esm).sort());
+      expect(result.nodeExports).toEqual(Object.keys(esmNode).sort());
+      expect(result.loadedIsSequential).toBe(true);
+      expect(result.outcome.backend).toBe('wasm');
+      expect(result.outcome.after).toBeLessThan(result.outcome.before * 0.7);
+    }
+  });
+
+  test('compiles a TypeScript CommonJS consumer (module nodenext) that then runs', async () => {
+    const cjs = join(project, 'cjs');
+    await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: cjs }).catch((err: { stdout: string }) => {
+      throw new Error(`tsc failed:\n${err.stdout}`);
+    });
+    const compiled = await readFile(join(cjs, 'out/check.js'), 'utf8');
+    expect(compiled).toContain('require("simdnet")');
+    const { stdout } = await run(process.execPath, ['--no-experimental-require-module', 'out/check.js'], { cwd: cjs });
+    expect(JSON.parse(stdout)).toEqual({ loss: expect.any(Number) as number, refused: true });
+  }, 60_000);
 
   test('type-checks a TypeScript consumer against the shipped declarations', async () => {
     // The consumer also holds a deliberate misuse marked @ts-expect-error: it proves the types are
