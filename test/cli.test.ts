@@ -59,21 +59,39 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('simdnet --help', () => {
-  test('lists every option with its default', async () => {
+describe('help', () => {
+  test('simdnet --help lists the commands and points to their help', async () => {
     const { code, stdout } = await simdnet(['--help']);
     expect(code).toBe(0);
+    for (const command of ['train', 'evaluate', 'predict', 'bench', 'help [command]']) expect(stdout).toContain(command);
+    expect(stdout).toContain('Run "simdnet <command> --help" for the options of a command.');
+    expect((await simdnet([])).stdout).toBe(stdout);
+  });
+
+  test('simdnet train --help lists every option of train with its default, and no other', async () => {
+    const { code, stdout } = await simdnet(['train', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: simdnet train \[options\]/);
     for (const option of [
       '--data', '--label', '--hidden', '--activation', '--loss', '--optimizer', '--lr', '--epochs',
-      '--batch-size', '--backend', '--relaxed-simd', '--seed', '--save', '--model',
+      '--batch-size', '--backend', '--relaxed-simd', '--seed', '--save', '--test-split', '--validation-split', '--augment',
     ]) {
       expect(stdout).toContain(option);
     }
-    for (const command of ['train', 'evaluate', 'predict', 'bench']) expect(stdout).toContain(command);
-    expect(stdout).toContain('(default: mnist)');
-    expect(stdout).toContain('(default: 128,64)');
-    expect(stdout).toContain('(default: adam)');
-    expect(stdout).toContain('(default: 10)');
+    expect(stdout).not.toMatch(/^ +--model /m);
+    const flat = stdout.replace(/\s+/g, ' ');
+    for (const text of ['(default: mnist)', '(default: 128,64)', '(default: adam)', '(default: 10)', '(default: 64)', '(default: 42)']) {
+      expect(flat).toContain(text);
+    }
+    expect((await simdnet(['help', 'train'])).stdout).toBe(stdout);
+  });
+
+  test('simdnet evaluate --help lists what evaluate reads', async () => {
+    const { code, stdout } = await simdnet(['help', 'evaluate']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: simdnet evaluate \[options\]/);
+    for (const option of ['--model', '--data', '--label', '--backend', '--seed']) expect(stdout).toContain(option);
+    for (const option of ['--epochs', '--save', '--hidden']) expect(stdout).not.toMatch(new RegExp(`^ +${option} `, 'm'));
   });
 });
 
@@ -303,22 +321,34 @@ describe.concurrent('wrong usage exits with 2 and says what was expected', () =>
   test.for<[string[], RegExp]>([
     [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, momentum, adam, got "rmsprop"/],
     [['train', '--epochs', '0'], /--epochs must be a positive integer, got "0"/],
+    [['train', '--epochs', '-5'], /--epochs must be a positive integer, got "-5"/],
+    [['train', '--lr', '-0.1'], /--lr must be a positive number, got "-0.1"/],
     [['train', '--lr', 'fast'], /--lr must be a positive number, got "fast"/],
     [['train', '--hidden', '128,x'], /--hidden must be comma-separated positive layer widths/],
     [['train', '--backend', 'gpu'], /--backend must be one of wasm, js, got "gpu"/],
     [['train', '--loss', 'hinge'], /--loss must be one of categoricalCrossentropy/],
     [['train', '--data', 'iris'], /--data must be mnist, spiral, moons, circles, xor or a CSV file, got "iris" \(no such file\)/],
     [['train', '--data', 'xor', '--label', 'y'], /--label names a column of a CSV file; xor has no columns/],
-    [['train', '--colour'], /Unknown option '--colour'/],
+    [['train', '--colour'], /unknown option '--colour'/],
+    [['train', '--bach-size', '8'], /unknown option '--bach-size' \(did you mean --batch-size\?\)/],
+    [['train', '--epochs'], /option '--epochs <n>' argument missing/],
+    [['train', '--relaxed-simd=yes'], /--relaxed-simd takes no value/],
+    [['train', 'data.csv'], /unexpected argument "data\.csv" after "train" \(options start with --\)/],
     [['evaluate'], /needs --model <path>/],
     [['evaluate', '--model', 'm', '--epochs', '3'], /option --epochs does not apply to "simdnet evaluate"/],
     [['train', '--relaxed-simd', '--backend', 'js'], /--relaxed-simd selects a build of the wasm kernels; it does not apply to --backend js/],
     [['evaluate', '--model', 'm', '--relaxed-simd'], /option --relaxed-simd does not apply to "simdnet evaluate"/],
-    [['fly'], /unknown command "fly"/],
+    [['fly'], /unknown command 'fly'/],
+    [['trian'], /unknown command 'trian' \(did you mean train\?\)/],
+    [['help', 'fly'], /unknown command 'fly'; the commands are train, evaluate, predict, bench/],
   ])('%j', async ([args, message], { expect }) => {
     const run = await simdnet(args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
-    expect(run.stderr).toContain('simdnet --help');
+    expect(run.stderr.split('\n')[0]).toMatch(/^simdnet: /);
+    // Points to the help of the command at fault, or to the list of commands.
+    const command = ['train', 'evaluate'].find((c) => c === args[0]);
+    expect(run.stderr).toContain(command === undefined ? 'Run "simdnet --help"' : `Run "simdnet ${command} --help"`);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -7,8 +7,7 @@ import { SimdnetError } from '../index.js';
 import { bench } from './bench.js';
 import { DataError } from './csv.js';
 import { evaluate } from './evaluate.js';
-import { helpText, parseCommandLine, UsageError } from './options.js';
-import { readPackageJson } from './package-info.js';
+import { parseCommandLine, UsageError, type CommandName } from './options.js';
 import { predict } from './predict.js';
 import { train } from './train.js';
 
@@ -24,17 +23,15 @@ const err = (line: string): void => {
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
+  let command: CommandName | undefined;
   try {
     const parsed = parseCommandLine(argv);
-    if (parsed.kind === 'help') {
-      out(helpText(parsed.command));
-      return EXIT_OK;
-    }
-    if (parsed.kind === 'version') {
-      out(readPackageJson().version ?? 'unknown');
+    if (parsed.kind === 'output') {
+      process.stdout.write(parsed.text);
       return EXIT_OK;
     }
     const { settings } = parsed;
+    command = settings.command;
     switch (settings.command) {
       case 'train':
         await train(settings, out);
@@ -51,7 +48,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       err(`simdnet: ${error.message}`);
-      err('Run "simdnet --help" for the commands and options.');
+      const about = error.command ?? command;
+      err(about === undefined ? 'Run "simdnet --help" for the commands.' : `Run "simdnet ${about} --help" for its options.`);
       return EXIT_USAGE;
     }
     if (error instanceof DataError || error instanceof SimdnetError) {
