@@ -2,8 +2,8 @@
  * The `simdnet` command end to end, as a user runs it: the built dist/cli/main.js in a child
  * process with stdout a pipe. Small seeded data (xor) and the CSV files in test/fixtures/.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,9 @@ interface Run {
   stderr: string;
 }
 
-function simdnet(args: string[]): Promise<Run> {
+function simdnet(args: string[], cwd = repo): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: repo, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args], { cwd, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -237,6 +237,106 @@ describe('CSV data: train, save, evaluate, predict', () => {
   });
 });
 
+describe('evaluate and predict recognise the training data by its content, not its path', () => {
+  const fixtures = join(repo, 'test/fixtures');
+  let model: string;
+  let trainAccuracy: number;
+
+  beforeAll(async () => {
+    model = join(dir, 'recognise.simdnet');
+    // Trained on a path relative to the repository.
+    const train = await simdnet([
+      'train', '--data', 'test/fixtures/flowers.csv', '--label', 'species', '--hidden', '8', '--epochs', '20',
+      '--lr', '0.01', '--batch-size', '8', '--save', model,
+    ]);
+    expect(train.code).toBe(0);
+    trainAccuracy = percentAfter(train.stdout, /test accuracy/);
+  });
+
+  test('the training file named from another folder gives its held-out test rows', async () => {
+    const run = await simdnet(['evaluate', '--model', model, '--data', 'flowers.csv'], fixtures);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('the test split of flowers.csv (24 rows, seed 42');
+    expect(percentAfter(run.stdout, /accuracy/)).toBe(trainAccuracy);
+    // A copy elsewhere holds the same rows: the same test split.
+    const copy = join(dir, 'copy-of-flowers.csv');
+    copyFileSync(join(fixtures, 'flowers.csv'), copy);
+    const again = await simdnet(['evaluate', '--model', model, '--data', copy]);
+    expect(again.stdout).toContain('the test split of');
+    expect(percentAfter(again.stdout, /accuracy/)).toBe(trainAccuracy);
+  });
+
+  test('another file at the training file\'s path is used whole', async () => {
+    const folder = join(dir, 'same-name');
+    mkdirSync(folder);
+    const lines = readFileSync(join(fixtures, 'flowers.csv'), 'utf8').trim().split('\n');
+    writeFileSync(join(folder, 'flowers.csv'), `${lines.slice(0, 41).join('\n')}\n`);
+    const mine = join(dir, 'same-name.simdnet');
+    expect((await simdnet(['train', '--data', 'flowers.csv', '--hidden', '4', '--epochs', '1', '--save', mine], folder)).code).toBe(0);
+    writeFileSync(join(folder, 'flowers.csv'), `${[lines[0], ...lines.slice(41, 71)].join('\n')}\n`);
+    const run = await simdnet(['evaluate', '--model', mine, '--data', 'flowers.csv'], folder);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('all 30 rows of flowers.csv');
+  });
+});
+
+describe('labels', () => {
+  test('a numeric label with many distinct values is refused without --loss, with the two ways on', async () => {
+    const run = await simdnet(['train', '--data', fixture('houses.csv'), '--epochs', '1']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/houses\.csv: label column "price" holds 147 different numbers in 150 rows, 144 of them on one row only/);
+    expect(run.stderr).toMatch(/--loss mse .*--loss cce/);
+    expect(run.stdout).not.toContain('epoch');
+    const classes = await simdnet(['train', '--data', fixture('houses.csv'), '--loss', 'cce', '--epochs', '1', '--hidden', '4']);
+    expect(classes.code).toBe(0);
+    expect(classes.stdout).toContain('147 classes');
+  });
+
+  test('predict ignores the label column: blank or "?" is fine', async () => {
+    const model = join(dir, 'unlabelled.simdnet');
+    expect((await simdnet(['train', '--data', fixture('flowers.csv'), '--hidden', '4', '--epochs', '1', '--save', model])).code).toBe(0);
+    const lines = readFileSync(fixture('flowers.csv'), 'utf8').trim().split('\n');
+    const unlabelled = join(dir, 'unlabelled.csv');
+    writeFileSync(unlabelled, `${[lines[0], ...lines.slice(1, 11).map((l, i) => l.replace(/,[^,]*$/, i % 2 ? ',?' : ','))].join('\n')}\n`);
+    const run = await simdnet(['predict', '--model', model, '--data', unlabelled]);
+    expect(run.stderr).toContain('predict');
+    expect(run.code).toBe(0);
+    expect(csvRows(run.stdout)).toHaveLength(10);
+  });
+});
+
+describe('output', () => {
+  test('a closed stdout does not lose the model: train goes on and saves it', async () => {
+    const model = join(dir, 'closed-stdout.simdnet');
+    const child = spawn(process.execPath, [
+      cli, 'train', '--data', 'xor', '--hidden', '8', '--epochs', '5', '--backend', 'js', '--save', model,
+    ], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader goes away before the first line, as `| head -0` would.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(existsSync(model)).toBe(true);
+  });
+
+  test('regression losses are in the target\'s units, like the test scores, and say so', async () => {
+    const run = await simdnet([
+      'train', '--data', fixture('houses.csv'), '--loss', 'mse', '--hidden', '16', '--epochs', '60',
+      '--lr', '0.01', '--batch-size', '16',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/mean squared error of "price", in its units/);
+    const last = run.stdout.split('\n').filter((l) => l.startsWith('epoch')).at(-1) ?? '';
+    const valLoss = Number(/val_loss (\d+\.\d+)/.exec(last)?.[1]);
+    const testMse = Number(/test +mse (\d+\.\d+)/.exec(run.stdout)?.[1]);
+    // Standardised, val_loss would be about testMse / var(price), some 40 times smaller.
+    expect(valLoss / testMse).toBeGreaterThan(0.25);
+    expect(valLoss / testMse).toBeLessThan(4);
+  });
+});
+
 // Each case is its own short process: run them side by side.
 describe.concurrent('malformed input fails with file, line and column, and writes nothing', () => {
   test.for<[string, string, string[], RegExp]>([
@@ -244,6 +344,7 @@ describe.concurrent('malformed input fails with file, line and column, and write
     ['a non-numeric feature', 'non-numeric.csv', [], /non-numeric\.csv:3:2: feature column "width" must be a number, got "n\/a"/],
     ['an empty file', 'empty.csv', [], /empty\.csv:1:1: the file is empty/],
     ['a missing label column', 'missing-label.csv', ['--label', 'species'], /missing-label\.csv:1: no label column "species"; the header has "length", "width", "height", "kind"/],
+    ['a number beyond float32', 'too-large.csv', [], /too-large\.csv:3:2: feature column "width" holds 1e39, beyond the range of 32-bit floats/],
   ])('%s', async ([, file, extra, message], { expect }) => {
     const save = join(dir, `${file}.simdnet`);
     const run = await simdnet(['train', '--data', fixture(file), ...extra, '--epochs', '1', '--save', save]);

@@ -15,8 +15,17 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
+// A reader that goes away (`simdnet train … | head -1`) ends the output, not the work: what is left
+// to print is dropped, and train still saves its model. Nothing is lost by carrying on: predict
+// has printed everything by then.
+let stdoutOpen = true;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  stdoutOpen = false;
+});
+
 const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  if (stdoutOpen) process.stdout.write(`${line}\n`);
 };
 const err = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -60,12 +69,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_FAILED;
   }
 }
-
-// `simdnet predict … | head` closes the pipe early; that ends the output, it is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(EXIT_OK);
-  throw error;
-});
 
 // Leave the exit to the event loop (exitCode, not exit()) so buffered stdout is flushed to pipes.
 process.exitCode = await main(process.argv.slice(2));

@@ -1,12 +1,13 @@
 /**
  * Data for a saved model (`evaluate`, `predict`): read with the model's feature columns and
- * prepared with its saved statistics. The data the model was trained on gives its held-out test
- * rows (same seed, same split); any other file is used whole.
+ * prepared with its saved statistics. For evaluate, the data the model was trained on (recognised
+ * by its content) gives its held-out test rows (same seed, same split); any other file, and every
+ * file predict reads, is used whole.
  */
-import { resolve } from 'node:path';
 import { isBuiltin, loadBuiltin } from './data/builtin-sets.js';
 import { checkCsvPath, loadCsvForModel } from './data/csv-sets.js';
 import type { Dataset } from './data/dataset.js';
+import { sameRows } from './data/fingerprint.js';
 import { partitionRows, takeRows } from './data/split.js';
 import { standardize } from './data/standardize.js';
 import type { CliMetadata } from './model-file.js';
@@ -50,11 +51,10 @@ export async function loadForModel(
     checkCsvPath(source);
     const label = labelArg ?? meta.label;
     const all = loadCsvForModel(source, meta.features, label, meta.task, meta.classes, needLabel);
-    const sameFile = !meta.data.builtin && resolve(source) === resolve(meta.data.source);
-    if (sameFile && needLabel) {
+    if (needLabel && !meta.data.builtin && sameRows(all, meta.data.fingerprint)) {
       const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
       data = takeRows(all, test);
-      description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
+      description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed}; it holds the rows the model was trained on)`;
     } else {
       data = all;
       description = `all ${formatInt(data.rows)} rows of ${source}`;
