@@ -305,6 +305,27 @@ describe('labels', () => {
   });
 });
 
+describe('wording', () => {
+  test('one of a thing is singular, and no test rows is explained by what was asked', async () => {
+    const tiny = join(dir, 'tiny.csv');
+    writeFileSync(tiny, 'x,label\n1,a\n2,b\n');
+    const model = join(dir, 'tiny.simdnet');
+    const run = await simdnet(['train', '--data', tiny, '--epochs', '1', '--hidden', '2', '--save', model]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('(1 feature, 2 classes)');
+    expect(run.stdout).toContain(', 1 epoch, ');
+    expect(run.stdout).toContain('test     no test rows (a test split of 0.2 of 2 rows rounds to none)');
+    expect(run.stdout).not.toContain('--test-split 0');
+    const none = await simdnet(['train', '--data', tiny, '--epochs', '1', '--hidden', '2', '--test-split', '0']);
+    expect(none.stdout).toContain('test     no test rows (--test-split 0)');
+    const one = join(dir, 'one.csv');
+    writeFileSync(one, 'x\n1\n');
+    const predicted = await simdnet(['predict', '--model', model, '--data', one]);
+    expect(predicted.code).toBe(0);
+    expect(predicted.stderr).toContain('on the 1 row of');
+  });
+});
+
 describe('output', () => {
   test('a closed stdout does not lose the model: train goes on and saves it', async () => {
     const model = join(dir, 'closed-stdout.simdnet');
@@ -399,12 +420,73 @@ describe('progress display', () => {
     progress.stop();
   }
 
+  /** What a terminal shows after the text: carriage returns, cursor moves and line clears applied. */
+  function screen(text: string): string[] {
+    const lines: string[] = [''];
+    let row = 0;
+    let col = 0;
+    let saved: [number, number] = [0, 0];
+    const write = (ch: string): void => {
+      const line = lines[row].padEnd(col);
+      lines[row] = line.slice(0, col) + ch + line.slice(col + 1);
+      col++;
+    };
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i];
+      if (ch === '\r') col = 0;
+      else if (ch === '\n') {
+        row++;
+        col = 0;
+        lines[row] ??= '';
+      } else if (ch === '\u001b' && (text[i + 1] === '7' || text[i + 1] === '8')) {
+        // Save or restore the cursor: cli-progress restores it to where the bar began.
+        if (text[i + 1] === '7') saved = [row, col];
+        else [row, col] = saved;
+        i++;
+      } else if (ch === '\u001b') {
+        const seq = /^\u001b\[(\??)(\d*)([A-Za-z])/.exec(text.slice(i));
+        if (seq === null) throw new Error(`unknown escape at ${i}: ${JSON.stringify(text.slice(i, i + 8))}`);
+        i += seq[0].length - 1;
+        const [, privateMode, n, op] = seq;
+        if (privateMode === '?') continue; // cursor shown or hidden
+        if (op === 'G') col = Number(n || 1) - 1;
+        else if (op === 'K' && n === '2') lines[row] = '';
+        else if (op === 'K') lines[row] = lines[row].slice(0, col);
+        else throw new Error(`unhandled escape ${JSON.stringify(seq[0])}`);
+      } else write(ch);
+    }
+    return lines.map((l) => l.trimEnd()).filter((l) => l !== '');
+  }
+
   test('a terminal gets a bar per epoch, then the epoch line', () => {
     const { stream, text } = capture(true);
     simulate(stream);
     expect(text()).toContain('\u001b[');
     expect(text()).toMatch(/epoch 1\/2 \S*█+\S* 100% \| 100\/100 \| loss 0\.5000 \| acc 80\.00%/);
     expect(text()).toMatch(/epoch 2\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000 {2}val_acc 90\.00%/);
+  });
+
+  test('in a terminal, each finished bar gives way to its epoch line', () => {
+    const { stream, text } = capture(true);
+    simulate(stream);
+    expect(screen(text())).toEqual([
+      expect.stringMatching(/^epoch 1\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000/),
+      expect.stringMatching(/^epoch 2\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000/),
+    ]);
+  });
+
+  test('a dumb terminal (TERM=dumb) gets plain lines, no bar', () => {
+    const term = process.env.TERM;
+    process.env.TERM = 'dumb';
+    try {
+      const { stream, text } = capture(true);
+      simulate(stream);
+      expect(text()).not.toMatch(/[\r\u001b█░]/);
+      expect(text().trim().split('\n')).toHaveLength(2);
+    } finally {
+      if (term === undefined) delete process.env.TERM;
+      else process.env.TERM = term;
+    }
   });
 
   test('a pipe gets plain lines only', () => {

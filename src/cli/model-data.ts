@@ -12,7 +12,7 @@ import { partitionRows, takeRows } from './data/split.js';
 import { standardize } from './data/standardize.js';
 import type { CliMetadata } from './model-file.js';
 import { UsageError } from './options.js';
-import { formatInt } from './progress.js';
+import { formatInt, plural } from './progress.js';
 
 export interface ModelData {
   data: Dataset;
@@ -46,7 +46,7 @@ export async function loadForModel(
     const all = await loadBuiltin(source, seed);
     const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
     data = takeRows(all, test);
-    description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
+    description = `the test split of ${source} (${plural(data.rows, 'row')}, seed ${seed})`;
   } else {
     checkCsvPath(source);
     const label = labelArg ?? meta.label;
@@ -54,10 +54,10 @@ export async function loadForModel(
     if (needLabel && !meta.data.builtin && sameRows(all, meta.data.fingerprint)) {
       const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
       data = takeRows(all, test);
-      description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed}; it holds the rows the model was trained on)`;
+      description = `the test split of ${source} (${plural(data.rows, 'row')}, seed ${seed}; it holds the rows the model was trained on)`;
     } else {
       data = all;
-      description = `all ${formatInt(data.rows)} rows of ${source}`;
+      description = data.rows === 1 ? `the 1 row of ${source}` : `all ${formatInt(data.rows)} rows of ${source}`;
     }
   }
 

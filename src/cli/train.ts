@@ -11,7 +11,7 @@ import { partitionRows, takeRows, type Split } from './data/split.js';
 import { fitStandardization, fitTargetScale, standardize, type Standardization, type TargetScale } from './data/standardize.js';
 import { checkSavePath, MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelFile, type CliMetadata } from './model-file.js';
 import { DEFAULTS, UsageError, type Augmentation, type Settings } from './options.js';
-import { createProgress, formatInt, formatPercent, formatLoss, type TrainingProgress } from './progress.js';
+import { createProgress, formatInt, formatPercent, formatLoss, plural, type TrainingProgress } from './progress.js';
 import { decodeTargets, predictAll, scoreClassification, scoreRegression } from './scoring.js';
 
 /** The accuracy the default MNIST run promises; the final line says whether it was reached. */
@@ -68,7 +68,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
     });
     out(`         ${formatInt(model.countParams())} parameters`);
     const fitSeconds = await fitWithProgress(model, settings, parts, loaded);
-    reportTest(out, model, loaded, parts, architecture);
+    reportTest(out, model, loaded, parts, architecture, settings.testSplit);
     if (settings.save !== undefined) {
       await writeModelFile(settings.save, model, metadataOf(settings, loaded, parts, architecture));
       out(`saved    ${settings.save}`);
@@ -133,7 +133,7 @@ function printPlan(out: Out, settings: Settings, loaded: Loaded, parts: Parts, a
   const { inputs, output, learningRate } = architecture;
   const widths = [inputs, ...settings.hidden, output.units];
   out(
-    `data     ${describeSource(all)}: ${formatInt(all.rows)} rows → ${formatInt(parts.train.rows)} train` +
+    `data     ${describeSource(all)}: ${plural(all.rows, 'row')} → ${formatInt(parts.train.rows)} train` +
       (augment === 'shift' ? ` (+ ${SHIFT_COPIES} one-pixel shifts of each = ${formatInt(parts.fit.rows)} samples/epoch)` : '') +
       `, ${formatInt(parts.validation.rows)} validation, ${formatInt(parts.test.rows)} test (seed ${seed})`,
   );
@@ -141,7 +141,7 @@ function printPlan(out: Out, settings: Settings, loaded: Loaded, parts: Parts, a
     `model    ${widths.join('-')}, ${settings.hidden.length > 0 ? `${settings.activation}/` : ''}${output.activation}, ` +
       `${all.task === 'regression' ? `mean squared error of "${all.label}", in its units` : lossLabel(loss)}, ` +
       `${settings.optimizer} lr ${learningRate}, batch ${settings.batchSize}, ` +
-      `${settings.epochs} epochs, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
+      `${plural(settings.epochs, 'epoch')}, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
   );
 }
 
@@ -228,9 +228,12 @@ function progressCallbacks(progress: TrainingProgress, settings: Settings, rows:
 /** Scores on the held-out test rows, in the target's own units for regression. */
 function reportTest(
   out: Out, model: Sequential, { all, loss, source }: Loaded, { test, split, targetScale }: Parts, { output }: Architecture,
+  testSplit: number,
 ): void {
   if (test.rows === 0) {
-    out('test     no test rows (--test-split 0)');
+    // No test rows: asked for, or a split of a few rows that rounds to none.
+    const why = testSplit === 0 ? '--test-split 0' : `a test split of ${testSplit} of ${plural(all.rows, 'row')} rounds to none`;
+    out(`test     no test rows (${why})`);
     return;
   }
   const outputs = predictAll(model, test);
@@ -245,7 +248,7 @@ function reportTest(
   } else {
     const original = takeRows(all, split.test).y;
     const s = scoreRegression(decodeTargets(outputs, targetScale!), original);
-    out(`test     mse ${formatLoss(s.mse)}  rmse ${formatLoss(s.rmse)}  r² ${s.r2.toFixed(4)} (${formatInt(s.rows)} rows)`);
+    out(`test     mse ${formatLoss(s.mse)}  rmse ${formatLoss(s.rmse)}  r² ${s.r2.toFixed(4)} (${plural(s.rows, 'row')})`);
   }
 }
 
@@ -304,7 +307,7 @@ function refuseNumericTarget(data: Dataset): void {
   const once = rows.filter((n) => n === 1).length;
   if (once * 2 <= k) return;
   throw new UsageError(
-    `${data.source}: label column "${data.label}" holds ${formatInt(k)} different numbers in ${formatInt(data.rows)} rows, ` +
+    `${data.source}: label column "${data.label}" holds ${formatInt(k)} different numbers in ${plural(data.rows, 'row')}, ` +
       `${formatInt(once)} of them on one row only: a numeric target rather than classes. Use --loss mse to predict ` +
       'the number (regression), or --loss cce to train one class per value',
   );
@@ -327,7 +330,7 @@ function lossLabel(loss: LossName): string {
 export function describeSource(data: Pick<Dataset, 'source' | 'task' | 'classes' | 'label' | 'features'>): string {
   if (data.source === 'mnist') return 'mnist digits';
   const what = data.task === 'regression' ? `target "${data.label}"` : `${data.classes.length} classes`;
-  return `${data.source} (${data.features.length} features, ${what})`;
+  return `${data.source} (${plural(data.features.length, 'feature')}, ${what})`;
 }
 
 export function matrix(data: Dataset): { data: Float32Array; shape: [number, number] } {
