@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,32 @@ describe('the packed tarball, installed into an empty project', () => {
     const results = await openInChromium(join(project, 'dist'), 'index.html');
     expectTrained(results.main);
     expectTrained(results.worker);
+  }, 120_000);
+
+  test('the README\'s Web Worker recipe builds with Vite as written, with no configuration, and trains', async () => {
+    // Every code block of the README marked <!-- recipe: worker/NAME --> is written out as NAME.
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/<!-- recipe: worker\/(\S+) -->\n```\w*\n([\s\S]*?)```/g)];
+    expect(blocks.map((b) => b[1]).sort()).toEqual(['index.html', 'main.ts', 'train.ts']);
+    const recipe = join(project, 'recipe');
+    await mkdir(recipe, { recursive: true });
+    for (const [, name, code] of blocks) await writeFile(join(recipe, name), code);
+    await build({ configFile: false, root: recipe, logLevel: 'error', build: { outDir: 'dist', emptyOutDir: true } });
+    // The page names no icon; an empty one keeps the browser's request for it from failing.
+    await writeFile(join(recipe, 'dist/favicon.ico'), '');
+    browser ??= await launchChromium();
+    const server = await serveStatic(join(recipe, 'dist'));
+    try {
+      const { page, errors } = await openPage(browser);
+      await page.goto(`${server.url}index.html`);
+      await page.waitForFunction(() => /accuracy/.test(document.body.textContent ?? ''), null, { timeout: 60_000 });
+      const shown = await page.evaluate(() => document.body.textContent ?? '');
+      expect(Number(/accuracy (\d+(\.\d+)?)%/.exec(shown)?.[1])).toBeGreaterThan(80);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await server.close();
+    }
   }, 120_000);
 
   test('runs as plain ES modules served as static files, with an import map', async () => {
