@@ -17,10 +17,13 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 const tsx = join(repo, 'node_modules/tsx/dist/cli.mjs');
 const readme = readFileSync(join(repo, 'README.md'), 'utf8');
 
-/** Each ```ts block, with the heading it sits under. */
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => {
+/**
+ * Each ```ts block, with the heading it sits under; the browser recipe's files (marked
+ * `<!-- recipe: … -->`) are built with Vite and run in Chromium by test/package.test.ts instead.
+ */
+const blocks = [...readme.matchAll(/(<!-- recipe: [^>]*-->\n)?```ts\n([\s\S]*?)```/g)].filter((match) => !match[1]).map((match) => {
   const heading = [...readme.slice(0, match.index).matchAll(/^#+ (.*)$/gm)].at(-1)?.[1] ?? 'top';
-  return { heading, code: match[1] };
+  return { heading, code: match[2] };
 });
 
 const pointed = (code: string): string => code
