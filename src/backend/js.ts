@@ -402,25 +402,32 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   function countNonzero(x: Ptr, n: number): number {
     const f = f32;
-    const X = x >> 2;
+    const X = x >>> 2;
     let count = 0;
     for (let i = 0; i < n; i++) if (f[X + i] !== 0) count++; // NaN !== 0
     return count;
   }
 
-  // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2).
+  // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2). The state they keep
+  // (m, v) is stored flushed to zero, as in assembly/optimizers.ts, which says why: a magnitude
+  // below the smallest normal float32 is stored as +0, and the update uses the flushed value. With
+  // l2 = 0 (the default) a loop without the l2 term pays for the flush, as in the wasm kernels.
 
-  /** w ← w − lr·g'. */
+  /** w ← w − lr·g', flushed when l2 > 0 (weight decay shrinks w geometrically, see sgd in assembly/optimizers.ts). */
   function sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     const f = f32;
     const W = w >>> 2, G = g >>> 2;
+    if (l2 === 0) {
+      for (let i = 0; i < n; i++) f[W + i] -= lr * f[G + i];
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
-      f[W + i] = wi - lr * (f[G + i] + l2 * wi);
+      f[W + i] = flush(wi - lr * (f[G + i] + l2 * wi));
     }
   }
 
-  /** m ← βm + (1−β)g'; w ← w − lr·m/(1−βᵗ). */
+  /** m ← βm + (1−β)g', flushed; w ← w − lr·m/(1−βᵗ), flushed when l2 > 0. */
   function momentum(
     w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number,
   ): void {
@@ -428,33 +435,57 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     const W = w >>> 2, G = g >>> 2, M = mom >>> 2;
     const step = lr / (1 - Math.pow(beta, t));
     const oneMinusBeta = 1 - beta;
+    if (l2 === 0) {
+      for (let i = 0; i < n; i++) {
+        const mi = flush(beta * f[M + i] + oneMinusBeta * f[G + i]);
+        f[M + i] = mi;
+        f[W + i] -= step * mi;
+      }
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
       const gi = f[G + i] + l2 * wi;
-      const mi = beta * f[M + i] + oneMinusBeta * gi;
+      const mi = flush(beta * f[M + i] + oneMinusBeta * gi);
       f[M + i] = mi;
-      f[W + i] = wi - step * mi;
+      f[W + i] = flush(wi - step * mi);
     }
   }
 
-  /** m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'²; w ← w − lr·m̂/(√v̂ + ε). */
+  /**
+   * m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'², both flushed; w ← w − lr·m̂/(√v̂ + ε), flushed when
+   * l2 > 0, computed as w − m/(√v·a + b) like the wasm kernel (assembly/optimizers.ts explains
+   * the constants).
+   */
   function adam(
     w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
     lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
   ): void {
     const f = f32;
     const W = w >>> 2, G = g >>> 2, M = m >>> 2, V = v >>> 2;
-    const c1 = 1 / (1 - Math.pow(beta1, t));
-    const c2 = 1 / (1 - Math.pow(beta2, t));
+    const scale = (1 - Math.pow(beta1, t)) / lr;
+    const a = Math.sqrt(1 / (1 - Math.pow(beta2, t))) * scale;
+    const b = epsilon * scale;
     const b1c = 1 - beta1, b2c = 1 - beta2;
+    if (l2 === 0) {
+      for (let i = 0; i < n; i++) {
+        const gi = f[G + i];
+        const mi = flush(beta1 * f[M + i] + b1c * gi);
+        const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
+        f[M + i] = mi;
+        f[V + i] = vi;
+        f[W + i] -= mi / (Math.sqrt(vi) * a + b);
+      }
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
       const gi = f[G + i] + l2 * wi;
-      const mi = beta1 * f[M + i] + b1c * gi;
-      const vi = beta2 * f[V + i] + b2c * gi * gi;
+      const mi = flush(beta1 * f[M + i] + b1c * gi);
+      const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
       f[M + i] = mi;
       f[V + i] = vi;
-      f[W + i] = wi - (lr * mi * c1) / (Math.sqrt(vi * c2) + epsilon);
+      f[W + i] = flush(wi - mi / (Math.sqrt(vi) * a + b));
     }
   }
 
@@ -476,6 +507,21 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     gatherRows, copy, fill, allFinite, countNonzero,
     sgd, momentum, adam,
   };
+}
+
+/**
+ * Doubles of smaller magnitude round to a subnormal float32 or to ±0 when stored: 2^-126 − 2^-150,
+ * halfway between the smallest normal float32 and the largest subnormal one (that tie rounds up to
+ * 2^-126, whose significand is even).
+ */
+const FLUSH_BELOW = 2 ** -126 - 2 ** -150;
+
+/**
+ * v, or +0 where storing v in a Float32Array would give a subnormal float or −0: the floats that
+ * the wasm kernels' flush of their float32 results turns into +0. NaN passes unchanged.
+ */
+function flush(v: number): number {
+  return Math.abs(v) < FLUSH_BELOW ? 0 : v;
 }
 
 /** σ(z) without overflow: e^−|z| ≤ 1 on both branches. */
