@@ -6,6 +6,7 @@
 // loads its constants from the static table K (and alpha from the caller's `tmp` slot) into
 // locals before looping.
 import { derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH } from './derivative';
+import { hmax, hsum } from './horizontal';
 
 // Where the bias comes from: none, one per column (a row vector), or one value for everything (n = 1).
 const BIAS_NONE = 0;
@@ -195,9 +196,7 @@ const K = memory.data<f32>([
       if (withBias) v = f32x4.add(v, v128.load(bias + off));
       mx = f32x4.pmax(mx, v);
     }
-    mx = f32x4.pmax(mx, v128.shuffle<f32>(mx, mx, 2, 3, 0, 1));
-    mx = f32x4.pmax(mx, v128.shuffle<f32>(mx, mx, 1, 0, 3, 2));
-    let m = f32x4.extract_lane(mx, 0);
+    let m = hmax(mx);
     for (; off < rowBytes; off += 4) {
       let s = load<f32>(x + off);
       if (withBias) s += load<f32>(bias + off);
@@ -213,9 +212,7 @@ const K = memory.data<f32>([
       sum = f32x4.add(sum, e);
       v128.store(y + off, e);
     }
-    sum = f32x4.add(sum, v128.shuffle<f32>(sum, sum, 2, 3, 0, 1));
-    sum = f32x4.add(sum, v128.shuffle<f32>(sum, sum, 1, 0, 3, 2));
-    let total = f32x4.extract_lane(sum, 0);
+    let total = hsum(sum);
     for (; off < rowBytes; off += 4) {
       let s = load<f32>(x + off);
       if (withBias) s += load<f32>(bias + off);
@@ -319,9 +316,7 @@ function backwardSoftmax(a: usize, dA: usize, dZ: usize, m: i32, n: i32): void {
     let acc = f32x4.splat(0);
     let off: usize = 0;
     for (; off < vecBytes; off += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(a + off), v128.load(dA + off)));
-    acc = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 2, 3, 0, 1));
-    acc = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 1, 0, 3, 2));
-    let dot = f32x4.extract_lane(acc, 0);
+    let dot = hsum(acc);
     for (; off < rowBytes; off += 4) dot += load<f32>(a + off) * load<f32>(dA + off);
     const vdot = f32x4.splat(dot);
     for (off = 0; off < vecBytes; off += 16) {

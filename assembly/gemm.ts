@@ -15,6 +15,11 @@
 // gemmNTBackward fuses the backward pass's dZ_prev = (dZ·Wᵀ) ⊙ g'(A_prev) into the A·Bᵀ product: the
 // derivative is applied as each finished tile is written, so dA_prev never makes a trip to memory.
 import { derivs, derivv, LEAKY_RELU, LINEAR, RELU, SIGMOID, TANH } from './derivative';
+import { hsum } from './horizontal';
+import { madd } from './madd';
+
+// The tile sizes and DIRECT_B_ROWS are mirrored in test/support/gemm-tiles.ts, which the GEMM tests
+// derive their boundary sizes from; test/gemm.test.ts checks that the two agree.
 
 // Register tile: 8 accumulators + 4 B vectors + 2 A broadcasts = 14 of V8's 15 xmm registers.
 // Against 4×8 (same accumulators) it halves the A broadcasts per step: ~5% faster with mul+add,
@@ -162,10 +167,7 @@ function gemvN(m: i32, k: i32, a: usize, lda: i32, b: usize, c: usize, ldc: i32,
       s0 = madd(v128.load(row + off), v128.load(b + off), s0);
       s1 = madd(v128.load(row + off, 16), v128.load(b + off, 16), s1);
     }
-    s0 = f32x4.add(s0, s1);
-    s0 = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 2, 3, 0, 1));
-    s0 = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 1, 0, 3, 2));
-    let sum = f32x4.extract_lane(s0, 0);
+    let sum = hsum(f32x4.add(s0, s1));
     for (; off < kBytes; off += 4) sum += load<f32>(row + off) * load<f32>(b + off);
     const dst = c + ((<usize>i * ldc) << 2);
     store<f32>(dst, accumulate ? load<f32>(dst) + sum : sum);
@@ -236,16 +238,6 @@ function gemvT(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize,
 @inline function storeLane(c: usize, ldc: i32, i: i32, v: f32, accumulate: bool): void {
   const dst = c + ((<usize>i * ldc) << 2);
   store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
-}
-
-/**
- * acc + a·b per lane. The default build multiplies then adds (two roundings, the same bits on every
- * engine); the relaxed-SIMD build (asconfig target release-relaxed) uses relaxed_madd, which engines
- * lower to one FMA where the CPU has it: one rounding, so results may differ in the last bit.
- */
-@inline function madd(a: v128, b: v128, acc: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
-  return f32x4.add(acc, f32x4.mul(a, b));
 }
 
 /**

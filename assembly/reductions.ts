@@ -1,5 +1,6 @@
 // Bias and reductions over row-major m×n blocks: bias add, column sums (db from dZ), accuracy
 // counting and the finite check the facade runs on inputs.
+import { hsum } from './horizontal';
 
 /** x[i][j] += bias[j] over an m×n block (bias has n floats). */
 export function biasAdd(x: usize, bias: usize, m: i32, n: i32): void {
@@ -31,9 +32,7 @@ export function colSum(x: usize, m: i32, n: i32, out: usize, accumulate: i32): v
     const end = x + (<usize>m << 2);
     const vecEnd = x + (<usize>(m & ~3) << 2);
     for (; x < vecEnd; x += 16) acc = f32x4.add(acc, v128.load(x));
-    acc = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 2, 3, 0, 1));
-    acc = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 1, 0, 3, 2));
-    let s = f32x4.extract_lane(acc, 0);
+    let s = hsum(acc);
     for (; x < end; x += 4) s += load<f32>(x);
     store<f32>(out, accumulate ? load<f32>(out) + s : s);
     return;
@@ -109,4 +108,24 @@ export function allFinite(x: usize, n: i32): i32 {
     + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
   for (; x < end; x += 4) s += load<f32>(x) * 0;
   return s == s ? 1 : 0;
+}
+
+/**
+ * How many x[i] (i < n) are not ±0 (NaN counts as nonzero): the density measure that decides the
+ * sparse path (sparse.ts). Each lane's compare gives −1 for a nonzero; two vectors a step, subtracted
+ * from two counters (2³¹ floats would not fit in memory, so a lane count cannot overflow).
+ */
+export function countNonzero(x: usize, n: i32): i32 {
+  const zero = f32x4.splat(0);
+  let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
+  const end = x + (<usize>n << 2);
+  const blockEnd = x + (<usize>(n & ~7) << 2);
+  for (; x < blockEnd; x += 32) {
+    c0 = i32x4.sub(c0, f32x4.ne(v128.load(x), zero));
+    c1 = i32x4.sub(c1, f32x4.ne(v128.load(x, 16), zero));
+  }
+  const c = i32x4.add(c0, c1);
+  let count = i32x4.extract_lane(c, 0) + i32x4.extract_lane(c, 1) + i32x4.extract_lane(c, 2) + i32x4.extract_lane(c, 3);
+  for (; x < end; x += 4) if (load<f32>(x) != 0) count++;
+  return count;
 }

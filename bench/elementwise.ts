@@ -117,8 +117,8 @@ function colSum(size: number): Kernel {
       const want = ref.colSum(x(), m, n);
       const absSum = ref.colSum(x().map(Math.abs), m, n);
       for (let j = 0; j < n; j++) {
-        const tol = (m + 2) * U32 * absSum[j]!;
-        if (!(Math.abs(out[j]! - want[j]!) <= tol)) return `column ${j}: got ${out[j]}, want ${want[j]} ± ${tol}`;
+        const tol = (m + 2) * U32 * absSum[j];
+        if (!(Math.abs(out[j] - want[j]) <= tol)) return `column ${j}: got ${out[j]}, want ${want[j]} ± ${tol}`;
       }
       return undefined;
     },

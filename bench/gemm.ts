@@ -50,8 +50,8 @@ function storedShapes({ op, m, n, k }: GemmShape): { a: [number, number]; b: [nu
  */
 function checkGemm(shape: GemmShape, a: Float32Array, b: Float32Array, c: ArrayLike<number>): string | undefined {
   const { op, m, n, k } = shape;
-  const at = (i: number, p: number): number => (op === 'gemmTN' ? a[p * m + i]! : a[i * k + p]!);
-  const bt = (p: number, j: number): number => (op === 'gemmNT' ? b[j * k + p]! : b[p * n + j]!);
+  const at = (i: number, p: number): number => (op === 'gemmTN' ? a[p * m + i] : a[i * k + p]);
+  const bt = (p: number, j: number): number => (op === 'gemmNT' ? b[j * k + p] : b[p * n + j]);
   const all = m * n * k <= 1 << 25;
   const count = all ? m * n : 4096;
   for (let s = 0; s < count; s++) {
@@ -72,7 +72,7 @@ function checkGemm(shape: GemmShape, a: Float32Array, b: Float32Array, c: ArrayL
       sum += t;
       abs += Math.abs(t);
     }
-    const got = c[i * n + j]!;
+    const got = c[i * n + j];
     const tol = 2 * (k + 2) * U32 * abs;
     if (!(Math.abs(got - sum) <= tol)) return `C[${i},${j}] = ${got}, want ${sum} ± ${tol.toExponential(2)}`;
   }

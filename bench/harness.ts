@@ -15,15 +15,15 @@ export interface Entry {
   /** 'js', 'wasm', 'wasm-relaxed', 'tfjs-wasm', 'tfjs-cpu', … */
   impl: string;
   /** Before the check (e.g. select a TF.js backend, make tensors); not timed. */
-  setup?(): void | Promise<void>;
+  setup?: () => void | Promise<void>;
   /** Runs the operation on known inputs and compares it with the reference: undefined when right, else what is wrong. */
-  check(): string | undefined | Promise<string | undefined>;
+  check: () => string | undefined | Promise<string | undefined>;
   /**
    * The operation, once. Kernels are synchronous; with a budget of sampleMs 0 (whole epochs) a
    * returned promise is awaited inside the timed window.
    */
-  run(): unknown;
-  teardown?(): void | Promise<void>;
+  run: () => unknown;
+  teardown?: () => void | Promise<void>;
 }
 
 export interface CaseSpec {
@@ -142,7 +142,7 @@ async function time(spec: CaseSpec, entry: Entry, budget: Budget): Promise<Figur
     });
   }
   await bench.run();
-  const res = bench.tasks[0]!.result;
+  const res = bench.tasks[0].result;
   if (res.state !== 'completed') {
     throw new Error(res.state === 'errored' ? res.error.message : `tinybench task ended ${res.state}`);
   }
@@ -159,7 +159,7 @@ export const LONG_RUN_HOLD = 0.9;
 
 /** Epoch 1, epoch 2, the last epoch, and whether the last holds LONG_RUN_HOLD × epoch 2. */
 export function longRunSummary(perEpoch: number[]): { first: number; second: number; last: number; ratio: number; holds: boolean } {
-  const first = perEpoch[0]!, second = perEpoch[1] ?? first, last = perEpoch[perEpoch.length - 1]!;
+  const first = perEpoch[0], second = perEpoch[1] ?? first, last = perEpoch[perEpoch.length - 1];
   return { first, second, last, ratio: last / second, holds: last >= LONG_RUN_HOLD * second };
 }
 
@@ -197,8 +197,8 @@ export function compare(
 ): string | undefined {
   if (got.length !== want.length) return `${got.length} values, expected ${want.length}`;
   for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!);
-    if (!(err <= rtol * Math.abs(want[i]!) + atol)) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= rtol * Math.abs(want[i]) + atol)) {
       return `${what} ${i}: got ${got[i]}, want ${want[i]} (tolerance ${rtol} rel + ${atol} abs)`;
     }
   }

@@ -26,9 +26,9 @@ function step(be: Backend, kind: Kind, w: number, g: number, m: number, v: numbe
 
 function reference(kind: Kind, w0: Float32Array, g: Float32Array): Float64Array {
   const grads = [g, g];
-  if (kind === 'sgd') return ref.sgdSteps(w0, grads, LR.sgd)[1]!;
-  if (kind === 'momentum') return ref.momentumSteps(w0, grads, LR.momentum, BETA)[1]!;
-  return ref.adamSteps(w0, grads, LR.adam, BETA1, BETA2, EPSILON)[1]!;
+  if (kind === 'sgd') return ref.sgdSteps(w0, grads, LR.sgd)[1];
+  if (kind === 'momentum') return ref.momentumSteps(w0, grads, LR.momentum, BETA)[1];
+  return ref.adamSteps(w0, grads, LR.adam, BETA1, BETA2, EPSILON)[1];
 }
 
 function optimizerEntries(c: Contenders, kind: Kind, n: number): Entry[] {

@@ -39,8 +39,8 @@ function longRunTable(cases: CaseResult[]): string[] {
     lines.push(`${c.name}: samples/s per epoch, median over the fits of each build; the last epoch must run at ` +
       `≥ ${LONG_RUN_HOLD}× epoch 2's speed. "CPU" counts this process's CPU time instead of the clock's, which ` +
       'leaves out what a shared machine gives to other processes.', '',
-      '| implementation | epoch 1 | epoch 2 | last epoch | last ÷ epoch 2 | holds | CPU: last ÷ epoch 2 | holds | every epoch |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    '| implementation | epoch 1 | epoch 2 | last epoch | last ÷ epoch 2 | holds | CPU: last ÷ epoch 2 | holds | every epoch |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const untimed: string[] = [];
     for (const impl of implsOf([c])) {
       const wall = c.perEpoch?.[impl], cpu = c.perEpochCpu?.[impl];
@@ -79,7 +79,7 @@ function groupTable(group: string, cases: CaseResult[]): string[] {
     for (const impl of impls) {
       const fig = c.figures[impl];
       row.push(fig ? formatFigure(fig) : c.skipped[impl] !== undefined ? 'not timed' : '—');
-      if (impl !== BASELINE && group !== 'peak') row.push(c.ratios[impl] !== undefined ? `×${num(c.ratios[impl]!)}` : '—');
+      if (impl !== BASELINE && group !== 'peak') row.push(c.ratios[impl] !== undefined ? `×${num(c.ratios[impl])}` : '—');
       if (c.skipped[impl] !== undefined) untimed.push(`- ${c.name}, ${impl}: ${c.skipped[impl]}`);
     }
     for (const impl of peakCols) {

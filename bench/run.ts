@@ -17,6 +17,7 @@ import { loadPeers } from './peers.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { loadRelaxedBackend } from './relaxed.js';
 import { markdown, writeReport, type RunInfo } from './report.js';
+import { interleavedSpeedups, sparseKernelCases, sparseTrainingCases } from './sparse.js';
 import { loadDigits, longRunCase, mnistCases, xorCase, type LongRunOptions } from './training.js';
 
 const quick = process.argv.includes('--quick');
@@ -31,6 +32,7 @@ const MODES = {
     // Batch 64 only in full runs: TF.js's cpu backend alone needs about 6 s per epoch there.
     batchSizes: [256],
     xorSteps: 250,
+    sparseRounds: 9,
     // The long run at its full size (Adam's state underflows from epoch 6 of 12), wasm builds only.
     longRun: { rows: 8192, epochs: 12, repeats: 2, slowImpls: false },
     kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },
@@ -42,6 +44,7 @@ const MODES = {
     digits: 8000,
     batchSizes: [64, 256],
     xorSteps: 1000,
+    sparseRounds: 11,
     longRun: { rows: 8192, epochs: 12, repeats: 3, slowImpls: true },
     kernel: { timeMs: 500, minSamples: 5, warmupMs: 50, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 5, warmupMs: 0, sampleMs: 0 },
@@ -73,7 +76,7 @@ async function runAll(specs: Iterable<CaseSpec>, budget: Budget): Promise<CaseRe
   const done: CaseResult[] = [];
   for (const spec of specs) done.push(await measure(spec, budget, log));
   results.push(...done);
-  if (done.length > 0) log(`(${done[0]!.group}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  if (done.length > 0) log(`(${done[0].group}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return done;
 }
 
@@ -108,7 +111,7 @@ for (const spec of gemmSpecs) {
 }
 const gemm = await runAll(gemmSpecs, mode.kernel);
 gemm.forEach((c, i) => {
-  c.peakAlongside = alongside.get(gemmSpecs[i]!);
+  c.peakAlongside = alongside.get(gemmSpecs[i]);
   c.fractionOfPeak = {};
   for (const [impl, fig] of Object.entries(c.figures)) {
     const peak = c.peakAlongside?.[impl];
@@ -118,8 +121,18 @@ gemm.forEach((c, i) => {
 
 await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
-await runAll(mnistCases(loadDigits(mode.digits), mode.batchSizes, contenders), mode.training);
+const digits = loadDigits(mode.digits);
+await runAll(mnistCases(digits, mode.batchSizes, contenders), mode.training);
 await runAll([xorCase(mode.xorSteps, contenders)], mode.training);
+// The sparse first layer, on and off in the same run (bench/sparse.ts).
+await runAll(sparseKernelCases(digits, contenders), mode.kernel);
+await runAll(sparseTrainingCases(digits, 2000), mode.training);
+const speedups = await interleavedSpeedups([...sparseKernelCases(digits, contenders), ...sparseTrainingCases(digits, 2000)], mode.sparseRounds);
+for (const line of speedups) {
+  log(line);
+  notes.push(line);
+}
+// Speed that holds over a long run: subnormal floats kept out of the kernels (bench/training.ts).
 {
   const t0 = performance.now();
   results.push(await longRunCase(mode.longRun, contenders, log));

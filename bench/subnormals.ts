@@ -27,7 +27,7 @@ import { enableRelaxedSimd } from '../src/node.js';
 import { loadDigits } from './training.js';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
 const backendName = args.get('backend') ?? 'wasm';
 const epochs = Number(args.get('epochs') ?? 12);
 const rows = Number(args.get('rows') ?? 8192);
@@ -48,7 +48,7 @@ export function countSubnormals(u32: Uint32Array, ptr: Ptr, n: number): number {
   let count = 0;
   const end = (ptr >> 2) + n;
   for (let i = ptr >> 2; i < end; i++) {
-    const bits = u32[i]! & 0x7fffffff;
+    const bits = u32[i] & 0x7fffffff;
     if (bits !== 0 && bits < 0x00800000) count++;
   }
   return count;
@@ -89,16 +89,16 @@ const times = new Map<string, number>();
 const backend = timed(raw, times);
 
 const { specs } = resolveLayers('survey', [
-  dense({ units: hidden[0]!, activation, inputShape: [inputs] }),
+  dense({ units: hidden[0], activation, inputShape: [inputs] }),
   ...hidden.slice(1).map((units) => dense({ units, activation })),
   dense({ units: outputs, activation: output }),
 ]);
 const mem = allocateModel(raw, specs);
 const initial = new Float32Array(mem.layout.floats);
 const initRng = new Random(1, 0);
-specs.forEach((spec, l) => initializeKernel(spec, initRng, initial, mem.layout.weightOffsets[l]!));
+specs.forEach((spec, l) => initializeKernel(spec, initRng, initial, mem.layout.weightOffsets[l]));
 raw.f32.set(initial, mem.params >> 2);
-const net: Network = { backend, specs, mem, step: 0 };
+const net: Network = { backend, specs, mem, step: 0, sparseInputs: false, inputDensity: Number.NaN, sparseInput: false };
 const optimizer = parseOptimizer('survey', { type: optimizerName, learningRate: lr, l2 });
 
 const data = dataName === 'mnist' ? loadDigits(rows) : randomData(rows, 3);
@@ -114,14 +114,14 @@ const totals = new Totals();
 const buffers: Array<[string, Ptr, number]> = [['input batch', bufs.x, batchSize * inputs]];
 specs.forEach((s, l) => {
   const n = `${l + 1}`;
-  buffers.push([`W${n}`, mem.w[l]!, s.inputUnits * s.units], [`b${n}`, mem.b[l]!, s.units]);
-  buffers.push([`dW${n}`, mem.dw[l]!, s.inputUnits * s.units], [`db${n}`, mem.db[l]!, s.units]);
+  buffers.push([`W${n}`, mem.w[l], s.inputUnits * s.units], [`b${n}`, mem.b[l], s.units]);
+  buffers.push([`dW${n}`, mem.dw[l], s.inputUnits * s.units], [`db${n}`, mem.db[l], s.units]);
   const at = (base: Ptr, offset: number): Ptr => base + 4 * offset;
-  buffers.push([`m(W${n})`, at(mem.state0, mem.layout.weightOffsets[l]!), s.inputUnits * s.units]);
-  buffers.push([`m(b${n})`, at(mem.state0, mem.layout.biasOffsets[l]!), s.units]);
-  buffers.push([`v(W${n})`, at(mem.state1, mem.layout.weightOffsets[l]!), s.inputUnits * s.units]);
-  buffers.push([`v(b${n})`, at(mem.state1, mem.layout.biasOffsets[l]!), s.units]);
-  buffers.push([`A${n}`, bufs.acts[l]!, batchSize * s.units]);
+  buffers.push([`m(W${n})`, at(mem.state0, mem.layout.weightOffsets[l]), s.inputUnits * s.units]);
+  buffers.push([`m(b${n})`, at(mem.state0, mem.layout.biasOffsets[l]), s.units]);
+  buffers.push([`v(W${n})`, at(mem.state1, mem.layout.weightOffsets[l]), s.inputUnits * s.units]);
+  buffers.push([`v(b${n})`, at(mem.state1, mem.layout.biasOffsets[l]), s.units]);
+  buffers.push([`A${n}`, bufs.acts[l], batchSize * s.units]);
 });
 const widest = Math.max(...specs.map((s) => s.units));
 buffers.push(['logits', bufs.logits, batchSize * outputs], ['dZ', bufs.delta, batchSize * widest], ['dZ spare', bufs.spare, batchSize * widest]);
@@ -143,7 +143,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     const t0 = performance.now();
     backend.gatherRows(x, rowAt(order, b * batchSize, 1), m, inputs, bufs.x);
     backend.gatherRows(y, rowAt(order, b * batchSize, 1), m, outputs, bufs.y);
-    computeBatch(net, loss, bufs.x, bufs.y, m, bufs, false, totals);
+    computeBatch(net, loss, bufs.x, bufs.y, m, bufs, 0, totals);
     applyUpdate(net, optimizer);
     busy += performance.now() - t0;
     const view = u32();

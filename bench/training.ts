@@ -40,7 +40,7 @@ export function loadDigits(rows: number): Digits {
   const x = new Float32Array(rows * PIXELS);
   const y = new Float32Array(rows * 10);
   for (let digit = 0; digit < 10; digit++) {
-    const { raw, length } = mnist[digit]!;
+    const { raw, length } = mnist[digit];
     if (length < perDigit) throw new Error(`the mnist package has only ${length} images of digit ${digit}, need ${perDigit}`);
     for (let i = 0; i < perDigit; i++) {
       const row = i * 10 + digit;
@@ -91,7 +91,7 @@ function simdnetEntries(task: Task, relaxed: boolean): Entry[] {
       },
       async check() {
         const before = model!.evaluate(xm, ym).loss;
-        const loss = (await model!.fit(xm, ym, fitOptions)).history.loss[0]!;
+        const loss = (await model!.fit(xm, ym, fitOptions)).history.loss[0];
         const after = model!.evaluate(xm, ym).loss;
         if (!(after < before)) return `loss did not fall in one epoch: ${before} → ${after}`;
         if (impl === 'js') jsLoss = loss;
@@ -116,7 +116,7 @@ function peerEntry(task: Task, peer: Peer): Entry {
   const fitOptions = { epochs: 1, batchSize: task.batchSize, shuffle: true, verbose: 0 as const };
   const evaluate = (): number => {
     const out = model!.evaluate(xs!, ys!, { batchSize: 256 }) as Tensor;
-    const value = out.dataSync()[0]!;
+    const value = out.dataSync()[0];
     out.dispose();
     return value;
   };
@@ -311,11 +311,11 @@ export async function longRunCase(opts: LongRunOptions, c: Contenders, log: (lin
     const done = runs.get(impl)!;
     if (result.skipped[impl] !== undefined) continue;
     const perEpoch = (pick: (s: EpochSpeeds) => number[]): number[] =>
-      Array.from({ length: epochs }, (_, e) => median(done.map((run) => pick(run.speeds)[e]!)));
+      Array.from({ length: epochs }, (_, e) => median(done.map((run) => pick(run.speeds)[e])));
     record(result, impl, { wall: perEpoch((s) => s.wall), cpu: perEpoch((s) => s.cpu) }, done.length);
-    const losses = done[0]!.losses;
-    log(`${longRunLine(result, impl)}; loss ${losses[0]!.toFixed(4)} → ${losses[epochs - 1]!.toFixed(4)}, ` +
-      `${done[done.length - 1]!.subnormals} subnormal floats in the saved model`);
+    const losses = done[0].losses;
+    log(`${longRunLine(result, impl)}; loss ${losses[0].toFixed(4)} → ${losses[epochs - 1].toFixed(4)}, ` +
+      `${done[done.length - 1].subnormals} subnormal floats in the saved model`);
   }
 
   const tfjsWasm = opts.slowImpls ? c.peers.find((p) => p.impl === 'tfjs-wasm') : undefined;
@@ -333,7 +333,7 @@ export async function longRunCase(opts: LongRunOptions, c: Contenders, log: (lin
 }
 
 function longRunLine(result: CaseResult, impl: string): string {
-  const wall = result.perEpoch![impl]!, cpu = result.perEpochCpu![impl]!;
+  const wall = result.perEpoch![impl], cpu = result.perEpochCpu![impl];
   const s = longRunSummary(wall), sc = longRunSummary(cpu);
   const verdict = (holds: boolean): string => (holds ? 'holds' : 'FALLS');
   return `${result.group.padEnd(12)} ${impl.padEnd(13)} samples/s epoch 1 ${num(s.first)}, epoch 2 ${num(s.second)}, ` +
@@ -346,7 +346,7 @@ function record(result: CaseResult, impl: string, speeds: EpochSpeeds, samples: 
   result.perEpoch![impl] = speeds.wall;
   result.perEpochCpu![impl] = speeds.cpu;
   const { wall } = speeds;
-  const fig: Figure = { median: wall[wall.length - 1]!, min: Math.min(...wall), max: Math.max(...wall), samples };
+  const fig: Figure = { median: wall[wall.length - 1], min: Math.min(...wall), max: Math.max(...wall), samples };
   result.figures[impl] = fig;
 }
 
@@ -369,8 +369,8 @@ async function tfjsLongRun(peer: Peer, x: Float32Array, y: Float32Array, rows: n
     await model.fit(xs, ys, {
       epochs, batchSize: 64, shuffle: true, verbose: 0,
       callbacks: {
-        onEpochBegin: async () => { timer.begin(); },
-        onEpochEnd: async () => { timer.end(); },
+        onEpochBegin: () => { timer.begin(); return Promise.resolve(); },
+        onEpochEnd: () => { timer.end(); return Promise.resolve(); },
       },
     });
     return timer.speeds;
@@ -397,5 +397,5 @@ function countSubnormals(bytes: Uint8Array): number {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

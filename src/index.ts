@@ -1,7 +1,7 @@
 /** simdnet's public API (the contract is docs/API.md). */
 export { sequential, Sequential } from './model.js';
 export type {
-  SequentialConfig, CompileConfig, MetricName, Prediction, Evaluation, BatchOptions, SaveOptions, LoadOptions,
+  SequentialConfig, CompileConfig, Prediction, Evaluation, BatchOptions, SaveOptions, LoadOptions,
 } from './model.js';
 export { loadModel, fromTfjs } from './load.js';
 export type { FromTfjsOptions } from './load.js';
@@ -11,8 +11,13 @@ export type { ModelLimits } from './io/limits.js';
 export type { TfjsModel, TfjsModelJson, TfjsLayerJson, TfjsWeightSpec } from './io/tfjs.js';
 export { dense } from './layers.js';
 export type { DenseConfig, DenseLayer, KernelInitializer } from './layers.js';
-export type { LossName } from './losses.js';
+export { LOSS_NAMES, LOSS_ALIASES } from './losses.js';
+export type { LossName, LossAlias } from './losses.js';
+export type { MetricName } from './metrics.js';
+export { OPTIMIZER_NAMES, DEFAULT_LEARNING_RATES } from './optimizers.js';
 export type { OptimizerConfig, OptimizerName, SgdConfig, MomentumConfig, AdamConfig, Optimizer } from './optimizers.js';
+export { SPARSE_MAX_DENSITY } from './network.js';
+export type { SparseInputs } from './network.js';
 export type { FitOptions } from './training/options.js';
 export type { History, Logs, Callbacks } from './training/logs.js';
 export type { EarlyStoppingOptions } from './training/early-stopping.js';
@@ -24,5 +29,5 @@ export { NonFiniteError } from './training/guard.js';
 export type { NonFiniteQuantity } from './training/guard.js';
 export { spiral, moons, circles, xor } from './datasets.js';
 export type { Dataset } from './datasets.js';
-export { createBackend, wasmSimdSupported, wasmRelaxedSimdSupported, ACTIVATION, ACTIVATION_NAMES } from './backend/index.js';
+export { createBackend, wasmSimdSupported, wasmRelaxedSimdSupported, ACTIVATION, ACTIVATION_NAMES, BACKEND_NAMES } from './backend/index.js';
 export type { Backend, BackendName, BackendOptions, ActivationName, ActivationCode, Ptr } from './backend/index.js';

@@ -142,7 +142,7 @@ export function initializeKernel(spec: LayerSpec, rng: Random, out: Float32Array
       return;
     }
     case 'smallRandom':
-      // The lecture notes' choice: standard normal × 0.01.
+      // Small random values, 0.01·N(0, 1): enough to break the symmetry all-equal weights keep.
       for (let i = 0; i < count; i++) out[offset + i] = 0.01 * rng.normal();
       return;
     case 'zeros':

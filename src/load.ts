@@ -4,6 +4,7 @@
  * bad file costs no backend memory and never yields a half-loaded model.
  */
 import type { BackendName } from './backend/backend.js';
+import { checkBackendName } from './backend/index.js';
 import { checkKeys, invalid, isPlainObject } from './errors.js';
 import { build, type LoadOptions, type Sequential } from './model.js';
 import { checkSeed } from './random.js';
@@ -11,8 +12,6 @@ import { concatBytes, readBytes, type BytesLike } from './io/bytes.js';
 import { MAX_FILE_BYTES } from './io/limits.js';
 import { decodeModel } from './io/snet.js';
 import { decodeTfjs } from './io/tfjs.js';
-
-const BACKENDS: readonly BackendName[] = ['wasm', 'js'];
 
 /**
  * Restores a model written by `model.save()`: layers, weights, compile settings, optimizer state
@@ -71,6 +70,5 @@ function checkOptions(where: string, options: unknown, keys: string[]): { backen
   if (!isPlainObject(options)) throw invalid(where, 'options', "an object such as { backend: 'js' }", options);
   checkKeys(where, 'options', options, keys);
   const { backend, seed } = options;
-  if (backend !== undefined && !BACKENDS.includes(backend as BackendName)) throw invalid(where, 'backend', "'wasm' or 'js'", backend);
-  return { backend: backend as BackendName | undefined, seed: seed === undefined ? undefined : checkSeed(where, 'seed', seed) };
+  return { backend: backend === undefined ? undefined : checkBackendName(where, backend), seed: seed === undefined ? undefined : checkSeed(where, 'seed', seed) };
 }

@@ -44,7 +44,11 @@ const DEFAULTS: { [K in OptimizerName]: Required<Extract<OptimizerConfig, { type
   momentum: { type: 'momentum', learningRate: 0.01, beta: 0.9, l2: 0 },
   adam: { type: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, l2: 0 },
 };
-export const OPTIMIZER_NAMES = Object.keys(DEFAULTS) as OptimizerName[];
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(Object.keys(DEFAULTS) as OptimizerName[]);
+/** Each optimizer's learning rate when its config gives none. */
+export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = Object.freeze(
+  Object.fromEntries(OPTIMIZER_NAMES.map((name) => [name, DEFAULTS[name].learningRate])) as Record<OptimizerName, number>,
+);
 
 /** Accepts a name ('adam') or a config ({ type: 'adam', learningRate: 0.01 }). */
 export function parseOptimizer(where: string, value: unknown): Optimizer {

@@ -1,6 +1,6 @@
 /**
  * Seeded randomness for weight initialisation and shuffling, in TypeScript so that one seed gives
- * bit-identical weights and the same batch order on every backend (design principle 5).
+ * bit-identical weights and the same batch order on every backend (docs/ARCHITECTURE.md, 'Conventions').
  *
  * Generator: xoshiro128** (Blackman & Vigna), 128 bits of state, period 2^128 − 1, all 32-bit
  * integer arithmetic via Math.imul, so it is exact and identical on every JavaScript engine.
@@ -34,6 +34,28 @@ export class Random {
     this.s2 = next();
     this.s3 = next();
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the one forbidden state
+  }
+
+  /**
+   * The generator's position: its four state words (uint32). A generator made with `fromState` of
+   * them draws what this one draws next (normals start a new pair: the spare one is not kept).
+   */
+  state(): [number, number, number, number] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
+  /** The generator at a position `state()` returned (checked by the caller: four uint32, not all 0). */
+  static fromState(words: readonly number[]): Random {
+    const rng = new Random(0);
+    [rng.s0, rng.s1, rng.s2, rng.s3] = words.map((w) => w | 0);
+    return rng;
+  }
+
+  /** An independent copy, at the same position. */
+  clone(): Random {
+    const copy = Random.fromState(this.state());
+    copy.spareNormal = this.spareNormal;
+    return copy;
   }
 
   /** A uniform 32-bit unsigned integer. */

@@ -6,15 +6,44 @@
  * (Higham, Accuracy and Stability of Numerical Algorithms, §3.1). We allow (k+2)·u·Σ|a·b|, which
  * is still ~100× smaller than the effect of one dropped or duplicated term at these sizes.
  */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATION, type Backend, type Ptr } from '../src/backend/index.js';
 import { BACKEND_NAMES, BOTH_BACKENDS, guarded, makeBackend, read, scoped, upload } from './backends.js';
 import { expectClose, U32 } from './assert.js';
 import { mulberry32, uniform } from './prng.js';
 import * as ref from './reference.js';
+import { GEMM_TILES } from './support/gemm-tiles.js';
 
 type Variant = 'NN' | 'TN' | 'NT';
 const VARIANTS: Variant[] = ['NN', 'TN', 'NT'];
+
+type Shape = [number, number, number];
+const { MR, NR, KC, MC, NC, DIRECT_B_ROWS } = GEMM_TILES;
+
+/** t − 1, t, t + 1. */
+function around(t: number): number[] {
+  return [t - 1, t, t + 1];
+}
+/** [ms[i], ns[i], ks[i]] for each i: every value of each list once, without the cross product. */
+function zip(ms: number[], ns: number[], ks: number[]): Shape[] {
+  return ms.map((m, i) => [m, ns[i], ks[i]]);
+}
+
+// [m, n, k] on the wasm GEMM's blocking boundaries, derived from its constants
+// (test/support/gemm-tiles.ts): one tile − 1, exactly one, and one + 1 of MR and MC in m, NR and NC
+// in n, KC in k, each m or n tile against the three k values; the large blocks apart, to keep the
+// float64 reference cheap (SHAPES below crosses all three blocks at once).
+const TILE_SHAPES: Shape[] = [
+  ...zip(around(MR), around(NR).reverse(), around(KC)),
+  ...zip(around(MC), around(NR), around(KC).reverse()),
+  ...zip(around(MR), around(NC), around(KC).reverse()),
+  // Every block exactly full: no edge tile anywhere.
+  [MC, NC, KC],
+  // B read in place (up to DIRECT_B_ROWS rows of C) and packed (one row more), with n one panel
+  // plus a column and one block plus a column, k across two slabs and in one.
+  ...[DIRECT_B_ROWS, DIRECT_B_ROWS + 1].flatMap((m): Shape[] => [[m, NR + 1, KC + 1], [m, NC + 1, KC - 1]]),
+];
 
 // [m, n, k]: 1, 3, 4, 5, 17 and larger non-multiples of 4, then products across cache-blocking
 // boundaries of a packed GEMM (the wasm one cuts m at 128, n at 256, k into slabs of at most 256,
@@ -29,6 +58,7 @@ const SHAPES: [number, number, number][] = [
   [13, 41, 300], [20, 41, 300],
   // One column (a matrix-vector product in the wasm GEMM), with tails in m and k.
   [67, 1, 130], [19, 1, 301], [2, 1, 9],
+  ...TILE_SHAPES,
 ];
 
 function runGemm(
@@ -135,10 +165,14 @@ describe.runIf(BOTH_BACKENDS)('gemm: wasm agrees with js', () => {
 // --- The fused backward step: out = (dz·wᵀ) ⊙ g'(aPrev) ---------------------------------------
 
 const BACKWARD_ACTS: ref.RefActivation[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'];
-// Edges of the 4×8 tile in m and n, k in one slab and in several (the derivative must be applied
+// Edges of the MR×NR (2×16) tile in m and n, k in one slab and in several (the derivative must be applied
 // once, to the finished sum), and m, n across the wasm GEMM's 128-row and 256-column blocks.
 const BACKWARD_SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 5, 7], [4, 8, 4], [5, 17, 3], [17, 33, 130], [64, 128, 64], [33, 9, 300], [130, 263, 17],
+  // The blocking boundaries of TILE_SHAPES: the epilogue on edge tiles and after the last k-slab.
+  ...zip(around(MR), around(NR), around(KC)),
+  ...zip(around(MC), around(NR).reverse(), around(KC)),
+  ...zip(around(MR).reverse(), around(NC), around(KC).reverse()),
 ];
 const SLOPE = 0.1;
 
@@ -257,5 +291,23 @@ describe.runIf(BOTH_BACKENDS)('gemmNTBackward: wasm agrees with js', () => {
       expectClose(backwardOn(wasm, act, m, n, k, cs), backwardOn(js, act, m, n, k, cs), tol.map((t) => 2 * t),
         `gemmNTBackward ${act} ${m}×${n}×${k}: wasm vs js`);
     }
+  });
+});
+
+// --- The tile constants the boundary shapes are derived from -----------------------------------
+
+describe('test/support/gemm-tiles.ts', () => {
+  it('mirrors the blocking constants of assembly/gemm.ts', () => {
+    const source = readFileSync(new URL('../assembly/gemm.ts', import.meta.url), 'utf8');
+    for (const [name, value] of Object.entries(GEMM_TILES)) {
+      const found = Array.from(source.matchAll(new RegExp(`^const ${name} = (\\d+);`, 'gm')), (d) => Number(d[1]));
+      expect(found, `const ${name} in assembly/gemm.ts`).toEqual([value]);
+    }
+  });
+
+  it('gives assembly/sparse.ts the k-slab depth of assembly/gemm.ts (same slabs, same sums)', () => {
+    const source = readFileSync(new URL('../assembly/sparse.ts', import.meta.url), 'utf8');
+    const found = Array.from(source.matchAll(/^const KC = (\d+);/gm), (d) => Number(d[1]));
+    expect(found).toEqual([GEMM_TILES.KC]);
   });
 });

@@ -1,12 +1,14 @@
 /**
  * Backprop against central finite differences. The gradient under test is read from the model's
  * gradient region after one forward/backward pass (float32 kernels); the reference differentiates
- * an independent float64 forward pass written here from the formulas, at the model's own weights.
+ * the float64 reference kernels of test/reference.ts (itself tested against hand-computed values),
+ * chained into a forward pass at the model's own weights.
  */
 import { describe, expect, it } from 'vitest';
 import { dense, sequential, type ActivationName, type LossName, type Sequential } from '../src/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { mulberry32 } from './prng.js';
+import * as ref from './reference.js';
 
 const ALPHA = 0.1; // leakyRelu slope, large enough that a wrong slope shows
 const HIDDEN: ActivationName[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'];
@@ -21,59 +23,36 @@ const OUTPUTS: { loss: LossName; activation: ActivationName; units: number }[] =
 const WIDTHS = [3, 5, 4]; // 3 inputs, hidden layers of 5 and 4, then the output layer
 const ROWS = 6;
 
-// --- float64 reference, straight from the formulas (rows are samples) -----------------------
-
-function g(act: ActivationName, z: number[]): number[] {
-  switch (act) {
-    case 'linear': return z;
-    case 'sigmoid': return z.map((v) => 1 / (1 + Math.exp(-v)));
-    case 'tanh': return z.map(Math.tanh);
-    case 'relu': return z.map((v) => Math.max(0, v));
-    case 'leakyRelu': return z.map((v) => (v > 0 ? v : ALPHA * v));
-    case 'softmax': {
-      const max = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - max));
-      const s = e.reduce((a, b) => a + b, 0);
-      return e.map((v) => v / s);
-    }
-  }
-}
+// --- float64 forward pass and loss, from the reference kernels (rows are samples) ------------
 
 interface Net64 { weights: number[][]; acts: ActivationName[]; widths: number[] }
 
-/** Per row: z = a_prev·W + b, a = g(z). Returns the output rows and the smallest |z| at a relu kink. */
-function forward64(net: Net64, x: number[][]): { out: number[][]; minKinkDistance: number } {
+/**
+ * Per layer: Z = A_prev·W + b, A = g(Z), with test/reference.ts's float64 kernels. Returns the
+ * output layer's Z and A, and the smallest |z| at a relu kink.
+ */
+function forward64(net: Net64, x: number[][]): { z: Float64Array; a: Float64Array; minKinkDistance: number } {
+  const rows = x.length;
   let minKinkDistance = Infinity;
-  const out = x.map((row) => {
-    let a = row;
-    net.acts.forEach((act, l) => {
-      const [nIn, nOut] = [net.widths[l], net.widths[l + 1]];
-      const W = net.weights[2 * l], b = net.weights[2 * l + 1];
-      const z = Array.from({ length: nOut }, (_, j) => {
-        let s = b[j];
-        for (let i = 0; i < nIn; i++) s += a[i] * W[i * nOut + j];
-        return s;
-      });
-      if (act === 'relu' || act === 'leakyRelu') minKinkDistance = Math.min(minKinkDistance, ...z.map(Math.abs));
-      a = g(act, z);
-    });
-    return a;
+  let a: ArrayLike<number> = x.flat();
+  let z: Float64Array = new Float64Array(0);
+  net.acts.forEach((act, l) => {
+    const [nIn, nOut] = [net.widths[l], net.widths[l + 1]];
+    z = ref.biasAdd(ref.gemm(false, false, rows, nOut, nIn, a, net.weights[2 * l]).c, net.weights[2 * l + 1], rows, nOut);
+    if (act === 'relu' || act === 'leakyRelu') for (const v of z) minKinkDistance = Math.min(minKinkDistance, Math.abs(v));
+    a = ref.activation(act, z, rows, nOut, ALPHA);
   });
-  return { out, minKinkDistance };
+  return { z, a: a as Float64Array, minKinkDistance };
 }
 
-function loss64(loss: LossName, a: number[][], y: number[][]): number {
-  let sum = 0;
-  let count = 0;
-  a.forEach((row, r) => row.forEach((v, j) => {
-    const t = y[r][j];
-    if (loss === 'binaryCrossentropy') sum -= t * Math.log(v) + (1 - t) * Math.log(1 - v);
-    else if (loss === 'categoricalCrossentropy') sum -= t * Math.log(v);
-    else sum += (v - t) ** 2;
-    count++;
-  }));
-  // BCE and MSE average over m·n values, CCE over m rows.
-  return loss === 'categoricalCrossentropy' ? sum / a.length : sum / count;
+/** The loss of the reference kernels: BCE and CCE from the output's Z (as the fused kernels), MSE from A. */
+function loss64(loss: LossName, x: number[][], y: number[][], net: Net64): number {
+  const { z, a } = forward64(net, x);
+  const [m, n] = [y.length, y[0].length];
+  const t = y.flat();
+  if (loss === 'binaryCrossentropy') return ref.bce(z, t, m, n).loss;
+  if (loss === 'categoricalCrossentropy') return ref.cce(z, t, m, n).loss;
+  return ref.mse(a, t, m, n).loss;
 }
 
 /** ∂loss/∂θ for every parameter by central differences, in float64. */
@@ -82,9 +61,9 @@ function finiteDifferences(net: Net64, loss: LossName, x: number[][], y: number[
   return net.weights.map((tensor) => tensor.map((_, i) => {
     const keep = tensor[i];
     tensor[i] = keep + h;
-    const plus = loss64(loss, forward64(net, x).out, y);
+    const plus = loss64(loss, x, y, net);
     tensor[i] = keep - h;
-    const minus = loss64(loss, forward64(net, x).out, y);
+    const minus = loss64(loss, x, y, net);
     tensor[i] = keep;
     return (plus - minus) / (2 * h);
   }));
@@ -152,7 +131,7 @@ describe.each(BACKEND_NAMES)('gradient check on %s', (backend) => {
         const want = finiteDifferences(net, out.loss, x, y);
         expect(grads.map((t) => t.length)).toEqual(want.map((t) => t.length));
         expectGradientsClose(grads, want, `${hidden}/${out.activation}/${out.loss}`);
-        const refLoss = loss64(out.loss, forward64(net, x).out, y);
+        const refLoss = loss64(out.loss, x, y, net);
         expect(Math.abs(loss - refLoss)).toBeLessThanOrEqual(1e-5 * Math.abs(refLoss) + 1e-6);
       } finally {
         model.dispose();

@@ -126,7 +126,7 @@ describe.runIf(BOTH_BACKENDS)('wasm and js agree', () => {
       t: fc.integer({ min: 1, max: 5000 }),
       seed: fc.nat(),
     });
-    await fc.assert(
+    fc.assert(
       fc.property(update, (u) => {
         const rand = mulberry32(u.seed);
         const w = uniform(rand, u.n, -2, 2);

@@ -41,7 +41,7 @@ describe('float64 reference', () => {
   });
 
   it.each(['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'] as const)(
-    "%s: backward from a equals backward from z, and both equal a central difference", (act) => {
+    '%s: backward from a equals backward from z, and both equal a central difference', (act) => {
       const [m, n] = [3, 5];
       const z = rand(m * n, -3, 3).map((v) => (Math.abs(v) < 0.01 ? 0.5 : v)); // keep off relu's kink
       const dA = rand(m * n);
@@ -70,7 +70,7 @@ describe('float64 reference', () => {
     // CCE of uniform logits over n classes is ln n.
     expect(ref.cce([5, 5, 5, 5], [0, 0, 1, 0], 1, 4).loss).toBeCloseTo(Math.log(4), 15);
     expect(ref.cce([1000, 0, -1000], [0, 1, 0], 1, 3).loss).toBeCloseTo(1000, 10);
-    // Written as −y log a − (1−y) log(1−a) directly (seed 000) at a moderate z.
+    // Written as −y log a − (1−y) log(1−a) directly at a moderate z.
     const s = 1 / (1 + Math.exp(-1.5));
     expect(ref.bce([1.5], [0.3], 1, 1).loss).toBeCloseTo(-0.3 * Math.log(s) - 0.7 * Math.log(1 - s), 14);
   });

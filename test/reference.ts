@@ -1,6 +1,6 @@
 /**
  * An independent float64 reference for every kernel, written straight from the formulas
- * (backend.ts and the seeds) with no blocking, unrolling or fusion. Inputs are plain arrays;
+ * (backend.ts and docs/ARCHITECTURE.md) with no blocking, unrolling or fusion. Inputs are plain arrays;
  * outputs are Float64Array. Matrices are row-major, batch-first, as in the kernels.
  */
 type Vec = ArrayLike<number>;
@@ -165,7 +165,7 @@ export interface LossRef {
 }
 
 /**
- * Binary cross-entropy, L = −y log σ(z) − (1−y) log(1−σ(z)) (seed 000), averaged over m·n.
+ * Binary cross-entropy, L = −y log σ(z) − (1−y) log(1−σ(z)), averaged over m·n.
  * log σ(z) = −log(1 + e^−z) and log(1 − σ(z)) = −z − log(1 + e^−z) are used in their float64
  * form, picking the sign of the exponent that cannot overflow; gradient (σ(z) − y)/(m·n).
  */

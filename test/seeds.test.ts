@@ -1,14 +1,14 @@
 /**
- * The lecture notes' closed forms, by hand in float64, against the library: a 2-3-1 network with
- * sigmoid hidden and output units and binary cross-entropy over m = 4 samples (seed 000's
- * "Summary of gradient descent"), then gradient descent, momentum and Adam steps (seed 001).
+ * The closed forms of backpropagation, by hand in float64, against the library: a 2-3-1 network with
+ * sigmoid hidden and output units and binary cross-entropy over m = 4 samples (the formulas of
+ * docs/ARCHITECTURE.md, 'Where the math lives'), then gradient descent, momentum and Adam steps.
  *
- * The notes write samples as columns; the library is batch-first (samples as rows), so every
- * formula appears here transposed:
- *   notes: dZ[2] = A[2] − Y;   dW[2] = (1/m) dZ[2] A[1]ᵀ;  db[2] = (1/m) Σ_cols dZ[2]
- *          dZ[1] = W[2]ᵀ dZ[2] ⊙ g'(Z[1]);  dW[1] = (1/m) dZ[1] Xᵀ;  db[1] = (1/m) Σ_cols dZ[1]
- *   here:  dZ2 = (A2 − Y)/m;  dW2 = A1ᵀ·dZ2;  db2 = Σ_rows dZ2
- *          dZ1 = (dZ2·W2ᵀ) ⊙ A1(1 − A1);  dW1 = Xᵀ·dZ1;  db1 = Σ_rows dZ1
+ * The usual derivations write samples as columns; the library is batch-first (samples as rows), so
+ * every formula appears here transposed:
+ *   columns: dZ[2] = A[2] − Y;   dW[2] = (1/m) dZ[2] A[1]ᵀ;  db[2] = (1/m) Σ_cols dZ[2]
+ *            dZ[1] = W[2]ᵀ dZ[2] ⊙ g'(Z[1]);  dW[1] = (1/m) dZ[1] Xᵀ;  db[1] = (1/m) Σ_cols dZ[1]
+ *   here:    dZ2 = (A2 − Y)/m;  dW2 = A1ᵀ·dZ2;  db2 = Σ_rows dZ2
+ *            dZ1 = (dZ2·W2ᵀ) ⊙ A1(1 − A1);  dW1 = Xᵀ·dZ1;  db1 = Σ_rows dZ1
  */
 import { describe, expect, it } from 'vitest';
 import { dense, sequential, type OptimizerConfig } from '../src/index.js';
@@ -34,7 +34,7 @@ const sumRows = (a: M): number[] => a[0].map((_, j) => a.reduce((s, row) => s + 
 
 interface Params { W1: M; b1: number[]; W2: M; b2: number[] }
 
-/** Forward pass and seed 000's summary, batch-first, in float64. */
+/** Forward pass, loss J and the gradients of the closed forms above, batch-first, in float64. */
 function closedForm(p: Params): { J: number; dW1: M; db1: number[]; dW2: M; db2: number[] } {
   const A1 = map(addRow(matmul(X, p.W1), p.b1), sigma);
   const A2 = map(addRow(matmul(A1, p.W2), p.b2), sigma);
@@ -73,7 +73,7 @@ const ONE_STEP_PER_EPOCH = { batchSize: 4, shuffle: false } as const;
 
 describe.each(BACKEND_NAMES)('seed formulas on %s', (backend) => {
   it('the notes, in the columns layout, are the transposes of the batch-first forms', () => {
-    // A check on the test itself: seed 000's dW[2] = (1/m)(A[2] − Y)A[1]ᵀ with samples as columns.
+    // A check on the test itself: the column form dW[2] = (1/m)(A[2] − Y)A[1]ᵀ, samples as columns.
     const cf = closedForm(INITIAL);
     const A1cols = transpose(map(addRow(matmul(X, W1), B1), sigma)); // [3 × m]
     const A2cols = transpose(map(addRow(matmul(transpose(A1cols), W2), B2), sigma)); // [1 × m]

@@ -40,11 +40,11 @@ function fromSimdnet(modelJson: unknown, weightsBin: Uint8Array): tf.io.IOHandle
 /** A tfjs model as model.json (object) and weights, as tfjs itself saves it. */
 async function toFiles(model: tf.LayersModel): Promise<{ modelJson: object; weightsBin: Uint8Array }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
+  await model.save(tf.io.withSaveHandler((a) => {
     artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
   }));
-  const data = tf.io.CompositeArrayBuffer.join(artifacts!.weightData!);
+  const data = tf.io.CompositeArrayBuffer.join(artifacts!.weightData);
   return {
     modelJson: { format: 'layers-model', modelTopology: artifacts!.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts!.weightSpecs }] },
     weightsBin: new Uint8Array(data),

@@ -22,7 +22,7 @@ function get(p: Ptr, n: number): number[] {
 }
 function close(actual: number[], expected: number[], digits = 6): void {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((v, i) => expect(v, `index ${i}`).toBeCloseTo(expected[i]!, digits));
+  actual.forEach((v, i) => expect(v, `index ${i}`).toBeCloseTo(expected[i], digits));
 }
 
 describe('wasm backend: memory', () => {
@@ -126,22 +126,22 @@ describe('wasm backend: activations', () => {
     const s = get(y, 8);
     expect(s[0]).toBeGreaterThanOrEqual(0);
     expect(s[0]).toBeLessThan(1e-37);
-    expect(s[1]! / 9.357622968839299e-14).toBeCloseTo(1, 5);
+    expect(s[1] / 9.357622968839299e-14).toBeCloseTo(1, 5);
     expect(s[3]).toBe(1);
     expect(s[4]).toBe(1);
     b.activation(ACTIVATION.tanh, x, y, 2, 4, 0);
     const t = get(y, 8);
     expect(t.slice(0, 5)).toEqual([-1, -1, 1e-6 as number, 1, 1].map((v) => Math.fround(v)));
-    expect(t[5]! / -1e-6).toBeCloseTo(1, 6);
-    expect(t[6]! / Math.tanh(0.1)).toBeCloseTo(1, 6);
-    expect(t[7]! / Math.tanh(-0.7)).toBeCloseTo(1, 6);
+    expect(t[5] / -1e-6).toBeCloseTo(1, 6);
+    expect(t[6] / Math.tanh(0.1)).toBeCloseTo(1, 6);
+    expect(t[7] / Math.tanh(-0.7)).toBeCloseTo(1, 6);
     b.release(mark);
   });
 
   it('computes a row-wise softmax, also from logits plus bias', () => {
     const mark = b.mark();
     const e = [1, Math.E, Math.E * Math.E];
-    const sum = e[0]! + e[1]! + e[2]!;
+    const sum = e[0] + e[1] + e[2];
     const x = put([1, 2, 3, 1000, 1000, 1000]);
     const y = b.alloc(6);
     b.activation(ACTIVATION.softmax, x, y, 2, 3, 0);
@@ -269,7 +269,7 @@ describe('wasm backend: optimizers', () => {
     const w = put(w0);
     const g = put(g0);
     b.sgd(w, g, 5, 0.1, 0.5);
-    close(get(w, 5), w0.map((v, i) => v - 0.1 * (g0[i]! + 0.5 * v)));
+    close(get(w, 5), w0.map((v, i) => v - 0.1 * (g0[i] + 0.5 * v)));
     b.release(mark);
   });
 
@@ -281,7 +281,7 @@ describe('wasm backend: optimizers', () => {
     // Step 1 from m = 0: m = (1−β)g, m̂ = g, so w ← w − lr·g exactly as plain SGD.
     b.momentum(w, g, m, 5, 0.1, 0.9, 1, 0);
     close(get(m, 5), g0.map((v) => 0.1 * v));
-    close(get(w, 5), w0.map((v, i) => v - 0.1 * g0[i]!));
+    close(get(w, 5), w0.map((v, i) => v - 0.1 * g0[i]));
     b.release(mark);
   });
 
@@ -293,7 +293,7 @@ describe('wasm backend: optimizers', () => {
     const v = b.alloc(5);
     // Step 1 from zeros: m̂ = g, v̂ = g², so w ← w − lr·g/(|g| + ε).
     b.adam(w, g, m, v, 5, 0.01, 0.9, 0.999, 1e-7, 1, 0);
-    close(get(w, 5), w0.map((x, i) => x - (0.01 * g0[i]!) / (Math.abs(g0[i]!) + 1e-7)));
+    close(get(w, 5), w0.map((x, i) => x - (0.01 * g0[i]) / (Math.abs(g0[i]) + 1e-7)));
     close(get(m, 5), g0.map((x) => 0.1 * x));
     close(get(v, 5), g0.map((x) => 0.001 * x * x));
     b.release(mark);

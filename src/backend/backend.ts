@@ -24,7 +24,8 @@ export type ActivationName = keyof typeof ACTIVATION;
 export type ActivationCode = (typeof ACTIVATION)[ActivationName];
 export const ACTIVATION_NAMES = Object.keys(ACTIVATION) as ActivationName[];
 
-export type BackendName = 'wasm' | 'js';
+export const BACKEND_NAMES = ['wasm', 'js'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface Backend {
   readonly name: BackendName;
@@ -34,6 +35,13 @@ export interface Backend {
    * last bits. The default build and the js backend give the same bits on every engine.
    */
   readonly relaxed: boolean;
+
+  /**
+   * The most bytes its memory can ever hold: 4 GiB for both, the wasm32 address space (the js
+   * backend keeps the same 32-bit byte offsets). The memory plan (plan.ts) checks against it before
+   * anything is allocated.
+   */
+  readonly maxBytes: number;
 
   /** Float32 / Int32 views over the whole memory. Re-read after `alloc`: memory may have grown. */
   readonly f32: Float32Array;
@@ -62,6 +70,16 @@ export interface Backend {
   gemmNTBackward(
     act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
   ): void;
+
+  // --- Sparse inputs: the two products that read a layer's input X (the first layer's, when the
+  // data are sparse), computed from the nonzero elements of X only (docs/ARCHITECTURE.md, 'Sparse
+  // inputs'). Same arguments and, whenever B is finite, the same bits as gemmNN and gemmTN: only
+  // terms whose element of A is exactly ±0 are left out, and every sum keeps the dense kernel's
+  // order. (The one exception, the sign of a zero result, and why nothing sees it: ARCHITECTURE.md.)
+  /** gemmNN with A = X [m×k] sparse: Z = X·W. */
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
+  /** gemmTN with A = X stored [k×m] sparse: dW = Xᵀ·dZ. */
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
 
   // --- Bias and reductions. x is [m×n], bias / out are [n].
   /** x[i,j] += bias[j]. */
@@ -111,11 +129,13 @@ export interface Backend {
   fill(x: Ptr, n: number, value: number): void;
   /** 1 if every x[i] (i < n) is finite, else 0. */
   allFinite(x: Ptr, n: number): number;
+  /** How many x[i] (i < n) are not ±0 (NaN counts): the density that picks the sparse path. */
+  countNonzero(x: Ptr, n: number): number;
 
   // --- Optimizer updates, in place over n parameters. `l2` adds l2·w to the gradient first.
   /** w ← w − lr·g. */
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void;
-  /** Momentum with bias correction (seed 001): m ← βm + (1−β)g; w ← w − lr·m/(1−βᵗ). t ≥ 1. */
+  /** Momentum with bias correction: m ← βm + (1−β)g; w ← w − lr·m/(1−βᵗ). t ≥ 1. */
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number): void;
   /**
    * Adam (Kingma & Ba): m ← β1·m + (1−β1)g; v ← β2·v + (1−β2)g²;

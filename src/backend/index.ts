@@ -1,6 +1,6 @@
 /** Backend selection: SIMD WebAssembly by default, the pure-JS kernels on request. */
 import { invalid, SimdnetError } from '../errors.js';
-import type { Backend, BackendName } from './backend.js';
+import { BACKEND_NAMES, type Backend, type BackendName } from './backend.js';
 import { createJsBackend } from './js.js';
 import { createWasmBackend, wasmRelaxedSimdSupported } from './wasm.js';
 
@@ -26,6 +26,12 @@ export function wasmSimdSupported(): boolean {
   } catch {
     return false;
   }
+}
+
+/** `value` as a backend name; a SimdnetError naming `where`'s `backend` argument otherwise. */
+export function checkBackendName(where: string, value: unknown): BackendName {
+  if (!(BACKEND_NAMES as readonly unknown[]).includes(value)) throw invalid(where, 'backend', "'wasm' or 'js'", value);
+  return value as BackendName;
 }
 
 export interface BackendOptions {

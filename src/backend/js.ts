@@ -8,48 +8,62 @@
  * doubles (JS numbers) and is rounded to float32 on store.
  */
 import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
+import { ALIGN, alignUp, BumpAllocator } from './bump.js';
 
-const ALIGN = 16;
 const DEFAULT_INITIAL_BYTES = 1 << 20;
+/**
+ * 4 GiB, as wasm32: pointers are byte offsets turned into indices with `>>> 2` (unsigned 32-bit).
+ * The engine allows more (V8: ArrayBuffers up to 2^53 − 1 bytes, typed arrays up to 2^32
+ * elements), but one limit for both backends means a model that fits one fits the other.
+ */
+const MAX_BYTES = 2 ** 32;
 /** Offset 0 is never handed out, so that a zero pointer is always a bug. */
 const HEAP_BASE = ALIGN;
 
+// eslint-disable-next-line max-lines-per-function -- a closure over the memory views, holding one function per kernel (each short)
 export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): Backend {
-  let buffer = new ArrayBuffer(Math.max(roundUp(initialBytes, ALIGN), 2 * ALIGN));
+  let buffer = new ArrayBuffer(Math.max(alignUp(initialBytes), 2 * ALIGN));
   let f32 = new Float32Array(buffer);
   let i32 = new Int32Array(buffer);
-  let top = HEAP_BASE;
-  // Doubles that a kernel hands to its helpers, or a loss kernel to its caller. V8 boxes a double
-  // passed to or returned from a call it does not inline into a new heap object, and a training
-  // step allocates nothing (DESIGN.md): so the per-row helpers take only integers and read alpha
-  // here, and the loss kernels compute their value into a slot that a tiny, inlinable wrapper reads.
+  // Doubles that a kernel hands to its helpers, or a loss kernel to its caller: the per-row helpers
+  // take only integers and read alpha here, and the loss kernels compute their value into a slot
+  // that a tiny, inlinable wrapper reads (docs/ARCHITECTURE.md, 'Number boxing').
   const scalars = new Float64Array(2);
   const ALPHA = 0, LOSS = 1;
 
   // Grows like wasm memory does from the caller's point of view: old views go stale.
-  function ensureCapacity(bytes: number): void {
-    if (bytes <= buffer.byteLength) return;
-    let size = buffer.byteLength;
-    while (size < bytes) size *= 2;
-    const grown = new ArrayBuffer(size);
-    new Uint8Array(grown).set(new Uint8Array(buffer));
-    buffer = grown;
-    f32 = new Float32Array(buffer);
-    i32 = new Int32Array(buffer);
-  }
+  const heap = new BumpAllocator({
+    get byteLength() { return buffer.byteLength; },
+    growTo(bytes: number): void {
+      let size = buffer.byteLength;
+      while (size < bytes) size = Math.min(2 * size, MAX_BYTES);
+      const grown = new ArrayBuffer(size);
+      new Uint8Array(grown).set(new Uint8Array(buffer));
+      buffer = grown;
+      f32 = new Float32Array(buffer);
+      i32 = new Int32Array(buffer);
+    },
+    zero(from: number, to: number): void {
+      f32.fill(0, from >>> 2, to >>> 2);
+    },
+  }, HEAP_BASE, MAX_BYTES, 'the js backend\'s 4 GiB');
 
   // --- GEMM. C[m×n] (=|+=) op(A)·op(B); C must not alias A or B.
 
   /**
    * C = op(A)·B in i-k-j order, four rows of B per pass over a row of C. Element (i, p) of op(A)
    * sits at A + i·rowStride + p·depthStride: (k, 1) for A [m×k], (1, m) for Aᵀ with A stored [k×m].
+   * With skipZeros (the sparse kernels) a group of four terms whose elements of A are all ±0, or a
+   * zero term of the tail, is left out: it would add ±0 to C (B finite), which changes no bit unless
+   * C is −0 (docs/ARCHITECTURE.md, 'Sparse inputs'). Groups with a nonzero are computed whole, so
+   * the sums round as the dense loop's do.
    */
   function gemmRowsKJ(
     m: number, n: number, k: number, a: Ptr, rowStride: number, depthStride: number,
-    b: Ptr, c: Ptr, accumulate: boolean,
+    b: Ptr, c: Ptr, accumulate: boolean, skipZeros: boolean,
   ): void {
     const f = f32;
-    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const A = a >>> 2, B = b >>> 2, C = c >>> 2;
     const k4 = k - (k % 4);
     const s = depthStride;
     for (let i = 0; i < m; i++) {
@@ -60,6 +74,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       for (; p < k4; p += 4) {
         const ap = ai + p * s;
         const a0 = f[ap], a1 = f[ap + s], a2 = f[ap + 2 * s], a3 = f[ap + 3 * s];
+        if (skipZeros && a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
         const b0 = B + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
         for (let j = 0; j < n; j++) {
           f[ci + j] += a0 * f[b0 + j] + a1 * f[b1 + j] + a2 * f[b2 + j] + a3 * f[b3 + j];
@@ -67,6 +82,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       }
       for (; p < k; p++) {
         const ap = f[ai + p * s];
+        if (skipZeros && ap === 0) continue;
         const bp = B + p * n;
         for (let j = 0; j < n; j++) f[ci + j] += ap * f[bp + j];
       }
@@ -75,12 +91,22 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   /** A is [m×k], B is [k×n]. */
   function gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
-    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate);
+    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate, false);
   }
 
   /** Aᵀ·B with A stored [k×m], B [k×n]. */
   function gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
-    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate);
+    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate, false);
+  }
+
+  /** gemmNN skipping the zero groups of A (the sparse kernels of backend.ts). */
+  function sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate, true);
+  }
+
+  /** gemmTN skipping the zero groups of A. */
+  function sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate, true);
   }
 
   /**
@@ -90,7 +116,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
    */
   function gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
     const f = f32;
-    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const A = a >>> 2, B = b >>> 2, C = c >>> 2;
     const k4 = k - (k % 4);
     for (let i = 0; i < m; i++) {
       const ai = A + i * k;
@@ -132,7 +158,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** x[i,j] += bias[j] over x [m×n]. */
   function biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {
     const f = f32;
-    const X = x >> 2, b = bias >> 2;
+    const X = x >>> 2, b = bias >>> 2;
     for (let i = 0; i < m; i++) {
       const xi = X + i * n;
       for (let j = 0; j < n; j++) f[xi + j] += f[b + j];
@@ -142,7 +168,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** out[j] (=|+=) Σ_i x[i,j] over x [m×n], summed row by row into out. */
   function colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: boolean): void {
     const f = f32;
-    const X = x >> 2, o = out >> 2;
+    const X = x >>> 2, o = out >>> 2;
     if (!accumulate) f.fill(0, o, o + n);
     for (let i = 0; i < m; i++) {
       const xi = X + i * n;
@@ -190,7 +216,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** y = g(x) over [m×n]; y may alias x. */
   function activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
     const f = f32;
-    const X = x >> 2, Y = y >> 2;
+    const X = x >>> 2, Y = y >>> 2;
     if (X !== Y) f.copyWithin(Y, X, X + m * n);
     scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) activateRow(f, act, Y + i * n, n);
@@ -201,7 +227,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number,
   ): void {
     const f = f32;
-    const X = x >> 2, b = bias >> 2, Y = y >> 2;
+    const X = x >>> 2, b = bias >>> 2, Y = y >>> 2;
     scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) {
       const xi = X + i * n, yi = Y + i * n;
@@ -221,7 +247,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** activationBackward with alpha read from scalars. */
   function backwardRows(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, G = dA >> 2, D = dZ >> 2;
+    const A = a >>> 2, G = dA >>> 2, D = dZ >>> 2;
     const len = m * n;
     switch (act) {
       case ACTIVATION.linear:
@@ -256,8 +282,8 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   }
 
   // --- Losses. The loss is summed in a double; gradients are written in float32.
-  // The kernels of the interface only read the value from its slot: small enough for V8 to inline
-  // into the caller, so that the double is not boxed on its way out.
+  // The kernels of the interface only read the value from its slot: small enough for V8 to inline,
+  // so that the double is not boxed on its way out (docs/ARCHITECTURE.md, 'Number boxing').
 
   function lossSigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): number {
     sigmoidBce(z, a, y, dz, m, n);
@@ -277,7 +303,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Mean of max(z,0) − z·y + log(1 + e^−|z|) over m·n into scalars[LOSS]; dz = (a − y)/(m·n); dz may alias a. */
   function sigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
-    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const Z = z >>> 2, A = a >>> 2, Yp = y >>> 2, D = dz >>> 2;
     const len = m * n;
     const scale = 1 / len;
     let sum = 0;
@@ -295,7 +321,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
    */
   function softmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
-    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const Z = z >>> 2, A = a >>> 2, Yp = y >>> 2, D = dz >>> 2;
     const scale = 1 / m;
     let sum = 0;
     for (let r = 0; r < m; r++) {
@@ -317,7 +343,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Mean of (a − y)² over m·n into scalars[LOSS]; da = 2(a − y)/(m·n); da may alias a. */
   function mse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const A = a >>> 2, Yp = y >>> 2, D = da >>> 2;
     const len = m * n;
     const scale = 1 / len;
     let sum = 0;
@@ -332,7 +358,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** n = 1: (a ≥ 0.5) == (y ≥ 0.5); n > 1: argmax(a row) == argmax(y row), first maximum wins. */
   function countCorrect(a: Ptr, y: Ptr, m: number, n: number): number {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2;
+    const A = a >>> 2, Yp = y >>> 2;
     let correct = 0;
     if (n === 1) {
       for (let i = 0; i < m; i++) if ((f[A + i] >= 0.5) === (f[Yp + i] >= 0.5)) correct++;
@@ -349,7 +375,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** dst row r = src row index[r]; rows are rowLen floats, index is i32. */
   function gatherRows(src: Ptr, index: Ptr, count: number, rowLen: number, dst: Ptr): void {
     const f = f32, idx = i32;
-    const S = src >> 2, I = index >> 2, D = dst >> 2;
+    const S = src >>> 2, I = index >>> 2, D = dst >>> 2;
     for (let r = 0; r < count; r++) {
       const from = S + idx[I + r] * rowLen;
       f.copyWithin(D + r * rowLen, from, from + rowLen);
@@ -357,21 +383,29 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   }
 
   function copy(src: Ptr, dst: Ptr, n: number): void {
-    f32.copyWithin(dst >> 2, src >> 2, (src >> 2) + n);
+    f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + n);
   }
 
   function fill(x: Ptr, n: number, value: number): void {
-    f32.fill(value, x >> 2, (x >> 2) + n);
+    f32.fill(value, x >>> 2, (x >>> 2) + n);
   }
 
   function allFinite(x: Ptr, n: number): number {
     const f = f32;
-    const X = x >> 2;
+    const X = x >>> 2;
     for (let i = 0; i < n; i++) {
       const v = f[X + i];
       if (v - v !== 0) return 0; // NaN for ±Infinity and NaN
     }
     return 1;
+  }
+
+  function countNonzero(x: Ptr, n: number): number {
+    const f = f32;
+    const X = x >>> 2;
+    let count = 0;
+    for (let i = 0; i < n; i++) if (f[X + i] !== 0) count++; // NaN !== 0
+    return count;
   }
 
   // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2). The state they keep
@@ -383,7 +417,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** w ← w − lr·g'; with l2 > 0, 0 below weightFloor(l2). */
   function sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2;
+    const W = w >>> 2, G = g >>> 2;
     if (l2 === 0) {
       for (let i = 0; i < n; i++) f[W + i] -= lr * f[G + i];
       return;
@@ -400,7 +434,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number,
   ): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2, M = mom >> 2;
+    const W = w >>> 2, G = g >>> 2, M = mom >>> 2;
     const step = lr / (1 - Math.pow(beta, t));
     const oneMinusBeta = 1 - beta;
     if (l2 === 0) {
@@ -432,7 +466,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
   ): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2, M = m >> 2, V = v >> 2;
+    const W = w >>> 2, G = g >>> 2, M = m >>> 2, V = v >>> 2;
     const scale = (1 - Math.pow(beta1, t)) / lr;
     const a = Math.sqrt(1 / (1 - Math.pow(beta2, t))) * scale;
     const b = epsilon * scale;
@@ -463,34 +497,19 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   return {
     name: 'js',
     relaxed: false,
+    maxBytes: MAX_BYTES,
     get f32() { return f32; },
     get i32() { return i32; },
 
-    alloc(count: number): Ptr {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError(`alloc: count must be a non-negative integer, got ${count}`);
-      const ptr = top;
-      const end = roundUp(ptr + count * 4, ALIGN);
-      ensureCapacity(end);
-      // Memory below a released mark may hold old data: zero what we hand out.
-      f32.fill(0, ptr >> 2, end >> 2);
-      top = end;
-      return ptr;
-    },
-    mark(): number {
-      return top;
-    },
-    release(mark: number): void {
-      if (!Number.isInteger(mark) || mark < HEAP_BASE || mark > top || mark % ALIGN !== 0) {
-        throw new RangeError(`release: mark must be a value returned by mark() (≤ ${top}), got ${mark}`);
-      }
-      top = mark;
-    },
+    alloc: (count: number): Ptr => heap.alloc(count),
+    mark: (): number => heap.mark(),
+    release: (mark: number): void => heap.release(mark),
 
-    gemmNN, gemmTN, gemmNT, gemmNTBackward,
+    gemmNN, gemmTN, gemmNT, gemmNTBackward, sparseGemmNN, sparseGemmTN,
     biasAdd, colSum,
     activation, biasActivation, activationBackward,
     lossSigmoidBce, lossSoftmaxCce, lossMse, countCorrect,
-    gatherRows, copy, fill, allFinite,
+    gatherRows, copy, fill, allFinite, countNonzero,
     sgd, momentum, adam,
   };
 }
@@ -538,8 +557,4 @@ function argmax(f: Float32Array, start: number, n: number): number {
     if (f[start + j] > max) { max = f[start + j]; best = j; }
   }
   return best;
-}
-
-function roundUp(x: number, to: number): number {
-  return Math.ceil(x / to) * to;
 }

@@ -12,6 +12,7 @@ import { instantiate } from '@assemblyscript/loader';
 import { SimdnetError } from '../errors.js';
 import { wasmBase64 } from '../wasm/simdnet.generated.js';
 import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
+import { BumpAllocator, type GrowableMemory } from './bump.js';
 
 /** The raw exports of build/simdnet.wasm: numbers and pointers only; bools are 0/1. */
 interface KernelExports {
@@ -27,6 +28,10 @@ interface KernelExports {
     accumulate: number, scratch: Ptr): void;
   gemmNTBackward(act: number, m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number,
     c: Ptr, ldc: number, p: Ptr, ldp: number, alpha: number, scratch: Ptr): void;
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number,
+    accumulate: number, scratch: Ptr): void;
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number,
+    accumulate: number, scratch: Ptr): void;
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void;
   colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: number): void;
   activation(act: number, x: Ptr, y: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
@@ -40,6 +45,7 @@ interface KernelExports {
   copy(src: Ptr, dst: Ptr, n: number): void;
   fill(x: Ptr, n: number, value: number): void;
   allFinite(x: Ptr, n: number): number;
+  countNonzero(x: Ptr, n: number): number;
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number, tmp: Ptr): void;
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number, tmp: Ptr): void;
   adam(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, epsilon: number,
@@ -147,22 +153,16 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return new WasmBackend(instance.exports as unknown as KernelExports, relaxed);
 }
 
-const align16 = (bytes: number): number => (bytes + 15) & ~15;
-
 class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly relaxed: boolean;
+  readonly maxBytes = MAX_BYTES;
 
   private readonly ex: KernelExports;
   private readonly memory: WebAssembly.Memory;
   private f32View: Float32Array;
   private i32View: Int32Array;
-  /** Next free byte (16-aligned); everything below is allocated. */
-  private top: number;
-  /** Highest top ever reached: memory above it is still zero from the engine. */
-  private highWater: number;
-  /** First byte the user may release to: below it sit the kernels' scratch regions. */
-  private readonly floor: number;
+  private readonly heap: BumpAllocator;
   private readonly gemmScratch: Ptr;
   private readonly tmp: Ptr;
 
@@ -172,11 +172,16 @@ class WasmBackend implements Backend {
     this.memory = ex.memory;
     this.f32View = new Float32Array(this.memory.buffer);
     this.i32View = new Int32Array(this.memory.buffer);
-    this.top = align16(ex.heapBase());
-    this.highWater = this.top;
+    const view = (): Float32Array => this.f32;
+    const memory: GrowableMemory = {
+      get byteLength() { return view().byteLength; },
+      growTo: (bytes) => growMemory(this.memory, view().byteLength, bytes),
+      zero: (from, to) => view().fill(0, from >>> 2, to >>> 2),
+    };
+    this.heap = new BumpAllocator(memory, ex.heapBase(), MAX_BYTES, 'wasm32 memory');
     this.gemmScratch = this.alloc(ex.gemmScratchFloats());
     this.tmp = this.alloc(ex.tmpFloats());
-    this.floor = this.top;
+    this.heap.keepAllocated();
   }
 
   // memory.grow detaches the old buffer, which empties its views: a length check is much cheaper
@@ -199,49 +204,15 @@ class WasmBackend implements Backend {
   }
 
   alloc(count: number): Ptr {
-    if (!Number.isSafeInteger(count) || count < 0) {
-      throw new RangeError(`alloc: count must be a non-negative integer, got ${count}`);
-    }
-    const ptr = this.top;
-    const end = ptr + count * 4;
-    const next = align16(end);
-    if (next > MAX_BYTES) {
-      throw new RangeError(`alloc: ${count} floats do not fit in wasm32 memory (${ptr} bytes already in use)`);
-    }
-    const have = this.f32.byteLength;
-    if (next > have) this.grow(Math.ceil((next - have) / PAGE_BYTES), next);
-    // Memory released and handed out again may hold old values; fresh memory is already zero.
-    const dirtyEnd = Math.min(end, this.highWater);
-    if (ptr < dirtyEnd) this.f32.fill(0, ptr >>> 2, dirtyEnd >>> 2);
-    this.top = next;
-    if (next > this.highWater) this.highWater = next;
-    return ptr;
-  }
-
-  /** Adds at least `pages` pages; a quarter more when the engine allows, so growth is rare. */
-  private grow(pages: number, bytes: number): void {
-    const have = this.f32.byteLength / PAGE_BYTES;
-    const generous = Math.min(Math.max(pages, Math.ceil(have / 4)), MAX_BYTES / PAGE_BYTES - have);
-    try {
-      this.memory.grow(generous);
-    } catch {
-      try {
-        this.memory.grow(pages);
-      } catch (cause) {
-        throw new RangeError(`alloc: could not grow wasm memory to ${bytes} bytes`, { cause });
-      }
-    }
+    return this.heap.alloc(count);
   }
 
   mark(): number {
-    return this.top;
+    return this.heap.mark();
   }
 
   release(mark: number): void {
-    if (!Number.isInteger(mark) || mark % 16 !== 0 || mark < this.floor || mark > this.top) {
-      throw new RangeError(`release: mark must be a value returned by mark() (${this.floor}..${this.top}), got ${mark}`);
-    }
-    this.top = mark;
+    this.heap.release(mark);
   }
 
   // Strides passed to the kernels are those of whole, contiguous matrices; the kernels also accept
@@ -268,6 +239,14 @@ class WasmBackend implements Backend {
       return;
     }
     this.ex.gemmNTBackward(act, m, n, k, dz, k, w, k, out, n, aPrev, n, alpha, this.gemmScratch);
+  }
+
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    this.ex.sparseGemmNN(m, n, k, a, k, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
+  }
+
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    this.ex.sparseGemmTN(m, n, k, a, m, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
   }
 
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {
@@ -322,6 +301,10 @@ class WasmBackend implements Backend {
     return this.ex.allFinite(x, n);
   }
 
+  countNonzero(x: Ptr, n: number): number {
+    return this.ex.countNonzero(x, n);
+  }
+
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     this.ex.sgd(w, g, n, lr, l2, this.tmp);
   }
@@ -335,5 +318,21 @@ class WasmBackend implements Backend {
     lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
   ): void {
     this.ex.adam(w, g, m, v, n, lr, beta1, beta2, epsilon, t, l2, this.tmp);
+  }
+}
+
+/** Grows `memory` (`have` bytes now) to at least `bytes`, by a quarter or more where the engine allows, so growth is rare. */
+function growMemory(memory: WebAssembly.Memory, have: number, bytes: number): void {
+  const havePages = have / PAGE_BYTES;
+  const pages = Math.ceil(bytes / PAGE_BYTES) - havePages;
+  const generous = Math.min(Math.max(pages, Math.ceil(havePages / 4)), MAX_BYTES / PAGE_BYTES - havePages);
+  try {
+    memory.grow(generous);
+  } catch {
+    try {
+      memory.grow(pages);
+    } catch (cause) {
+      throw new RangeError(`alloc: could not grow wasm memory to ${bytes} bytes`, { cause });
+    }
   }
 }

@@ -18,7 +18,7 @@ export async function predict(settings: Settings, out: (line: string) => void, i
       const { index, probability } = decodeClasses(outputs, model.outputUnits);
       lines.push('prediction,probability');
       for (let r = 0; r < data.rows; r++) {
-        lines.push(`${csvField(metadata.classes[index[r]!]!)},${probability[r]!.toFixed(6)}`);
+        lines.push(`${csvField(metadata.classes[index[r]])},${probability[r].toFixed(6)}`);
       }
     } else {
       lines.push('prediction');

@@ -160,17 +160,7 @@ function parseModelJson(where: string, value: unknown): Record<string, unknown> 
 }
 
 function readTopology(json: Record<string, unknown>, fail: Fail): { denses: PendingDense[]; inputUnits?: number } {
-  const raw = json.modelTopology as Record<string, unknown>;
-  // The Python converter nests the model under model_config; tfjs writes it at the top.
-  const topology = isPlainObject(raw.model_config) ? raw.model_config : raw;
-  if (topology.class_name !== 'Sequential') {
-    throw fail(`only Sequential models can be imported, but this one is ${describeValue(topology.class_name)}`);
-  }
-  const config = topology.config;
-  const layers = Array.isArray(config) ? config : isPlainObject(config) ? config.layers : undefined;
-  if (!Array.isArray(layers) || layers.length === 0) throw fail('modelTopology.config.layers must be a non-empty array of layers');
-  if (layers.length > 2 * MODEL_LIMITS.maxLayers + 1) throw fail(`the model has ${layers.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers} dense layers`);
-
+  const layers = topologyLayers(json, fail);
   const denses: PendingDense[] = [];
   let inputUnits: number | undefined;
   layers.forEach((layer: unknown, i) => {
@@ -186,64 +176,81 @@ function readTopology(json: Record<string, unknown>, fail: Fail): { denses: Pend
       if (denses.length > 0) throw fail(`${label} declares an input shape but is not the first layer`);
       inputUnits = readInputShape(shape, label, fail);
     }
-    const previous = denses.at(-1);
-    const fold = (activation: ActivationName, alpha = 0.01): void => {
-      if (previous === undefined || previous.activation !== 'linear') {
-        throw fail(`${label} must follow a Dense layer with a linear activation: simdnet's dense layers have one activation each`);
-      }
-      previous.activation = activation;
-      previous.alpha = alpha;
-      previous.label += ` + ${label}`;
-    };
-    switch (cls) {
-      case 'InputLayer':
-        if (i !== 0) throw fail(`${label} must be the first layer`);
-        if (shape === undefined || shape === null) throw fail(`${label} has no batch_input_shape`);
-        return;
-      case 'Dense':
-        denses.push(readDense(cfg, label, fail));
-        return;
-      case 'Activation':
-        fold(readActivation(cfg.activation, label, fail));
-        return;
-      case 'LeakyReLU': {
-        // tfjs and Keras 2 call the slope alpha, Keras 3 negative_slope; both default to 0.3.
-        const alpha = cfg.alpha ?? cfg.negative_slope ?? 0.3;
-        if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw fail(`${label} has alpha ${describeValue(alpha)}, not a finite number`);
-        fold('leakyRelu', alpha);
-        return;
-      }
-      case 'ReLU': {
-        const plain = (cfg.max_value ?? null) === null && (cfg.threshold ?? 0) === 0;
-        const slope = cfg.negative_slope ?? 0;
-        if (!plain || typeof slope !== 'number' || !Number.isFinite(slope)) {
-          throw fail(`${label} with max_value or threshold set is not supported; simdnet has relu and leakyRelu`);
-        }
-        fold(slope === 0 ? 'relu' : 'leakyRelu', slope === 0 ? 0.01 : slope);
-        return;
-      }
-      case 'Softmax':
-        if (cfg.axis !== undefined && cfg.axis !== -1 && cfg.axis !== 1 && !(Array.isArray(cfg.axis) && cfg.axis.length === 1 && cfg.axis[0] === -1)) {
-          throw fail(`${label} with axis ${describeValue(cfg.axis)} is not supported; simdnet's softmax is over the units`);
-        }
-        fold('softmax');
-        return;
-      default:
-        throw fail(
-          `${label} is not supported: simdnet imports Sequential models of Dense layers, each optionally ` +
-            'followed by an Activation, ReLU, LeakyReLU or Softmax layer',
-        );
+    if (cls === 'InputLayer') {
+      if (i !== 0) throw fail(`${label} must be the first layer`);
+      if (shape === undefined || shape === null) throw fail(`${label} has no batch_input_shape`);
+    } else if (cls === 'Dense') {
+      denses.push(readDense(cfg, label, fail));
+    } else {
+      foldActivation(denses.at(-1), readActivationLayer(cls, cfg, label, fail), label, fail);
     }
   });
   if (denses.length === 0) throw fail('the model has no Dense layer');
   return { denses, inputUnits };
 }
 
+/** The layer list of a Sequential topology, as tfjs or the Python converter writes it. */
+function topologyLayers(json: Record<string, unknown>, fail: Fail): unknown[] {
+  const raw = json.modelTopology as Record<string, unknown>;
+  // The Python converter nests the model under model_config; tfjs writes it at the top.
+  const topology = isPlainObject(raw.model_config) ? raw.model_config : raw;
+  if (topology.class_name !== 'Sequential') {
+    throw fail(`only Sequential models can be imported, but this one is ${describeValue(topology.class_name)}`);
+  }
+  const config = topology.config;
+  const layers: unknown = Array.isArray(config) ? config : isPlainObject(config) ? config.layers : undefined;
+  if (!Array.isArray(layers) || layers.length === 0) throw fail('modelTopology.config.layers must be a non-empty array of layers');
+  if (layers.length > 2 * MODEL_LIMITS.maxLayers + 1) throw fail(`the model has ${layers.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers} dense layers`);
+  return layers as unknown[];
+}
+
+/** An activation layer's function, to be folded into the Dense layer before it. */
+function readActivationLayer(cls: string, cfg: Record<string, unknown>, label: string, fail: Fail): { activation: ActivationName; alpha: number } {
+  switch (cls) {
+    case 'Activation':
+      return { activation: readActivation(cfg.activation, label, fail), alpha: 0.01 };
+    case 'LeakyReLU': {
+      // tfjs and Keras 2 call the slope alpha, Keras 3 negative_slope; both default to 0.3.
+      const alpha = cfg.alpha ?? cfg.negative_slope ?? 0.3;
+      if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw fail(`${label} has alpha ${describeValue(alpha)}, not a finite number`);
+      return { activation: 'leakyRelu', alpha };
+    }
+    case 'ReLU': {
+      const plain = (cfg.max_value ?? null) === null && (cfg.threshold ?? 0) === 0;
+      const slope = cfg.negative_slope ?? 0;
+      if (!plain || typeof slope !== 'number' || !Number.isFinite(slope)) {
+        throw fail(`${label} with max_value or threshold set is not supported; simdnet has relu and leakyRelu`);
+      }
+      return slope === 0 ? { activation: 'relu', alpha: 0.01 } : { activation: 'leakyRelu', alpha: slope };
+    }
+    case 'Softmax':
+      if (cfg.axis !== undefined && cfg.axis !== -1 && cfg.axis !== 1 && !(Array.isArray(cfg.axis) && cfg.axis.length === 1 && cfg.axis[0] === -1)) {
+        throw fail(`${label} with axis ${describeValue(cfg.axis)} is not supported; simdnet's softmax is over the units`);
+      }
+      return { activation: 'softmax', alpha: 0.01 };
+    default:
+      throw fail(
+        `${label} is not supported: simdnet imports Sequential models of Dense layers, each optionally ` +
+          'followed by an Activation, ReLU, LeakyReLU or Softmax layer',
+      );
+  }
+}
+
+/** simdnet's dense layers have one activation each: an activation layer sets that of a linear Dense before it. */
+function foldActivation(previous: PendingDense | undefined, act: { activation: ActivationName; alpha: number }, label: string, fail: Fail): void {
+  if (previous === undefined || previous.activation !== 'linear') {
+    throw fail(`${label} must follow a Dense layer with a linear activation: simdnet's dense layers have one activation each`);
+  }
+  previous.activation = act.activation;
+  previous.alpha = act.alpha;
+  previous.label += ` + ${label}`;
+}
+
 function readInputShape(shape: unknown, label: string, fail: Fail): number {
   if (!Array.isArray(shape) || shape.length !== 2) {
     throw fail(`${label} takes inputs of shape ${describeValue(shape)}; simdnet's dense layers take [batch, features]`);
   }
-  const n = shape[1];
+  const n: unknown = shape[1];
   if (!Number.isSafeInteger(n) || (n as number) < 1) throw fail(`${label} has input shape ${JSON.stringify(shape)}, not [null, features]`);
   return n as number;
 }

@@ -24,7 +24,7 @@ function worst(got: ArrayLike<number>, want: ArrayLike<number>, scale = 1): numb
   if (got.length !== want.length) return Infinity;
   let w = 0;
   for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / (scale * (ATOL + RTOL * Math.abs(want[i]!)));
+    const e = Math.abs(got[i] - want[i]) / (scale * (ATOL + RTOL * Math.abs(want[i])));
     if (!(e <= w)) w = Number.isNaN(e) ? Infinity : Math.max(w, e);
   }
   return w;
