@@ -5,6 +5,7 @@
  * checkpoints, early stopping.
  */
 import type { Ptr } from '../backend/backend.js';
+import { ThreadsStoppedError } from '../backend/index.js';
 import type { Rows } from '../data.js';
 import { SimdnetError } from '../errors.js';
 import type { LossName } from '../losses.js';
@@ -182,7 +183,13 @@ async function trainEpoch(job: FitJob, loop: Loop, epoch: number): Promise<void>
       weightsSet = job.weightsSet();
     }
     if (!batches.train(batch, accuracy, batchLogs)) throw guard.locate('fit()', epoch, batch, replay);
-    applyUpdate(net, optimizer);
+    try {
+      applyUpdate(net, optimizer);
+    } catch (err) {
+      // A worker thread stopped half-way through the update: back to the weights before this step.
+      if (err instanceof ThreadsStoppedError) guard.rewind(batch, replay);
+      throw err;
+    }
     const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || batch === batches.count - 1;
     if (checkNow && !guard.finite()) throw guard.locate('fit()', epoch, batch, replay);
     if (callbacks.onBatchEnd) {
