@@ -3,7 +3,11 @@
  *
  * - one epoch of the 784-128-64-10 ReLU/softmax network with Adam on MNIST digits (samples/s);
  * - the 2-16-1 network on XOR at batch 4, one fit() of many steps, reported per step: with so
- *   little arithmetic this measures the per-call overhead of a training step (µs/step).
+ *   little arithmetic this measures the per-call overhead of a training step (µs/step);
+ * - predict() of 2,000 digits with the 784-128-64-10 network (samples/s).
+ *
+ * simdnet runs on one thread ('wasm', 'wasm-relaxed') and on two ('wasm-2t'); the two-thread model
+ * must end its epoch at the one-thread model's loss exactly (threads give the same bits).
  *
  * Before timing, each implementation trains one epoch and must have lowered its loss on the data;
  * simdnet's wasm builds must also end that epoch at the JS backend's loss (same seed, same
@@ -62,18 +66,24 @@ const FIT_SEED = 7;
 
 /** simdnet's builds as the facade selects them. */
 const BUILDS = {
-  js: { backend: 'js' },
-  wasm: { backend: 'wasm' },
-  'wasm-relaxed': { backend: 'wasm', relaxedSimd: true },
+  js: { backend: 'js', threads: 1 },
+  wasm: { backend: 'wasm', threads: 1 },
+  'wasm-2t': { backend: 'wasm', threads: 2 },
+  'wasm-relaxed': { backend: 'wasm', relaxedSimd: true, threads: 1 },
 } as const;
 
-function simdnetEntries(task: Task, relaxed: boolean): Entry[] {
+/** The builds measured: two threads only where they start (Contenders.threaded). */
+function builds(c: Contenders): Array<keyof typeof BUILDS> {
+  return ['js', 'wasm', ...(c.threaded ? ['wasm-2t' as const] : []), ...(c.relaxed ? ['wasm-relaxed' as const] : [])];
+}
+
+function simdnetEntries(task: Task, impls: Array<keyof typeof BUILDS>): Entry[] {
   const { x, y, rows, inputs, outputs } = task.data;
   const xm = { data: x, shape: [rows, inputs] as [number, number] };
   const ym = { data: y, shape: [rows, outputs] as [number, number] };
   const fitOptions = { epochs: 1, batchSize: task.batchSize, seed: FIT_SEED };
-  const impls = relaxed ? (['js', 'wasm', 'wasm-relaxed'] as const) : (['js', 'wasm'] as const);
   let jsLoss: number | undefined;
+  let wasmLoss: number | undefined;
   return impls.map((impl) => {
     let model: Sequential | undefined;
     return {
@@ -88,7 +98,10 @@ function simdnetEntries(task: Task, relaxed: boolean): Entry[] {
         const after = model!.evaluate(xm, ym).loss;
         if (!(after < before)) return `loss did not fall in one epoch: ${before} → ${after}`;
         if (impl === 'js') jsLoss = loss;
-        else if (jsLoss !== undefined && !(Math.abs(loss - jsLoss) <= task.lossTolerance * jsLoss)) {
+        if (impl === 'wasm') wasmLoss = loss;
+        if (impl === 'wasm-2t' && loss !== wasmLoss) return `epoch loss ${loss} on two threads, ${wasmLoss} on one: not the same bits`;
+        if (impl === 'js') return undefined;
+        if (jsLoss !== undefined && !(Math.abs(loss - jsLoss) <= task.lossTolerance * jsLoss)) {
           return `epoch loss ${loss}, the JS backend's ${jsLoss} (tolerance ${task.lossTolerance} relative)`;
         }
         return undefined;
@@ -143,7 +156,7 @@ function toCase(task: Task, c: Contenders): CaseSpec {
     name: task.name,
     unit: task.perStep ? 'µs/step' : 'samples/s',
     work: task.perStep ? steps : task.data.rows,
-    entries: [...simdnetEntries(task, c.relaxed !== undefined), ...c.peers.map((p) => peerEntry(task, p))],
+    entries: [...simdnetEntries(task, builds(c)), ...c.peers.map((p) => peerEntry(task, p))],
   };
 }
 
@@ -208,4 +221,46 @@ export function xorCase(steps: number, c: Contenders): CaseSpec {
     },
     lossTolerance: 1e-2,
   }, c);
+}
+
+/**
+ * predict() of `rows` digits with the MNIST network after one epoch of training, in batches of
+ * 256 (predict's default); each implementation's outputs are checked against the JS backend's.
+ */
+export function predictCase(digits: Digits, rows: number, c: Contenders): CaseSpec {
+  const x = { data: digits.x.subarray(0, rows * PIXELS), shape: [rows, PIXELS] as [number, number] };
+  const train = { data: digits.x, shape: [digits.rows, PIXELS] as [number, number] };
+  const labels = { data: digits.y, shape: [digits.rows, 10] as [number, number] };
+  let reference: Float32Array | undefined;
+  const entries = builds(c).map((impl): Entry => {
+    let model: Sequential | undefined;
+    return {
+      impl,
+      async setup() {
+        model = await sequential({
+          ...BUILDS[impl], seed: 1,
+          layers: [
+            dense({ units: 128, activation: 'relu', inputShape: [PIXELS] }),
+            dense({ units: 64, activation: 'relu' }),
+            dense({ units: 10, activation: 'softmax' }),
+          ],
+        });
+        model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam' });
+        await model.fit(train, labels, { epochs: 1, batchSize: 64, seed: FIT_SEED });
+      },
+      check() {
+        const out = model!.predict(x).data;
+        if (impl === 'js') reference = out;
+        if (reference === undefined) return undefined;
+        let worst = 0;
+        for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i] - reference[i]));
+        return worst <= 1e-2 ? undefined : `predictions differ from the JS backend's by up to ${worst}`;
+      },
+      run: () => model!.predict(x),
+      teardown() {
+        model?.dispose();
+      },
+    };
+  });
+  return { group: 'training', name: `predict MNIST 784-128-64-10, ${rows} rows`, unit: 'samples/s', work: rows, entries };
 }

@@ -2,13 +2,13 @@
 import { invalid, SimdnetError } from '../errors.js';
 import { BACKEND_NAMES, type Backend, type BackendName } from './backend.js';
 import { createJsBackend } from './js.js';
-import { createThreadedBackend, type ThreadedOptions } from './threads/create.js';
+import { createThreadedBackend, threadTuning, type ThreadedOptions } from './threads/create.js';
 import { threadHost } from './threads/host.js';
 import { ThreadsStoppedError } from './threads/pool.js';
 import { createWasmBackend, wasmRelaxedSimdSupported } from './wasm.js';
 
 export * from './backend.js';
-export { createJsBackend, createWasmBackend, wasmRelaxedSimdSupported, createThreadedBackend, ThreadsStoppedError };
+export { createJsBackend, createWasmBackend, wasmRelaxedSimdSupported, createThreadedBackend, threadTuning, ThreadsStoppedError };
 export type { WasmBackendOptions } from './wasm.js';
 export type { ThreadedOptions };
 
@@ -98,11 +98,11 @@ export async function createBackend(name: BackendName = 'wasm', options: Backend
 }
 
 /** The wasm backend on `threads` threads where they can start, else on one with the reason. */
-async function createThreadsOrOne(relaxed: boolean, threads: number | 'auto', tuning: Partial<ThreadedOptions> = {}): Promise<Backend> {
+async function createThreadsOrOne(relaxed: boolean, threads: number | 'auto'): Promise<Backend> {
   const auto = threads === 'auto' ? autoThreads() : undefined;
   const asked = auto ? auto.threads : (threads as number);
   if (asked <= 1) return createWasmBackend({ relaxed, threadsReason: auto?.reason });
-  const threaded = await createThreadedBackend({ ...tuning, relaxed, threads: asked });
+  const threaded = await createThreadedBackend({ relaxed, threads: asked });
   if ('reason' in threaded) return createWasmBackend({ relaxed, threadsReason: threaded.reason });
   return threaded;
 }

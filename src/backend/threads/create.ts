@@ -5,6 +5,7 @@
 import { loadEmbeddedModule, MAX_PAGES, type KernelExports } from '../wasm.js';
 import { threadHost } from './host.js';
 import { ThreadPool } from './pool.js';
+import type { KernelName } from './protocol.js';
 import { DEFAULT_THRESHOLDS, ThreadedWasmBackend, type SplitThresholds } from './threaded.js';
 
 export interface ThreadedOptions {
@@ -16,7 +17,14 @@ export interface ThreadedOptions {
   thresholds?: Partial<SplitThresholds>;
   failAt?: number;
   fault?: 'throw' | 'oom';
+  faultKernel?: KernelName;
 }
+
+/**
+ * Tuning and test hooks applied to every threaded backend created after they are set (bench/
+ * and test/ only; empty otherwise).
+ */
+export const threadTuning: Omit<Partial<ThreadedOptions>, 'relaxed' | 'threads'> = {};
 
 /** A shared memory as large as wasm32 allows, or a quarter of that where the engine refuses the reservation. */
 function sharedMemory(): WebAssembly.Memory {
@@ -28,7 +36,8 @@ function sharedMemory(): WebAssembly.Memory {
 }
 
 /** The backend, or why it could not start. */
-export async function createThreadedBackend(options: ThreadedOptions): Promise<ThreadedWasmBackend | { reason: string }> {
+export async function createThreadedBackend(given: ThreadedOptions): Promise<ThreadedWasmBackend | { reason: string }> {
+  const options = { ...threadTuning, ...given };
   const host = threadHost();
   if ('reason' in host) return host;
   let memory: WebAssembly.Memory;
@@ -45,7 +54,8 @@ export async function createThreadedBackend(options: ThreadedOptions): Promise<T
   let pool: ThreadPool;
   try {
     pool = await ThreadPool.start({
-      host, module, memory, workers: options.threads - 1, spin: options.spin, failAt: options.failAt, fault: options.fault,
+      host, module, memory, workers: options.threads - 1, spin: options.spin,
+      failAt: options.failAt, fault: options.fault, faultKernel: options.faultKernel,
     });
   } catch (err) {
     return { reason: `the worker threads could not start (${(err as Error).message})` };

@@ -1,5 +1,7 @@
 /**
- * Where threads come from: Node's worker_threads, or the browser's Worker over a Blob URL. The
+ * Where threads come from: Node's worker_threads, or the browser's Worker over a Blob URL. Node
+ * threads start without the process's execArgv: the source needs no loader or flag (V8 flags such
+ * as relaxed SIMD's are process-wide anyway). The
  * library imports no Node built-in (only src/node.ts and src/cli/ may, so that bundles for the
  * browser stay clean); in Node it reaches worker_threads and os through process.getBuiltinModule
  * (Node ≥ 20.16), which no bundler follows.
@@ -53,11 +55,12 @@ function nodeHost(node: NodeBuiltins): ThreadHost {
     parallelism: node.os.availableParallelism?.() ?? node.os.cpus().length,
     canBlock: true,
     start(init, onMessage, onFailure) {
-      const worker = new node.worker.Worker(THREAD_SOURCE, { eval: true, workerData: init });
-      worker.unref();
+      const worker = new node.worker.Worker(THREAD_SOURCE, { eval: true, workerData: init, execArgv: [] });
       worker.on('message', onMessage);
       worker.on('error', (err: Error) => onFailure(err.message));
       worker.on('exit', (code: number) => onFailure(`the supervising thread exited with code ${code}`));
+      // After the listeners: a 'message' listener added later would ref the worker's port again.
+      worker.unref();
       return { terminate: () => void worker.terminate() };
     },
   };

@@ -37,6 +37,7 @@ export interface PoolOptions {
   spin?: number;
   failAt?: number;
   fault?: 'throw' | 'oom';
+  faultKernel?: KernelName;
 }
 
 export class ThreadPool {
@@ -68,6 +69,7 @@ export class ThreadPool {
       role: 'supervisor', module: options.module, memory: options.memory, control, layout: LAYOUT,
       kernels: KERNEL_NAMES, workers: options.workers, index: -1, spin: options.spin ?? DEFAULT_SPIN,
       source: THREAD_SOURCE, failAt: options.failAt ?? -1, fault: options.fault ?? 'throw',
+      faultKernel: options.faultKernel === undefined ? -1 : kernelIndex(options.faultKernel),
     };
     const made: { pool?: ThreadPool } = {};
     let settle: ((why: string | null) => void) | undefined;

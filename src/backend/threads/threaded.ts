@@ -58,8 +58,10 @@ function bound(total: number, p: number, parts: number, align: number): number {
  * column wide, which would take the kernel's matrix-vector path, whose sums run in another order.
  */
 function columnBound(total: number, p: number, parts: number): number {
-  const at = bound(total, p, parts, NR);
-  return p === parts - 1 && total - at === 1 ? at - NR : at;
+  if (p >= parts) return total;
+  const at = bound(total, parts - 1, parts, NR);
+  const last = total - at === 1 ? at - NR : at;
+  return Math.min(bound(total, p, parts, NR), Math.max(last, 0));
 }
 
 export class ThreadedWasmBackend extends WasmBackend {

@@ -31,11 +31,13 @@ export interface ThreadInit {
   /** This source, for the supervisor to start the workers with. */
   source: string;
   /**
-   * Test hooks: the worker of index `failAt` (−1: none) fails at its first call, by throwing
+   * Test hooks: the worker of index `failAt` (−1: none) fails at its first part, by throwing
    * ('throw') or by filling its heap until the engine stops it ('oom', with a small heap limit).
    */
   failAt: number;
   fault: 'throw' | 'oom';
+  /** … at its first part of this kernel (an index into KERNEL_NAMES; −1: any). */
+  faultKernel: number;
 }
 
 /** A started thread, as its parent sees it. */
@@ -54,18 +56,18 @@ export const THREAD_SOURCE = String.raw`'use strict';
     if (init.role === 'supervisor') supervise(platform, init);
     else work(platform, init);
   }
-  if (typeof require === 'function' && typeof self === 'undefined') {
-    const threads = require('node:worker_threads');
-    run({
+  if (typeof process === 'object' && process !== null && typeof process.versions === 'object' && process.versions.node) {
+    // Node: the source may run as a CommonJS or (with --input-type=module) an ES module script.
+    import('node:worker_threads').then((threads) => run({
       post: (message) => threads.parentPort.postMessage(message),
       spawn(init, onMessage, onFailure) {
         const resourceLimits = init.fault === 'oom' && init.index === init.failAt ? { maxOldGenerationSizeMb: 16 } : undefined;
-        const child = new threads.Worker(init.source, { eval: true, workerData: init, resourceLimits });
+        const child = new threads.Worker(init.source, { eval: true, workerData: init, execArgv: [], resourceLimits });
         child.on('message', onMessage);
         child.on('error', (err) => onFailure(String(err && err.message || err)));
         child.on('exit', (code) => onFailure('it exited with code ' + code));
       },
-    }, threads.workerData);
+    }, threads.workerData));
     return;
   }
   self.onmessage = (first) => {
@@ -140,7 +142,7 @@ export const THREAD_SOURCE = String.raw`'use strict';
         // STATE goes up before the claim, so a caller that sees it clear knows this thread runs nothing.
         Atomics.store(i32, slot + L.state, 1);
         if (Atomics.compareExchange(i32, L.claim, claim, claim + 1) === claim) {
-          if (init.index === init.failAt) fault(init.fault);
+          if (init.index === init.failAt && (init.faultKernel < 0 || init.faultKernel === i32[L.kernel])) fault(init.fault);
           const parts = Atomics.load(i32, L.parts);
           const a = (L.argsByte >> 3) + part * L.args;
           const kind = i32[L.scratchKind];
