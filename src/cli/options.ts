@@ -26,6 +26,7 @@ export const DEFAULTS = {
   epochs: 10,
   batchSize: 64,
   backend: 'wasm' as BackendName,
+  threads: 'auto' as number | 'auto',
   seed: 42,
   validationSplit: 0.1,
   testSplit: 0.2,
@@ -53,6 +54,7 @@ export interface Settings {
   backend: BackendName;
   /** train: the relaxed-SIMD (FMA) build of the wasm kernels. */
   relaxedSimd: boolean;
+  threads: number | 'auto';
   /** undefined: DEFAULTS.seed for train, the model's training seed for evaluate/predict. */
   seed: number | undefined;
   validationSplit: number;
@@ -80,6 +82,7 @@ const OPTION_SPEC = {
   'batch-size': { type: 'string' },
   backend: { type: 'string' },
   'relaxed-simd': { type: 'boolean' },
+  threads: { type: 'string' },
   seed: { type: 'string' },
   'validation-split': { type: 'string' },
   'test-split': { type: 'string' },
@@ -96,10 +99,10 @@ type OptionName = keyof typeof OPTION_SPEC;
 const ACCEPTED: Record<CommandName, readonly OptionName[]> = {
   train: [
     'data', 'label', 'hidden', 'activation', 'loss', 'optimizer', 'lr', 'epochs', 'batch-size',
-    'backend', 'relaxed-simd', 'seed', 'validation-split', 'test-split', 'augment', 'save',
+    'backend', 'relaxed-simd', 'threads', 'seed', 'validation-split', 'test-split', 'augment', 'save',
   ],
-  evaluate: ['data', 'label', 'backend', 'seed', 'batch-size', 'model'],
-  predict: ['data', 'backend', 'seed', 'model'],
+  evaluate: ['data', 'label', 'backend', 'threads', 'seed', 'batch-size', 'model'],
+  predict: ['data', 'backend', 'threads', 'seed', 'model'],
   bench: [],
 };
 
@@ -164,6 +167,7 @@ function settingsFrom(command: CommandName, values: OptionValues): Settings {
       values['batch-size'] === undefined ? DEFAULTS.batchSize : positiveInteger('batch-size', values['batch-size']),
     backend: oneOf('backend', values.backend, BACKEND_NAMES) ?? DEFAULTS.backend,
     relaxedSimd: values['relaxed-simd'] ?? false,
+    threads: values.threads === undefined || values.threads.trim() === 'auto' ? DEFAULTS.threads : positiveInteger('threads', values.threads),
     seed: values.seed === undefined ? undefined : seedValue(values.seed),
     validationSplit:
       values['validation-split'] === undefined
@@ -305,6 +309,8 @@ export function helpText(command?: CommandName): string {
     `  --backend wasm|js         SIMD WebAssembly or plain JavaScript kernels (default: ${d.backend})`,
     '  --relaxed-simd            train on the relaxed-SIMD build (fused multiply-add, about 15% faster;',
     '                            results differ in the last bits); sets the V8 flag Node 20 needs',
+    '  --threads <n>|auto        threads to train and predict on; the same results on any number',
+    '                            (default: auto, the cores available)',
     `  --seed <n>                seeds the split, the weights and the shuffling (default: ${d.seed};`,
     '                            evaluate and predict: the seed the model was trained with)',
     '',

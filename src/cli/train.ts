@@ -157,7 +157,7 @@ async function buildModel(settings: Settings, { inputs, output }: Architecture, 
   if (settings.relaxedSimd && !enableRelaxedSimd()) {
     throw new SimdnetError('relaxedSimd', '--relaxed-simd: this JavaScript engine does not accept WebAssembly relaxed SIMD; leave the option off');
   }
-  return sequential({ layers, backend: settings.backend, relaxedSimd: settings.relaxedSimd, seed });
+  return sequential({ layers, backend: settings.backend, relaxedSimd: settings.relaxedSimd, threads: settings.threads, seed });
 }
 
 /** fit() with the progress display, which Ctrl-C also takes down; resolves to the seconds it took. */
@@ -168,6 +168,7 @@ async function fitWithProgress(
     epochs: settings.epochs,
     samplesPerEpoch: fit.rows,
     accuracy: all.task === 'classification',
+    threads: model.threads,
   });
   // Ctrl-C in the middle of a bar would otherwise leave the cursor hidden.
   const onInterrupt = (): void => {
