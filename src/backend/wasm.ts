@@ -5,8 +5,8 @@
  *
  * TypeScript owns the memory plan. The module allocates nothing; this file runs a 16-byte aligned
  * bump allocator over its linear memory, starting at the module's heap base, and reserves at
- * creation the scratch the kernels need (GEMM packing panels and a small hyper-parameter slot), so
- * a later worker pool can give each worker its own.
+ * creation the scratch the kernels need (GEMM packing panels and a small hyper-parameter slot);
+ * the threaded backend (threads/threaded.ts) gives each worker its own as well.
  */
 import { instantiate } from '@assemblyscript/loader';
 import { SimdnetError } from '../errors.js';
@@ -247,7 +247,7 @@ export class WasmBackend implements Backend {
   }
 
   // Strides passed to the kernels are those of whole, contiguous matrices; the kernels also accept
-  // sub-blocks (row ranges, column panels) for a future split across workers.
+  // sub-blocks (row ranges, column panels), which the threaded backend passes.
   gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
     this.ex.gemmNN(m, n, k, a, k, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
   }
