@@ -143,13 +143,16 @@ export class ThreadPool {
     args[f + 12] = a12; args[f + 13] = a13;
   }
 
-  /** Makes the described call claimable, waking sleeping workers. */
+  /**
+   * Makes the described call claimable, waking sleeping workers. CLAIM holds the generation, the
+   * parts and the next part together, so that a claim made with an old reading fails: a thread
+   * that wins one holds a part of the current call, whose arguments stay put until it is done.
+   */
   publish(): void {
     const i32 = this.i32;
-    i32[LAYOUT.parts] = this.parts;
     Atomics.store(i32, LAYOUT.done, 0);
-    this.generation = (this.generation + 1) & 0xffffff;
-    Atomics.store(i32, LAYOUT.claim, this.generation * 64);
+    this.generation = (this.generation + 1) & 0x7ffff;
+    Atomics.store(i32, LAYOUT.claim, (this.generation << 12) | (this.parts << 6));
     if (Atomics.load(i32, LAYOUT.sleepers) > 0) Atomics.notify(i32, LAYOUT.claim);
   }
 

@@ -3,7 +3,7 @@
  * from the model's linear memory so that no kernel can overwrite it (docs/ARCHITECTURE.md, 'Threads').
  *
  * A kernel call is cut into parts. The caller writes each part's arguments into the table, resets
- * DONE and publishes the call in CLAIM = generation·64 + next part. Then every thread, the caller
+ * DONE and publishes the call in CLAIM = generation·4096 + parts·64 + next part. Then every thread, the caller
  * included, claims parts with a compare-and-swap on CLAIM and runs them, until none is left; the
  * caller waits until DONE counts them all. A part goes to whichever thread claims it first, so a
  * worker that is asleep or descheduled delays nothing: the caller runs the parts it leaves.
@@ -12,12 +12,14 @@
  *   FAILED      0, or 1 + the index of the first worker that stopped
  *   MESSAGE_LENGTH, MESSAGE …  why it stopped, one UTF-16 code unit per int
  *   STOPPING    set by the caller before it stops the threads, so their exits are expected
- *   KERNEL      the call's kernel (an index into KERNEL_NAMES); PARTS its parts (≤ MAX_PARTS)
+ *   KERNEL      the call's kernel (an index into KERNEL_NAMES)
  *   SCRATCH_ARG the argument that a worker replaces with its own scratch (SCRATCH_KIND 1: GEMM
  *               packing panels, 2: the tmp slot)
  *   SLEEPERS    workers asleep in Atomics.wait on CLAIM (the caller notifies only when > 0)
  *   WAITING     set while the caller sleeps on DONE (the last worker to finish notifies then)
- *   CLAIM       generation·64 + next part, or −1 when the threads stop; DONE  parts finished
+ *   CLAIM       generation (19 bits)·4096 + parts·64 + next part, or −1 when the threads stop: one
+ *               word, so that a compare-and-swap made with an old reading fails
+ *   DONE        parts finished
  *   slot(w)     worker w: STATE (non-zero while it claims or runs a part), DEAD (set by the
  *               supervisor), its GEMM scratch and tmp pointers (written once, before any call)
  * and from byte ARGS_BYTE, ARGS float64 arguments per part.
@@ -40,7 +42,6 @@ export interface ControlLayout {
   readonly messageLength: number;
   readonly stopping: number;
   readonly kernel: number;
-  readonly parts: number;
   readonly scratchArg: number;
   readonly scratchKind: number;
   readonly sleepers: number;
@@ -67,7 +68,6 @@ export const LAYOUT: ControlLayout = {
   messageLength: 1,
   stopping: 2,
   kernel: 3,
-  parts: 4,
   scratchArg: 5,
   scratchKind: 6,
   sleepers: 7,

@@ -138,12 +138,12 @@ export const THREAD_SOURCE = String.raw`'use strict';
       const claim = Atomics.load(i32, L.claim);
       if (claim < 0) return;
       const part = claim & 63;
-      if (part < Atomics.load(i32, L.parts)) {
+      const parts = (claim >> 6) & 63;
+      if (part < parts) {
         // STATE goes up before the claim, so a caller that sees it clear knows this thread runs nothing.
         Atomics.store(i32, slot + L.state, 1);
         if (Atomics.compareExchange(i32, L.claim, claim, claim + 1) === claim) {
           if (init.index === init.failAt && (init.faultKernel < 0 || init.faultKernel === i32[L.kernel])) fault(init.fault);
-          const parts = Atomics.load(i32, L.parts);
           const a = (L.argsByte >> 3) + part * L.args;
           const kind = i32[L.scratchKind];
           if (kind !== 0) f64[a + i32[L.scratchArg]] = i32[slot + (kind === 1 ? L.scratch : L.tmp)];
