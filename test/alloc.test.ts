@@ -120,3 +120,61 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
     expect(Math.min(...perStep), `bytes allocated per step, by window: ${rounded}`).toBeLessThan(STEP_ALLOWANCE);
   });
 });
+
+/**
+ * Bytes a step allocates between collections (the least over windows of 49 steps) for a model
+ * whose GEMMs and update are cut into parts on 2 threads, or run whole on 1.
+ */
+async function stepAllocation(threads: number): Promise<{ least: number; all: string }> {
+  const gc = collector();
+  const rng = mulberry32(12);
+  const features = 256, batch = 64, batches = 50, rows = batch * batches;
+  const x = { data: uniform(rng, rows * features), shape: [rows, features] as [number, number] };
+  const y = Array.from({ length: rows }, () => Math.floor(rng() * CLASSES));
+  const model = await sequential({
+    layers: [
+      dense({ units: 128, activation: 'relu', inputShape: [features] }),
+      dense({ units: 64, activation: 'tanh' }),
+      dense({ units: CLASSES, activation: 'softmax' }),
+    ],
+    threads,
+    seed: 3,
+  });
+  expect(model.threads).toBe(threads);
+  model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+  await model.fit(x, y, { epochs: 20, batchSize: batch, seed: 1 });
+  const perStep: number[] = [];
+  let step = 0, windowStart = 0;
+  await model.fit(x, y, {
+    epochs: 40,
+    batchSize: batch,
+    seed: 2,
+    callbacks: {
+      onBatchEnd() {
+        // Windows inside an epoch (its second batch to its last), so that no epoch's logs fall in one.
+        const within = ++step % batches;
+        if (within === 1) {
+          gc();
+          windowStart = heapBytes();
+        } else if (within === 0 && windowStart > 0) {
+          perStep.push((heapBytes() - windowStart) / (batches - 1));
+          windowStart = 0;
+        }
+      },
+    },
+  });
+  model.dispose();
+  return { least: Math.min(...perStep), all: perStep.map((b) => b.toFixed(0)).join(', ') };
+}
+
+describe('threads', () => {
+  it('a step on 2 threads, its GEMMs and update cut into parts, allocates no more than on 1', async () => {
+    const one = await stepAllocation(1);
+    const two = await stepAllocation(2);
+    // On one thread the callback and its logs take some 50 bytes a step here. Once a process has
+    // run both the one-thread and the threaded backend (as here), a call site that has seen both
+    // boxes one double a step, 16 bytes (docs/ARCHITECTURE.md, 'Number boxing'); a boxed double
+    // per part, or an array, would show above that.
+    expect(two.least, `bytes per step by window, 2 threads: ${two.all}; 1 thread: ${one.all}`).toBeLessThanOrEqual(one.least + 24);
+  }, 180_000);
+});

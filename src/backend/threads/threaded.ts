@@ -70,6 +70,17 @@ export class ThreadedWasmBackend extends WasmBackend {
   /** The control block's argument table, read when this thread runs a part. */
   readonly #args: Float64Array;
   #stopped: string | undefined;
+  /**
+   * The call's fractional arguments (alpha, the optimizers' hyper-parameters) as the caller passed
+   * them, for the parts this thread runs: read back from the float64 table they would be new
+   * HeapNumbers at each call, kept here they are the caller's shared ones (fields that first held
+   * null, docs/ARCHITECTURE.md 'Number boxing').
+   */
+  #x0: number | null = null;
+  #x1: number | null = null;
+  #x2: number | null = null;
+  #x3: number | null = null;
+  #x4: number | null = null;
 
   constructor(ex: KernelExports, memory: WebAssembly.Memory, relaxed: boolean, pool: ThreadPool, limits: SplitThresholds) {
     super(ex, memory, relaxed);
@@ -135,15 +146,16 @@ export class ThreadedWasmBackend extends WasmBackend {
       case K_GEMM_NT: ex.gemmNT(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
       case K_GEMM_NT_BACKWARD:
         ex.gemmNTBackward(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], a[f + 10],
-          a[f + 11], a[f + 12], this.gemmScratch);
+          a[f + 11], this.#x0!, this.gemmScratch);
         break;
-      case K_ACTIVATION: ex.activation(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], this.tmp); break;
-      case K_BIAS_ACTIVATION: ex.biasActivation(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], this.tmp); break;
-      case K_ACTIVATION_BACKWARD: ex.activationBackward(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], this.tmp); break;
+      case K_ACTIVATION: ex.activation(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], this.#x0!, this.tmp); break;
+      case K_BIAS_ACTIVATION: ex.biasActivation(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], this.#x0!, this.tmp); break;
+      case K_ACTIVATION_BACKWARD: ex.activationBackward(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], this.#x0!, this.tmp); break;
       case K_GATHER_ROWS: ex.gatherRows(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4]); break;
-      case K_SGD: ex.sgd(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], this.tmp); break;
-      case K_MOMENTUM: ex.momentum(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], this.tmp); break;
-      default: ex.adam(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], a[f + 10], this.tmp);
+      case K_SGD: ex.sgd(a[f], a[f + 1], a[f + 2], this.#x0!, this.#x1!, this.tmp); break;
+      case K_MOMENTUM: ex.momentum(a[f], a[f + 1], a[f + 2], a[f + 3], this.#x0!, this.#x1!, a[f + 6], this.#x2!, this.tmp); break;
+      default:
+        ex.adam(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], this.#x0!, this.#x1!, this.#x2!, this.#x3!, a[f + 9], this.#x4!, this.tmp);
     }
   }
 
@@ -197,6 +209,7 @@ export class ThreadedWasmBackend extends WasmBackend {
       return;
     }
     // Rows of dZ_prev: each part reads its rows of dz and aPrev, and all of w.
+    this.#x0 = alpha;
     this.#pool.begin(K_GEMM_NT_BACKWARD, parts, 13, SCRATCH_GEMM);
     for (let p = 0; p < parts; p++) {
       const from = bound(m, p, parts, MR);
@@ -209,6 +222,7 @@ export class ThreadedWasmBackend extends WasmBackend {
   override activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
     const parts = this.#parts(m * n, this.#limits.rows);
     if (parts <= 1) return super.activation(act, x, y, m, n, alpha);
+    this.#x0 = alpha;
     this.#pool.begin(K_ACTIVATION, parts, 6, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
       const from = bound(m, p, parts, 1);
@@ -221,6 +235,7 @@ export class ThreadedWasmBackend extends WasmBackend {
   override biasActivation(act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
     const parts = this.#parts(m * n, this.#limits.rows);
     if (parts <= 1) return super.biasActivation(act, x, bias, y, m, n, alpha);
+    this.#x0 = alpha;
     this.#pool.begin(K_BIAS_ACTIVATION, parts, 7, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
       const from = bound(m, p, parts, 1);
@@ -233,6 +248,7 @@ export class ThreadedWasmBackend extends WasmBackend {
   override activationBackward(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number): void {
     const parts = this.#parts(m * n, this.#limits.rows);
     if (parts <= 1) return super.activationBackward(act, a, dA, dZ, m, n, alpha);
+    this.#x0 = alpha;
     this.#pool.begin(K_ACTIVATION_BACKWARD, parts, 7, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
       const from = bound(m, p, parts, 1);
@@ -258,6 +274,8 @@ export class ThreadedWasmBackend extends WasmBackend {
   override sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     const parts = this.#parts(n, this.#limits.update);
     if (parts <= 1) return super.sgd(w, g, n, lr, l2);
+    this.#x0 = lr;
+    this.#x1 = l2;
     this.#pool.begin(K_SGD, parts, 5, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
       const from = bound(n, p, parts, 4);
@@ -269,6 +287,9 @@ export class ThreadedWasmBackend extends WasmBackend {
   override momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number): void {
     const parts = this.#parts(n, this.#limits.update);
     if (parts <= 1) return super.momentum(w, g, mom, n, lr, beta, t, l2);
+    this.#x0 = lr;
+    this.#x1 = beta;
+    this.#x2 = l2;
     this.#pool.begin(K_MOMENTUM, parts, 8, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
       const from = bound(n, p, parts, 4);
@@ -284,6 +305,11 @@ export class ThreadedWasmBackend extends WasmBackend {
   ): void {
     const parts = this.#parts(n, this.#limits.update);
     if (parts <= 1) return super.adam(w, g, m, v, n, lr, beta1, beta2, epsilon, t, l2);
+    this.#x0 = lr;
+    this.#x1 = beta1;
+    this.#x2 = beta2;
+    this.#x3 = epsilon;
+    this.#x4 = l2;
     this.#pool.begin(K_ADAM, parts, 11, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
       const from = bound(n, p, parts, 4);
