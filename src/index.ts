@@ -16,6 +16,8 @@ export type { LossName, LossAlias } from './losses.js';
 export type { MetricName } from './metrics.js';
 export { OPTIMIZER_NAMES, DEFAULT_LEARNING_RATES } from './optimizers.js';
 export type { OptimizerConfig, OptimizerName, SgdConfig, MomentumConfig, AdamConfig, Optimizer } from './optimizers.js';
+export { SPARSE_MAX_DENSITY } from './network.js';
+export type { SparseInputs } from './network.js';
 export type { FitOptions } from './training/options.js';
 export type { History, Logs, Callbacks } from './training/logs.js';
 export type { EarlyStoppingOptions } from './training/early-stopping.js';

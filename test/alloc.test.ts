@@ -11,6 +11,7 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import type { BackendName } from '../src/backend/index.js';
 import { dense, sequential } from '../src/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { mulberry32, uniform } from './prng.js';
@@ -51,23 +52,50 @@ const RETAINED_ALLOWANCE = 64 * 1024;
  * per step. Any typed array (64 bytes and more) or a few boxed doubles per step fail this.
  */
 const STEP_ALLOWANCE = 48;
+/**
+ * fit yields to the event loop every 20 ms of work (a promise, an Immediate, an async resumption,
+ * and what a turn of the event loop allocates: about 1.3 kB measured), which is per time, not per step: a
+ * window's bytes are charged this much per yield before they are divided by its steps.
+ */
+const YIELD_ALLOWANCE = 2048;
 
-describe.each(BACKEND_NAMES)('%s backend', (backend) => {
+interface Setup {
+  name: string;
+  backend: BackendName;
+  threads: number;
+  features: number;
+  hidden: number[];
+}
+
+/**
+ * Each backend on one thread; and the wasm backend on two, with a network wide enough that its
+ * first GEMM, its weight gradient and its Adam update are cut into parts (src/backend/threads/).
+ */
+const SETUPS: Setup[] = [
+  ...BACKEND_NAMES.map((backend) => ({ name: `${backend} backend`, backend, threads: 1, features: FEATURES, hidden: HIDDEN })),
+  ...(BACKEND_NAMES.includes('wasm')
+    ? [{ name: 'wasm backend on 2 threads, GEMMs and update in parts', backend: 'wasm' as const, threads: 2, features: 128, hidden: [128, 64] }]
+    : []),
+];
+
+describe.each(SETUPS)('$name', ({ backend, threads, features, hidden }) => {
   it(`keeps backend memory and the JS heap flat over ${ROUNDS} × ${STEPS} training steps`, async () => {
     const gc = collector();
     const rng = mulberry32(11);
     const rows = STEPS * BATCH;
-    const x = { data: uniform(rng, rows * FEATURES), shape: [rows, FEATURES] as [number, number] };
+    const x = { data: uniform(rng, rows * features), shape: [rows, features] as [number, number] };
     const y = Array.from({ length: rows }, () => Math.floor(rng() * CLASSES));
     const model = await sequential({
       layers: [
-        dense({ units: HIDDEN[0], activation: 'relu', inputShape: [FEATURES] }),
-        dense({ units: HIDDEN[1], activation: 'tanh' }),
+        dense({ units: hidden[0], activation: 'relu', inputShape: [features] }),
+        dense({ units: hidden[1], activation: 'tanh' }),
         dense({ units: CLASSES, activation: 'softmax' }),
       ],
       backend,
+      threads,
       seed: 3,
     });
+    expect(model.threads).toBe(threads);
     model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam', metrics: ['accuracy'] });
     const memoryBytes = (): number => model.backend.f32.buffer.byteLength;
 
@@ -79,6 +107,12 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
     const perStep: number[] = [];
 
     let smallest = Infinity, largest = 0, steps = 0, windowStart = 0, current = 0;
+    let yields = 0, windowYields = 0;
+    const setImmediate = globalThis.setImmediate;
+    globalThis.setImmediate = Object.assign((run: () => void) => {
+      yields++;
+      return setImmediate(run);
+    }, setImmediate);
     for (let round = 0; round < ROUNDS; round++) {
       await model.fit(x, y, {
         epochs: 1,
@@ -94,12 +128,13 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
             const w = WINDOWS[current];
             if (w === undefined) return;
             if (batch === w.to) {
-              perStep.push((heapBytes() - windowStart) / (w.to - w.from));
+              perStep.push((heapBytes() - windowStart - (yields - windowYields) * YIELD_ALLOWANCE) / (w.to - w.from));
               current++;
             }
             if (batch === WINDOWS[current]?.from) {
               gc();
               windowStart = heapBytes();
+              windowYields = yields;
             }
           },
         },
@@ -108,6 +143,7 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
       retained.push(heapBytes());
     }
     model.dispose();
+    globalThis.setImmediate = setImmediate;
 
     expect(steps).toBe(ROUNDS * STEPS);
     expect({ smallest, largest }, 'backend memory size during the steps').toEqual({ smallest: planned, largest: planned });
@@ -119,62 +155,4 @@ describe.each(BACKEND_NAMES)('%s backend', (backend) => {
     expect(perStep.length).toBe(ROUNDS * WINDOWS.length);
     expect(Math.min(...perStep), `bytes allocated per step, by window: ${rounded}`).toBeLessThan(STEP_ALLOWANCE);
   });
-});
-
-/**
- * Bytes a step allocates between collections (the least over windows of 49 steps) for a model
- * whose GEMMs and update are cut into parts on 2 threads, or run whole on 1.
- */
-async function stepAllocation(threads: number): Promise<{ least: number; all: string }> {
-  const gc = collector();
-  const rng = mulberry32(12);
-  const features = 256, batch = 64, batches = 50, rows = batch * batches;
-  const x = { data: uniform(rng, rows * features), shape: [rows, features] as [number, number] };
-  const y = Array.from({ length: rows }, () => Math.floor(rng() * CLASSES));
-  const model = await sequential({
-    layers: [
-      dense({ units: 128, activation: 'relu', inputShape: [features] }),
-      dense({ units: 64, activation: 'tanh' }),
-      dense({ units: CLASSES, activation: 'softmax' }),
-    ],
-    threads,
-    seed: 3,
-  });
-  expect(model.threads).toBe(threads);
-  model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam', metrics: ['accuracy'] });
-  await model.fit(x, y, { epochs: 20, batchSize: batch, seed: 1 });
-  const perStep: number[] = [];
-  let step = 0, windowStart = 0;
-  await model.fit(x, y, {
-    epochs: 40,
-    batchSize: batch,
-    seed: 2,
-    callbacks: {
-      onBatchEnd() {
-        // Windows inside an epoch (its second batch to its last), so that no epoch's logs fall in one.
-        const within = ++step % batches;
-        if (within === 1) {
-          gc();
-          windowStart = heapBytes();
-        } else if (within === 0 && windowStart > 0) {
-          perStep.push((heapBytes() - windowStart) / (batches - 1));
-          windowStart = 0;
-        }
-      },
-    },
-  });
-  model.dispose();
-  return { least: Math.min(...perStep), all: perStep.map((b) => b.toFixed(0)).join(', ') };
-}
-
-describe('threads', () => {
-  it('a step on 2 threads, its GEMMs and update cut into parts, allocates no more than on 1', async () => {
-    const one = await stepAllocation(1);
-    const two = await stepAllocation(2);
-    // On one thread the callback and its logs take some 50 bytes a step here. Once a process has
-    // run both the one-thread and the threaded backend (as here), a call site that has seen both
-    // boxes one double a step, 16 bytes (docs/ARCHITECTURE.md, 'Number boxing'); a boxed double
-    // per part, or an array, would show above that.
-    expect(two.least, `bytes per step by window, 2 threads: ${two.all}; 1 thread: ${one.all}`).toBeLessThanOrEqual(one.least + 24);
-  }, 180_000);
 });

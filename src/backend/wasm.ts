@@ -27,6 +27,10 @@ export interface KernelExports {
     accumulate: number, scratch: Ptr): void;
   gemmNTBackward(act: number, m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number,
     c: Ptr, ldc: number, p: Ptr, ldp: number, alpha: number, scratch: Ptr): void;
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number,
+    accumulate: number, scratch: Ptr): void;
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number,
+    accumulate: number, scratch: Ptr): void;
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void;
   colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: number): void;
   activation(act: number, x: Ptr, y: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
@@ -40,6 +44,7 @@ export interface KernelExports {
   copy(src: Ptr, dst: Ptr, n: number): void;
   fill(x: Ptr, n: number, value: number): void;
   allFinite(x: Ptr, n: number): number;
+  countNonzero(x: Ptr, n: number): number;
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number, tmp: Ptr): void;
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number, tmp: Ptr): void;
   adam(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, epsilon: number,
@@ -168,6 +173,7 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly relaxed: boolean;
   readonly #threadsReason: string | undefined;
+  readonly maxBytes = MAX_BYTES;
 
   protected readonly ex: KernelExports;
   private readonly memory: WebAssembly.Memory;
@@ -272,6 +278,14 @@ export class WasmBackend implements Backend {
     this.ex.gemmNTBackward(act, m, n, k, dz, k, w, k, out, n, aPrev, n, alpha, this.gemmScratch);
   }
 
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    this.ex.sparseGemmNN(m, n, k, a, k, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
+  }
+
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    this.ex.sparseGemmTN(m, n, k, a, m, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
+  }
+
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {
     this.ex.biasAdd(x, bias, m, n);
   }
@@ -322,6 +336,10 @@ export class WasmBackend implements Backend {
 
   allFinite(x: Ptr, n: number): number {
     return this.ex.allFinite(x, n);
+  }
+
+  countNonzero(x: Ptr, n: number): number {
+    return this.ex.countNonzero(x, n);
   }
 
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {

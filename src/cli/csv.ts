@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, CsvError } from 'csv-parse/sync';
 
-/** A problem with an input file; the message starts with file:line[:column]. */
+/** A problem with an input file or the data it names; the message starts with file:line[:column] where there is one. */
 export class DataError extends Error {
   override name = 'DataError';
 }
@@ -117,15 +117,19 @@ export function columnIndex(table: CsvTable, name: string, role: string): number
 // Decimal notation only: Number() would also take '', '0x1F' and 'Infinity', which are data errors here.
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** The largest float32, which the network computes in: a larger number would become Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** The number in a cell, or a DataError at its line and column. */
 export function numberAt(table: CsvTable, row: number, column: number, role: string): number {
   const cell = table.rows[row][column];
   const value = DECIMAL.test(cell) ? Number(cell) : NaN;
+  const where = `${table.file}:${table.lines[row]}:${column + 1}: ${role} column "${table.header[column]}"`;
   if (!Number.isFinite(value)) {
-    const shown = cell === '' ? 'an empty field' : `"${cell}"`;
-    throw new DataError(
-      `${table.file}:${table.lines[row]}:${column + 1}: ${role} column "${table.header[column]}" must be a number, got ${shown}`,
-    );
+    throw new DataError(`${where} must be a number, got ${cell === '' ? 'an empty field' : `"${cell}"`}`);
+  }
+  if (Math.abs(value) > FLOAT32_MAX) {
+    throw new DataError(`${where} holds ${cell}, beyond the range of 32-bit floats (±3.4e38) the network computes in`);
   }
   return value;
 }

@@ -31,7 +31,7 @@ export interface ProgressOptions {
   /** Threads the model trains on, shown beside the speed (default 1). */
   threads?: number;
   stream?: NodeJS.WriteStream;
-  /** Draw a bar; defaults to whether the stream is a terminal. */
+  /** Draw a bar; defaults to whether the stream is a terminal that can redraw a line (TERM is not dumb). */
   interactive?: boolean;
 }
 
@@ -40,12 +40,14 @@ const PLAIN_INTERVAL_S = 5;
 
 export function createProgress(options: ProgressOptions): TrainingProgress {
   const stream = options.stream ?? process.stdout;
-  const interactive = options.interactive ?? stream.isTTY === true;
+  const interactive = options.interactive ?? (stream.isTTY === true && process.env.TERM !== 'dumb');
   return interactive ? new BarProgress(options, stream) : new PlainProgress(options, stream);
 }
 
 export const formatInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const formatPercent = (fraction: number): string => `${(fraction * 100).toFixed(2)}%`;
+/** "1 row", "2 rows": a count and a word that takes an s. */
+export const plural = (n: number, word: string): string => `${formatInt(n)} ${word}${n === 1 ? '' : 's'}`;
 export const formatLoss = (loss: number): string => (Math.abs(loss) >= 1e4 ? loss.toExponential(3) : loss.toFixed(4));
 
 function epochLabel(epoch: number, epochs: number): string {
@@ -126,7 +128,8 @@ class BarProgress extends EpochClock implements TrainingProgress {
         format: `epoch {epoch} {bar} {percentage}% | {value}/{total} | loss {loss}${accuracy} | {speed} samples/s${(this.options.threads ?? 1) > 1 ? ` on ${this.options.threads} threads` : ''} | ETA {eta_formatted}`,
         barsize: 24,
         hideCursor: true,
-        clearOnComplete: false,
+        // The finished bar gives way to the epoch's line.
+        clearOnComplete: true,
         formatValue: (value, _options, type) => (type === 'value' || type === 'total' ? formatInt(value) : String(value)),
       },
       cliProgress.Presets.shades_classic,

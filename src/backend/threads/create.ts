@@ -42,12 +42,12 @@ export async function createThreadedBackend(given: ThreadedOptions): Promise<Thr
   if ('reason' in host) return host;
   let memory: WebAssembly.Memory;
   let module: WebAssembly.Module;
-  let exports: KernelExports;
+  let kernels: KernelExports;
   try {
     module = await loadEmbeddedModule(options.relaxed, true);
     memory = sharedMemory();
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    exports = instance.exports as unknown as KernelExports;
+    kernels = instance.exports as unknown as KernelExports;
   } catch (err) {
     return { reason: `a shared WebAssembly memory could not be set up (${(err as Error).message})` };
   }
@@ -60,5 +60,5 @@ export async function createThreadedBackend(given: ThreadedOptions): Promise<Thr
   } catch (err) {
     return { reason: `the worker threads could not start (${(err as Error).message})` };
   }
-  return new ThreadedWasmBackend(exports, memory, options.relaxed, pool, { ...DEFAULT_THRESHOLDS, ...options.thresholds });
+  return new ThreadedWasmBackend(kernels, memory, options.relaxed, pool, { ...DEFAULT_THRESHOLDS, ...options.thresholds });
 }

@@ -28,7 +28,7 @@
 /** The kernels a worker can run, by index: the raw exports of the shared builds. */
 export const KERNEL_NAMES = [
   'gemmNN', 'gemmTN', 'gemmNT', 'gemmNTBackward', 'activation', 'biasActivation',
-  'activationBackward', 'gatherRows', 'sgd', 'momentum', 'adam',
+  'activationBackward', 'gatherRows', 'sgd', 'momentum', 'adam', 'sparseGemmNN', 'sparseGemmTN',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

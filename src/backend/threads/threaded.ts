@@ -29,10 +29,16 @@ const K_GATHER_ROWS = kernelIndex('gatherRows');
 const K_SGD = kernelIndex('sgd');
 const K_MOMENTUM = kernelIndex('momentum');
 const K_ADAM = kernelIndex('adam');
+const K_SPARSE_GEMM_NN = kernelIndex('sparseGemmNN');
+const K_SPARSE_GEMM_TN = kernelIndex('sparseGemmTN');
 
 /** The GEMM's register tile (assembly/gemm.ts): row parts start on MR, column parts on NR. */
 const MR = 2;
 const NR = 16;
+/** sparseGemmTN lists this many columns of X per pass (assembly/sparse.ts): its row parts start on it. */
+const SPARSE_GROUP = 32;
+/** The optimizers update two vectors per pass (assembly/optimizers.ts): their parts start on it. */
+const UPDATE_ALIGN = 8;
 
 /**
  * The least work worth a part of its own, measured with bench/threads.ts: a smaller part costs
@@ -152,6 +158,12 @@ export class ThreadedWasmBackend extends WasmBackend {
       case K_BIAS_ACTIVATION: ex.biasActivation(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], this.#x0!, this.tmp); break;
       case K_ACTIVATION_BACKWARD: ex.activationBackward(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], this.#x0!, this.tmp); break;
       case K_GATHER_ROWS: ex.gatherRows(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4]); break;
+      case K_SPARSE_GEMM_NN:
+        ex.sparseGemmNN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch);
+        break;
+      case K_SPARSE_GEMM_TN:
+        ex.sparseGemmTN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch);
+        break;
       case K_SGD: ex.sgd(a[f], a[f + 1], a[f + 2], this.#x0!, this.#x1!, this.tmp); break;
       case K_MOMENTUM: ex.momentum(a[f], a[f + 1], a[f + 2], a[f + 3], this.#x0!, this.#x1!, a[f + 6], this.#x2!, this.tmp); break;
       default:
@@ -194,6 +206,33 @@ export class ThreadedWasmBackend extends WasmBackend {
       const size = (byRows ? bound(total, p + 1, parts, MR) : columnBound(total, p + 1, parts)) - from;
       if (byRows) this.#pool.part(p, size, n, k, a + 4 * from * aRow, lda, b, ldb, c + 4 * from * ldc, ldc, accumulate, 0, 0, 0, 0);
       else this.#pool.part(p, m, size, k, a, lda, b + 4 * from * bCol, ldb, c + 4 * from, ldc, accumulate, 0, 0, 0, 0);
+    }
+    this.#run(kernel);
+  }
+
+  // The sparse first layer's products (assembly/sparse.ts): always by rows of C, so that each part
+  // lists the nonzeros of its own rows (NN) or columns (TN) of X only.
+  override sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.sparseGemmNN(m, n, k, a, b, c, accumulate);
+    this.#sparse(K_SPARSE_GEMM_NN, parts, MR, m, n, k, a, k, k, b, c, accumulate ? 1 : 0);
+  }
+
+  override sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.sparseGemmTN(m, n, k, a, b, c, accumulate);
+    this.#sparse(K_SPARSE_GEMM_TN, parts, SPARSE_GROUP, m, n, k, a, m, 1, b, c, accumulate ? 1 : 0);
+  }
+
+  #sparse(
+    kernel: number, parts: number, align: number, m: number, n: number, k: number, a: Ptr, lda: number, aRow: number,
+    b: Ptr, c: Ptr, accumulate: number,
+  ): void {
+    this.#pool.begin(kernel, parts, 10, SCRATCH_GEMM);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(m, p, parts, align);
+      const rows = bound(m, p + 1, parts, align) - from;
+      this.#pool.part(p, rows, n, k, a + 4 * from * aRow, lda, b, n, c + 4 * from * n, n, accumulate, 0, 0, 0, 0);
     }
     this.#run(kernel);
   }
@@ -269,8 +308,7 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#run(K_GATHER_ROWS);
   }
 
-  // The optimizers: ranges of parameters, each a whole number of vectors (a plan's parameter
-  // block is, so no part has a scalar tail).
+  // The optimizers: ranges of parameters, each a whole number of two-vector passes but the last.
   override sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     const parts = this.#parts(n, this.#limits.update);
     if (parts <= 1) return super.sgd(w, g, n, lr, l2);
@@ -278,8 +316,8 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#x1 = l2;
     this.#pool.begin(K_SGD, parts, 5, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
-      const from = bound(n, p, parts, 4);
-      this.#pool.part(p, w + 4 * from, g + 4 * from, bound(n, p + 1, parts, 4) - from, lr, l2, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      const from = bound(n, p, parts, UPDATE_ALIGN);
+      this.#pool.part(p, w + 4 * from, g + 4 * from, bound(n, p + 1, parts, UPDATE_ALIGN) - from, lr, l2, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
     this.#run(K_SGD);
   }
@@ -292,9 +330,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#x2 = l2;
     this.#pool.begin(K_MOMENTUM, parts, 8, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
-      const from = bound(n, p, parts, 4);
+      const from = bound(n, p, parts, UPDATE_ALIGN);
       const at = 4 * from;
-      this.#pool.part(p, w + at, g + at, mom + at, bound(n, p + 1, parts, 4) - from, lr, beta, t, l2, 0, 0, 0, 0, 0, 0);
+      this.#pool.part(p, w + at, g + at, mom + at, bound(n, p + 1, parts, UPDATE_ALIGN) - from, lr, beta, t, l2, 0, 0, 0, 0, 0, 0);
     }
     this.#run(K_MOMENTUM);
   }
@@ -312,9 +350,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#x4 = l2;
     this.#pool.begin(K_ADAM, parts, 11, SCRATCH_TMP);
     for (let p = 0; p < parts; p++) {
-      const from = bound(n, p, parts, 4);
+      const from = bound(n, p, parts, UPDATE_ALIGN);
       const at = 4 * from;
-      this.#pool.part(p, w + at, g + at, m + at, v + at, bound(n, p + 1, parts, 4) - from, lr, beta1, beta2, epsilon, t, l2, 0, 0, 0);
+      this.#pool.part(p, w + at, g + at, m + at, v + at, bound(n, p + 1, parts, UPDATE_ALIGN) - from, lr, beta1, beta2, epsilon, t, l2, 0, 0, 0);
     }
     this.#run(K_ADAM);
   }
