@@ -180,7 +180,7 @@ describe('every kernel cut into parts gives the bits of one thread', () => {
     for (const b of backends) b.dispose();
   });
 
-  it('activations, gathers and optimizers, 3 threads', async () => {
+  it('activations, gathers, sparse products and optimizers, 3 threads', async () => {
     const backends = await pair(3, false);
     for (const [m, n] of [[1, 1], [5, 3], [17, 10], [64, 33]]) {
       const x = random(m * n, m + n, -4, 4), bias = random(n, 3), d = random(m * n, 4);
@@ -195,6 +195,14 @@ describe('every kernel cut into parts gives the bits of one thread', () => {
       const order = new Float32Array(Int32Array.from({ length: m }, (_, i) => (i * 7) % m).buffer);
       const [g1, g2] = both(backends, [x, order], m * n, (be, [px, pi], out) => be.gatherRows(px, pi, m, n, out));
       expect(difference(g2, g1)).toBeUndefined();
+    }
+    for (const [m, n, k] of [[5, 40, 300], [70, 33, 784], [64, 128, 100]]) {
+      // Sparse products (assembly/sparse.ts): about a fifth of A nonzero, as in MNIST digits.
+      const a = random(m * k, m + k).map((v) => (v > 0.6 ? v : 0)), b = random(k * n, n);
+      const [s1, s2] = both(backends, [a, b], m * n, (be, [pa, pb], out) => be.sparseGemmNN(m, n, k, pa, pb, out, false));
+      expect(difference(s2, s1), `sparseGemmNN ${m}×${n}×${k}`).toBeUndefined();
+      const [t1, t2] = both(backends, [a, b], m * n, (be, [pa, pb], out) => be.sparseGemmTN(m, n, k, pa, pb, out, true));
+      expect(difference(t2, t1), `sparseGemmTN ${m}×${n}×${k}`).toBeUndefined();
     }
     for (const n of [4, 12, 400, 4096]) {
       const w = random(n, 1), g = random(n, 2), mo = random(n, 3), v = random(n, 4, 0, 1);
@@ -215,10 +223,12 @@ describe('every kernel cut into parts gives the bits of one thread', () => {
 
 describe('a whole fit gives the same bits on 1, 2, 3 and 4 threads', () => {
   const ROWS = 640;
-  const x = random(ROWS * 784, 11, 0, 1);
+  const dense784 = random(ROWS * 784, 11, 0, 1);
+  // About a fifth nonzero, as MNIST digits: the first layer runs on the sparse kernels.
+  const sparse784 = dense784.map((v) => (v > 0.8 ? v : 0));
   const labels = Array.from({ length: ROWS }, (_, i) => (i * 7 + (i >> 3)) % 10);
 
-  async function train(threads: number, relaxed: boolean, batchSize: number, optimizer: 'adam' | 'momentum'): Promise<unknown> {
+  async function train(threads: number, relaxed: boolean, batchSize: number, optimizer: 'adam' | 'momentum', x: Float32Array): Promise<unknown> {
     const model = await sequential({
       threads, relaxedSimd: relaxed, seed: 3,
       layers: [
@@ -230,6 +240,7 @@ describe('a whole fit gives the same bits on 1, 2, 3 and 4 threads', () => {
     expect(model.threads).toBe(threads);
     model.compile({ loss: 'categoricalCrossentropy', optimizer, metrics: ['accuracy'] });
     const history = await model.fit({ data: x, shape: [ROWS, 784] }, labels, { epochs: 2, batchSize, validationSplit: 0.2, seed: 5 });
+    expect(model.inputDensity < 0.35).toBe(x === sparse784);
     const result = {
       history: history.history,
       weights: model.getWeights(),
@@ -240,13 +251,16 @@ describe('a whole fit gives the same bits on 1, 2, 3 and 4 threads', () => {
     return result;
   }
 
-  it.each([[false, 64, 'adam'], [false, 256, 'momentum'], [true, 64, 'adam']] as const)(
-    'relaxed build: %s, batch %i, %s: weights, losses, metrics and predictions',
-    async (relaxed, batchSize, optimizer) => {
+  it.each([[false, 64, 'adam', 'sparse'], [false, 256, 'momentum', 'dense'], [true, 64, 'adam', 'dense']] as const)(
+    'relaxed build: %s, batch %i, %s, %s inputs: weights, losses, metrics and predictions',
+    async (relaxed, batchSize, optimizer, inputs) => {
       if (relaxed) expect(enableRelaxedSimd()).toBe(true);
-      const one = await train(1, relaxed, batchSize, optimizer) as { history: { loss: number[] } };
+      const x = inputs === 'sparse' ? sparse784 : dense784;
+      const one = await train(1, relaxed, batchSize, optimizer, x) as { history: { loss: number[] } };
       expect(one.history.loss[1]).toBeLessThan(one.history.loss[0]);
-      for (const threads of [2, 3, 4]) expect(difference(await train(threads, relaxed, batchSize, optimizer), one), `${threads} threads`).toBeUndefined();
+      for (const threads of [2, 3, 4]) {
+        expect(difference(await train(threads, relaxed, batchSize, optimizer, x), one), `${threads} threads`).toBeUndefined();
+      }
     },
   );
 });
