@@ -14,7 +14,7 @@ export interface RunInfo {
   durationSeconds: number;
 }
 
-const IMPL_ORDER = ['js', 'wasm', 'wasm-relaxed', 'tfjs-wasm', 'tfjs-cpu'];
+const IMPL_ORDER = ['js', 'wasm', 'wasm-2t', 'wasm-relaxed', 'tfjs-wasm', 'tfjs-cpu'];
 const SIMD_IMPLS = ['wasm', 'wasm-relaxed', 'tfjs-wasm'];
 const GROUP_TITLE: Record<string, string> = {
   peak: 'Machine peak (wasm f32x4, same run)',
@@ -98,6 +98,25 @@ function groupTable(group: string, cases: CaseResult[]): string[] {
   return lines;
 }
 
+/** Two threads against one, per case with both figures: the speed-up at the medians of the same run. */
+export function threadSpeedups(cases: CaseResult[]): Array<{ name: string; speedup: number }> {
+  return cases.flatMap((c) => {
+    const one = c.figures['wasm'], two = c.figures['wasm-2t'];
+    if (!one || !two) return [];
+    return [{ name: c.name, speedup: lowerIsBetter(c.unit) ? one.median / two.median : two.median / one.median }];
+  });
+}
+
+function threadsTable(cases: CaseResult[]): string[] {
+  const rows = threadSpeedups(cases);
+  if (rows.length === 0) return [];
+  return [
+    '## Two threads against one (wasm-2t / wasm, same run)', '',
+    '| case | speed-up |', '| --- | --- |',
+    ...rows.map((r) => `| ${r.name} | ×${num(r.speedup)} |`), '',
+  ];
+}
+
 export function markdown(info: RunInfo, cases: CaseResult[]): string {
   const m = info.machine;
   const lines = [
@@ -116,6 +135,7 @@ export function markdown(info: RunInfo, cases: CaseResult[]): string {
   ];
   const groups = [...new Set(cases.map((c) => c.group))];
   for (const g of groups) lines.push(...groupTable(g, cases.filter((c) => c.group === g)));
+  lines.push(...threadsTable(cases));
   return lines.join('\n');
 }
 

@@ -16,9 +16,9 @@ import { peakCases, peakProbe } from './peak.js';
 import { loadPeers } from './peers.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { loadRelaxedBackend } from './relaxed.js';
-import { markdown, writeReport, type RunInfo } from './report.js';
+import { markdown, threadSpeedups, writeReport, type RunInfo } from './report.js';
 import { interleavedSpeedups, sparseKernelCases, sparseTrainingCases } from './sparse.js';
-import { loadDigits, longRunCase, mnistCases, xorCase, type LongRunOptions } from './training.js';
+import { loadDigits, longRunCase, mnistCases, predictCase, xorCase, type LongRunOptions } from './training.js';
 
 const quick = process.argv.includes('--quick');
 const started = performance.now();
@@ -56,7 +56,14 @@ const PEAK_BUDGET: Budget = { timeMs: 300, minSamples: 10, warmupMs: 50, sampleM
 // Before any wasm is compiled: the relaxed-SIMD flag only affects modules compiled after it.
 const relaxedSimd = enableRelaxedSimd();
 const notes: string[] = [];
-const contenders: Contenders = { js: await createBackend('js'), wasm: await createBackend('wasm'), peers: [] };
+const contenders: Contenders = { js: await createBackend('js'), wasm: await createBackend('wasm', { threads: 1 }), peers: [] };
+const threaded = await createBackend('wasm', { threads: 2 });
+if (threaded.threads === 2) {
+  contenders.threaded = threaded;
+  notes.push('wasm-2t: the wasm backend on two threads (the calling one and a worker), default build');
+} else {
+  notes.push(`wasm-2t (two threads): not available: ${threaded.threadsReason ?? 'unknown reason'}`);
+}
 const relaxed = await loadRelaxedBackend(relaxedSimd);
 if (typeof relaxed === 'string') {
   notes.push(`wasm-relaxed (relaxed-SIMD build): ${relaxed}`);
@@ -95,7 +102,8 @@ for (const spec of gemmSpecs) {
   const read: Record<string, number> = {};
   alongside.set(spec, read);
   for (const entry of spec.entries) {
-    const probe = entry.impl === 'wasm-relaxed' ? probes['fma'] : entry.impl === BASELINE ? undefined : probes['mulAdd'];
+    // The peak is one core's: two threads are compared with one thread in their own table instead.
+    const probe = entry.impl === 'wasm-relaxed' ? probes['fma'] : entry.impl === BASELINE || entry.impl === 'wasm-2t' ? undefined : probes['mulAdd'];
     if (probe === undefined) continue;
     const { setup, teardown } = entry;
     let before = 0;
@@ -123,7 +131,9 @@ await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
 const digits = loadDigits(mode.digits);
 await runAll(mnistCases(digits, mode.batchSizes, contenders), mode.training);
+await runAll([predictCase(digits, 2000, contenders)], mode.training);
 await runAll([xorCase(mode.xorSteps, contenders)], mode.training);
+for (const { name, speedup } of threadSpeedups(results)) log(`two threads / one: ${name}: ×${speedup.toFixed(2)}`);
 // The sparse first layer, on and off in the same run (bench/sparse.ts).
 await runAll(sparseKernelCases(digits, contenders), mode.kernel);
 await runAll(sparseTrainingCases(digits, 2000), mode.training);

@@ -2,6 +2,7 @@
  * Whole training runs through the public API, against TF.js building the same network:
  *
  * - one epoch of the 784-128-64-10 ReLU/softmax network with Adam on MNIST digits (samples/s);
+ * - predict() of 2,000 digits with the 784-128-64-10 network (samples/s);
  * - the 2-16-1 network on XOR at batch 4, one fit() of many steps, reported per step: with so
  *   little arithmetic this measures the per-call overhead of a training step (µs/step).
  *
@@ -69,18 +70,24 @@ const FIT_SEED = 7;
 
 /** simdnet's builds as the facade selects them. */
 const BUILDS = {
-  js: { backend: 'js' },
-  wasm: { backend: 'wasm' },
-  'wasm-relaxed': { backend: 'wasm', relaxedSimd: true },
+  js: { backend: 'js', threads: 1 },
+  wasm: { backend: 'wasm', threads: 1 },
+  'wasm-2t': { backend: 'wasm', threads: 2 },
+  'wasm-relaxed': { backend: 'wasm', relaxedSimd: true, threads: 1 },
 } as const;
 
-function simdnetEntries(task: Task, relaxed: boolean): Entry[] {
+/** The builds measured: two threads only where they start (Contenders.threaded). */
+function builds(c: Contenders): Array<keyof typeof BUILDS> {
+  return ['js', 'wasm', ...(c.threaded ? ['wasm-2t' as const] : []), ...(c.relaxed ? ['wasm-relaxed' as const] : [])];
+}
+
+function simdnetEntries(task: Task, impls: Array<keyof typeof BUILDS>): Entry[] {
   const { x, y, rows, inputs, outputs } = task.data;
   const xm = { data: x, shape: [rows, inputs] as [number, number] };
   const ym = { data: y, shape: [rows, outputs] as [number, number] };
   const fitOptions = { epochs: 1, batchSize: task.batchSize, seed: FIT_SEED };
-  const impls = relaxed ? (['js', 'wasm', 'wasm-relaxed'] as const) : (['js', 'wasm'] as const);
   let jsLoss: number | undefined;
+  let wasmLoss: number | undefined;
   return impls.map((impl) => {
     let model: Sequential | undefined;
     return {
@@ -95,7 +102,10 @@ function simdnetEntries(task: Task, relaxed: boolean): Entry[] {
         const after = model!.evaluate(xm, ym).loss;
         if (!(after < before)) return `loss did not fall in one epoch: ${before} → ${after}`;
         if (impl === 'js') jsLoss = loss;
-        else if (jsLoss !== undefined && !(Math.abs(loss - jsLoss) <= task.lossTolerance * jsLoss)) {
+        if (impl === 'wasm') wasmLoss = loss;
+        if (impl === 'wasm-2t' && loss !== wasmLoss) return `epoch loss ${loss} on two threads, ${wasmLoss} on one: not the same bits`;
+        if (impl === 'js') return undefined;
+        if (jsLoss !== undefined && !(Math.abs(loss - jsLoss) <= task.lossTolerance * jsLoss)) {
           return `epoch loss ${loss}, the JS backend's ${jsLoss} (tolerance ${task.lossTolerance} relative)`;
         }
         return undefined;
@@ -150,7 +160,7 @@ function toCase(task: Task, c: Contenders): CaseSpec {
     name: task.name,
     unit: task.perStep ? 'µs/step' : 'samples/s',
     work: task.perStep ? steps : task.data.rows,
-    entries: [...simdnetEntries(task, c.relaxed !== undefined), ...c.peers.map((p) => peerEntry(task, p))],
+    entries: [...simdnetEntries(task, builds(c)), ...c.peers.map((p) => peerEntry(task, p))],
   };
 }
 
@@ -398,4 +408,46 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * predict() of `rows` digits with the MNIST network after one epoch of training, in batches of
+ * 256 (predict's default); each implementation's outputs are checked against the JS backend's.
+ */
+export function predictCase(digits: Digits, rows: number, c: Contenders): CaseSpec {
+  const x = { data: digits.x.subarray(0, rows * PIXELS), shape: [rows, PIXELS] as [number, number] };
+  const train = { data: digits.x, shape: [digits.rows, PIXELS] as [number, number] };
+  const labels = { data: digits.y, shape: [digits.rows, 10] as [number, number] };
+  let reference: Float32Array | undefined;
+  const entries = builds(c).map((impl): Entry => {
+    let model: Sequential | undefined;
+    return {
+      impl,
+      async setup() {
+        model = await sequential({
+          ...BUILDS[impl], seed: 1,
+          layers: [
+            dense({ units: 128, activation: 'relu', inputShape: [PIXELS] }),
+            dense({ units: 64, activation: 'relu' }),
+            dense({ units: 10, activation: 'softmax' }),
+          ],
+        });
+        model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam' });
+        await model.fit(train, labels, { epochs: 1, batchSize: 64, seed: FIT_SEED });
+      },
+      check() {
+        const out = model!.predict(x).data;
+        if (impl === 'js') reference = out;
+        if (reference === undefined) return undefined;
+        let worst = 0;
+        for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i] - reference[i]));
+        return worst <= 1e-2 ? undefined : `predictions differ from the JS backend's by up to ${worst}`;
+      },
+      run: () => model!.predict(x),
+      teardown() {
+        model?.dispose();
+      },
+    };
+  });
+  return { group: 'training', name: `predict MNIST 784-128-64-10, ${rows} rows`, unit: 'samples/s', work: rows, entries };
 }

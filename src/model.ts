@@ -4,7 +4,7 @@
  * its arguments first and changes nothing when it rejects them.
  */
 import type { Backend, BackendName } from './backend/backend.js';
-import { checkBackendName, createBackend } from './backend/index.js';
+import { checkBackendName, checkThreads, createBackend } from './backend/index.js';
 import { toLabels, toMatrix, type LabelsLike, type MatrixLike, type Rows } from './data.js';
 import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import { FitObjects, runFit } from './training/fit.js';
@@ -36,6 +36,12 @@ export interface SequentialConfig {
    * Node 20, start node with --experimental-wasm-relaxed-simd. Default false.
    */
   relaxedSimd?: boolean;
+  /**
+   * Threads to train and predict on, the calling one included: 'auto' (the default: the cores
+   * available, where threads can run) or a number. Results are bit-identical for every count.
+   * `threads: 1` runs everything on the calling thread. See `model.threads` and `model.threadsReason`.
+   */
+  threads?: 'auto' | number;
   /** Seeds weight initialisation and (unless fit gets its own seed) shuffling; default 0. */
   seed?: number;
   /**
@@ -84,6 +90,8 @@ export interface SaveOptions {
 export interface LoadOptions {
   /** Default 'wasm'. */
   backend?: BackendName;
+  /** As in sequential(): 'auto' (the default) or a number of threads. */
+  threads?: 'auto' | number;
 }
 
 const DEFAULT_SEED = 0;
@@ -105,16 +113,22 @@ export async function sequential(config: SequentialConfig): Promise<Sequential> 
 /** @internal sequential() under another name, for the loaders' messages. */
 export async function build(where: string, config: unknown): Promise<Sequential> {
   if (!isPlainObject(config)) throw invalid(where, 'config', 'an object such as { layers: [...] }', config);
-  checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'seed', 'sparseInputs']);
+  checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'threads', 'seed', 'sparseInputs']);
   const { layers, specs } = resolveLayers(where, config.layers);
   const backendName = checkBackendName(where, config.backend ?? 'wasm');
   const relaxed = config.relaxedSimd ?? false;
   if (typeof relaxed !== 'boolean') throw invalid(where, 'relaxedSimd', 'true or false', relaxed);
   if (relaxed && backendName !== 'wasm') throw invalid(where, 'relaxedSimd', "false with backend 'js' (relaxed SIMD is a build of the wasm backend)", relaxed);
+  const threads = checkThreads(where, config.threads ?? 'auto');
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
   const sparseInputs = checkSparseInputs(where, 'sparseInputs', config.sparseInputs ?? 'auto');
-  const backend = await createBackend(backendName, { relaxed });
-  checkMemory(backend, where, 'layers', [['for its weights, gradients and optimizer state', modelBytes(specs)]], 'use fewer or narrower layers');
+  const backend = await createBackend(backendName, { relaxed, threads });
+  try {
+    checkMemory(backend, where, 'layers', [['for its weights, gradients and optimizer state', modelBytes(specs)]], 'use fewer or narrower layers');
+  } catch (err) {
+    backend.dispose(); // its threads, if any
+    throw err;
+  }
   const model = new Sequential(backend, layers, specs, seed);
   model.sparseInputs = sparseInputs;
   return model;
@@ -174,6 +188,19 @@ export class Sequential {
   /** The kernels this model runs on. */
   get backend(): Backend {
     return this.#use('backend').backend;
+  }
+
+  /** Threads the model trains and predicts on, the calling one included (0 once disposed). */
+  get threads(): number {
+    return this.#net?.backend.threads ?? 0;
+  }
+
+  /**
+   * Why the model runs on fewer threads than it was asked for (for example "SharedArrayBuffer
+   * needs a cross-origin-isolated page (COOP/COEP headers, see docs/API.md)"), or undefined.
+   */
+  get threadsReason(): string | undefined {
+    return this.#net === null ? 'the model has been disposed' : this.#net.backend.threadsReason;
   }
 
   /**
@@ -402,8 +429,9 @@ export class Sequential {
     ].join('\n');
   }
 
-  /** Frees the model's backend memory; any later use throws. Safe to call twice. */
+  /** Frees the model's backend memory and stops its threads; any later use throws. Safe to call twice. */
   dispose(): void {
+    this.#net?.backend.dispose();
     this.#net = null;
     this.#compiled = null;
     this.#fitObjects = null;

@@ -11,6 +11,7 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import type { BackendName } from '../src/backend/index.js';
 import { dense, sequential } from '../src/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { mulberry32, uniform } from './prng.js';
@@ -58,22 +59,43 @@ const STEP_ALLOWANCE = 48;
  */
 const YIELD_ALLOWANCE = 2048;
 
-describe.each(BACKEND_NAMES)('%s backend', (backend) => {
+interface Setup {
+  name: string;
+  backend: BackendName;
+  threads: number;
+  features: number;
+  hidden: number[];
+}
+
+/**
+ * Each backend on one thread; and the wasm backend on two, with a network wide enough that its
+ * first GEMM, its weight gradient and its Adam update are cut into parts (src/backend/threads/).
+ */
+const SETUPS: Setup[] = [
+  ...BACKEND_NAMES.map((backend) => ({ name: `${backend} backend`, backend, threads: 1, features: FEATURES, hidden: HIDDEN })),
+  ...(BACKEND_NAMES.includes('wasm')
+    ? [{ name: 'wasm backend on 2 threads, GEMMs and update in parts', backend: 'wasm' as const, threads: 2, features: 128, hidden: [128, 64] }]
+    : []),
+];
+
+describe.each(SETUPS)('$name', ({ backend, threads, features, hidden }) => {
   it(`keeps backend memory and the JS heap flat over ${ROUNDS} × ${STEPS} training steps`, async () => {
     const gc = collector();
     const rng = mulberry32(11);
     const rows = STEPS * BATCH;
-    const x = { data: uniform(rng, rows * FEATURES), shape: [rows, FEATURES] as [number, number] };
+    const x = { data: uniform(rng, rows * features), shape: [rows, features] as [number, number] };
     const y = Array.from({ length: rows }, () => Math.floor(rng() * CLASSES));
     const model = await sequential({
       layers: [
-        dense({ units: HIDDEN[0], activation: 'relu', inputShape: [FEATURES] }),
-        dense({ units: HIDDEN[1], activation: 'tanh' }),
+        dense({ units: hidden[0], activation: 'relu', inputShape: [features] }),
+        dense({ units: hidden[1], activation: 'tanh' }),
         dense({ units: CLASSES, activation: 'softmax' }),
       ],
       backend,
+      threads,
       seed: 3,
     });
+    expect(model.threads).toBe(threads);
     model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam', metrics: ['accuracy'] });
     const memoryBytes = (): number => model.backend.f32.buffer.byteLength;
 

@@ -148,6 +148,23 @@ describe('--relaxed-simd', () => {
   });
 });
 
+describe('--threads', () => {
+  test('trains on the threads asked for (the same results as on one), and the progress says how many', async () => {
+    const args = ['train', '--data', 'xor', '--hidden', '16', '--epochs', '3', '--batch-size', '16'];
+    const one = await simdnet([...args, '--threads', '1']);
+    const two = await simdnet([...args, '--threads', '2']);
+    expect(two.stderr).toBe('');
+    expect(two.code).toBe(0);
+    expect(two.stdout).toMatch(/samples\/s on 2 threads/);
+    expect(one.stdout).not.toMatch(/on \d+ threads/);
+    const losses = (out: string): string[] => out.match(/loss \d+\.\d+/g) ?? [];
+    expect(losses(two.stdout)).toEqual(losses(one.stdout));
+    const bad = await simdnet([...args, '--threads', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--threads must be a positive integer/);
+  });
+});
+
 describe('built-in data: train, save, evaluate, predict', () => {
   let model: string;
   let trained: Run;

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, posix, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,11 +31,18 @@ interface Outcome {
   backend: string;
   before: number;
   after: number;
+  threads: number;
 }
 
-function expectTrained(outcomes: Outcome[]): void {
+/** Threads 'auto' gives where threads can run: the cores, at most 8 (src/backend/index.ts). */
+const AUTO_THREADS = Math.min(availableParallelism(), 8);
+const ISOLATED = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+/** Both backends trained; the wasm model on `threads` threads (js always on one). */
+function expectTrained(outcomes: Outcome[], threads = 1): void {
   expect(outcomes.map((o) => o.backend)).toEqual(['wasm', 'js']);
   for (const o of outcomes) expect(o.after).toBeLessThan(o.before * 0.7);
+  expect(outcomes.map((o) => o.threads)).toEqual([threads, 1]);
 }
 
 beforeAll(async () => {
@@ -87,9 +94,11 @@ describe('the packed tarball, installed into an empty project', () => {
     expect(dangling).toEqual([]);
   });
 
-  test('imports and trains in Node (ESM)', async () => {
-    const { stdout } = await run(process.execPath, ['node.mjs'], { cwd: project });
-    expectTrained(JSON.parse(stdout) as Outcome[]);
+  test('imports and trains in Node (ESM and CommonJS), on every core by default', async () => {
+    for (const script of ['node.mjs', 'node.cjs']) {
+      const { stdout } = await run(process.execPath, [script], { cwd: project });
+      expectTrained(JSON.parse(stdout) as Outcome[], AUTO_THREADS);
+    }
   });
 
   test('require()s both entry points from CommonJS, also where Node cannot require() ES modules', async () => {
@@ -167,6 +176,10 @@ describe('the packed tarball, installed into an empty project', () => {
     const results = await openInChromium(join(project, 'dist'), 'index.html');
     expectTrained(results.main);
     expectTrained(results.worker);
+    // Served cross-origin isolated, the same build runs on threads, with no configuration.
+    const isolated = await openInChromium(join(project, 'dist'), 'index.html', ISOLATED);
+    expectTrained(isolated.main, AUTO_THREADS);
+    expectTrained(isolated.worker, AUTO_THREADS);
   }, 120_000);
 
   test('the README\'s Web Worker recipe builds with Vite as written, with no configuration, and trains', async () => {
@@ -206,9 +219,11 @@ describe('the packed tarball, installed into an empty project', () => {
   }, 60_000);
 });
 
-async function openInChromium(root: string, file: string): Promise<{ main: Outcome[]; worker: Outcome[] }> {
+async function openInChromium(
+  root: string, file: string, headers: Record<string, string> = {},
+): Promise<{ main: Outcome[]; worker: Outcome[] }> {
   browser ??= await launchChromium();
-  const server = await serveStatic(root);
+  const server = await serveStatic(root, headers);
   try {
     const { page, errors } = await openPage(browser);
     await page.goto(server.url + file);

@@ -33,7 +33,7 @@ export function threadsSupported(): Promise<boolean> {
 
 /** `config` with `threads` when the library takes it (sequential() refuses keys it does not know). */
 export async function withThreads(config: SequentialConfig, threads: number): Promise<SequentialConfig> {
-  return (await threadsSupported()) ? ({ ...config, threads } as SequentialConfig) : config;
+  return (await threadsSupported()) ? { ...config, threads } : config;
 }
 
 export async function threadsOf(model: Sequential): Promise<ThreadsInfo> {

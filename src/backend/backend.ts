@@ -35,6 +35,16 @@ export interface Backend {
    * last bits. The default build and the js backend give the same bits on every engine.
    */
   readonly relaxed: boolean;
+  /**
+   * Threads the kernels run on: 1 (the calling thread), or more for a wasm backend created with
+   * `threads`, which splits large kernel calls by output (rows or column panels of C, ranges of
+   * parameters) so that every thread count computes the same bits.
+   */
+  readonly threads: number;
+  /** Why the backend runs on fewer threads than it was asked for; undefined when it runs on all. */
+  readonly threadsReason: string | undefined;
+  /** Stops the backend's threads, if it has any (idempotent); kernels then run on the calling thread. */
+  dispose(): void;
 
   /**
    * The most bytes its memory can ever hold: 4 GiB for both, the wasm32 address space (the js

@@ -21,7 +21,7 @@ const MAX_BYTES = 2 ** 32;
 const HEAP_BASE = ALIGN;
 
 // eslint-disable-next-line max-lines-per-function -- a closure over the memory views, holding one function per kernel (each short)
-export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): Backend {
+export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, threadsReason?: string): Backend {
   let buffer = new ArrayBuffer(Math.max(alignUp(initialBytes), 2 * ALIGN));
   let f32 = new Float32Array(buffer);
   let i32 = new Int32Array(buffer);
@@ -497,6 +497,9 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   return {
     name: 'js',
     relaxed: false,
+    threads: 1,
+    threadsReason,
+    dispose: (): void => undefined,
     maxBytes: MAX_BYTES,
     get f32() { return f32; },
     get i32() { return i32; },

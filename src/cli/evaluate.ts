@@ -6,7 +6,7 @@ import { formatInt, formatLoss, formatPercent, plural } from './progress.js';
 import { decodeTargets, predictAll, scoreClassification, scoreRegression } from './scoring.js';
 
 export async function evaluate(settings: Settings, out: (line: string) => void): Promise<void> {
-  const { model, metadata } = await readModelFile(settings.model!, settings.backend);
+  const { model, metadata } = await readModelFile(settings.model!, settings.backend, settings.threads);
   try {
     const { data, description } = await loadForModel(
       metadata, settings.data, settings.seed, settings.label, true, model.inputUnits,

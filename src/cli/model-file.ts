@@ -69,10 +69,11 @@ export async function writeModelFile(path: string, model: Sequential, metadata: 
 export async function readModelFile(
   path: string,
   backend: BackendName,
+  threads: number | 'auto' = 'auto',
 ): Promise<{ model: CliModel; metadata: CliMetadata }> {
   let model: Sequential;
   try {
-    model = await loadModelFile(path, { backend });
+    model = await loadModelFile(path, { backend, threads });
   } catch (err) {
     if (!(err instanceof SimdnetError)) throw err;
     // 'path' errors are about the file itself (missing, a folder, too large); the rest about its contents.

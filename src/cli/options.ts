@@ -133,6 +133,11 @@ export const OPTIONS = {
     group: MODEL, commands: TRAIN,
     help: 'train on the relaxed-SIMD build (fused multiply-add, about 15% faster; results differ in the last bits)',
   }),
+  threads: option<number | 'auto'>({
+    value: '<n|auto>', group: MODEL, commands: WITH_DATA,
+    parse: (name, raw) => (raw.trim() === 'auto' ? 'auto' : positiveInteger(name, raw)), default: 'auto',
+    help: 'threads to train and predict on; the same results on any number (default: auto, the cores available)',
+  }),
   seed: option<number | undefined>({
     value: '<n>', group: MODEL, commands: WITH_DATA, parse: seedValue, default: undefined,
     help: (command) => command === 'train'

@@ -28,6 +28,8 @@ export interface ProgressOptions {
   samplesPerEpoch: number;
   /** Show accuracy (classification) or only the loss (regression). */
   accuracy: boolean;
+  /** Threads the model trains on, shown beside the speed (default 1). */
+  threads?: number;
   stream?: NodeJS.WriteStream;
   /** Draw a bar; defaults to whether the stream is a terminal that can redraw a line (TERM is not dumb). */
   interactive?: boolean;
@@ -53,12 +55,17 @@ function epochLabel(epoch: number, epochs: number): string {
 }
 
 /** The line printed when an epoch ends, in both modes. */
-export function epochSummary(epoch: number, epochs: number, stats: EpochStats, samplesPerSec: number, seconds: number): string {
+/** "1,234 samples/s" with the thread count when there is more than one: "1,234 samples/s on 2 threads". */
+export function speedLabel(samplesPerSec: number, threads = 1): string {
+  return `${formatInt(samplesPerSec)} samples/s${threads > 1 ? ` on ${threads} threads` : ''}`;
+}
+
+export function epochSummary(epoch: number, epochs: number, stats: EpochStats, samplesPerSec: number, seconds: number, threads = 1): string {
   const parts = [`epoch ${epochLabel(epoch, epochs)}`, `loss ${formatLoss(stats.loss)}`];
   if (stats.acc !== undefined) parts.push(`acc ${formatPercent(stats.acc)}`);
   if (stats.val_loss !== undefined) parts.push(`val_loss ${formatLoss(stats.val_loss)}`);
   if (stats.val_acc !== undefined) parts.push(`val_acc ${formatPercent(stats.val_acc)}`);
-  parts.push(`${formatInt(samplesPerSec)} samples/s`, `${seconds.toFixed(1)} s`);
+  parts.push(speedLabel(samplesPerSec, threads), `${seconds.toFixed(1)} s`);
   return parts.join('  ');
 }
 
@@ -105,7 +112,7 @@ abstract class EpochClock {
   }
 
   protected finishLine(epoch: number, stats: EpochStats): string {
-    return epochSummary(epoch, this.options.epochs, stats, this.speed(), this.seconds());
+    return epochSummary(epoch, this.options.epochs, stats, this.speed(), this.seconds(), this.options.threads);
   }
 }
 
@@ -118,7 +125,7 @@ class BarProgress extends EpochClock implements TrainingProgress {
     this.bar = new cliProgress.SingleBar(
       {
         stream: this.stream,
-        format: `epoch {epoch} {bar} {percentage}% | {value}/{total} | loss {loss}${accuracy} | {speed} samples/s | ETA {eta_formatted}`,
+        format: `epoch {epoch} {bar} {percentage}% | {value}/{total} | loss {loss}${accuracy} | {speed} samples/s${(this.options.threads ?? 1) > 1 ? ` on ${this.options.threads} threads` : ''} | ETA {eta_formatted}`,
         barsize: 24,
         hideCursor: true,
         // The finished bar gives way to the epoch's line.
@@ -178,7 +185,7 @@ class PlainProgress extends EpochClock implements TrainingProgress {
       `loss ${formatLoss(stats.loss)}`,
     ];
     if (stats.acc !== undefined) parts.push(`acc ${formatPercent(stats.acc)}`);
-    parts.push(`${formatInt(this.speed())} samples/s`);
+    parts.push(speedLabel(this.speed(), this.options.threads));
     this.stream.write(`${parts.join('  ')}\n`);
   }
 

@@ -159,7 +159,7 @@ async function buildModel(settings: Settings, { inputs, output }: Architecture, 
   if (settings.relaxedSimd && !enableRelaxedSimd()) {
     throw new SimdnetError('relaxedSimd', '--relaxed-simd: this JavaScript engine does not accept WebAssembly relaxed SIMD; leave the option off');
   }
-  return sequential({ layers, backend: settings.backend, relaxedSimd: settings.relaxedSimd, seed });
+  return sequential({ layers, backend: settings.backend, relaxedSimd: settings.relaxedSimd, threads: settings.threads, seed });
 }
 
 /** fit() with the progress display, which Ctrl-C also takes down; resolves to the seconds it took. */
@@ -170,6 +170,7 @@ async function fitWithProgress(
     epochs: settings.epochs,
     samplesPerEpoch: fit.rows,
     accuracy: all.task === 'classification',
+    threads: model.threads,
   });
   // Ctrl-C aborts fit (which yields to the event loop, so the handler runs within a batch or two);
   // the bar is taken down, so that the cursor is not left hidden, and nothing is saved.

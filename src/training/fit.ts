@@ -5,6 +5,7 @@
  * checkpoints, early stopping.
  */
 import type { Ptr } from '../backend/backend.js';
+import { ThreadsStoppedError } from '../backend/index.js';
 import type { Rows } from '../data.js';
 import { SimdnetError } from '../errors.js';
 import type { LossName } from '../losses.js';
@@ -256,7 +257,13 @@ async function trainEpoch(job: FitJob, loop: Loop, epoch: number): Promise<numbe
     if (save && unchecked && !guard.finite()) throw guard.locate('fit()', epoch, batch - 1, replay);
     if (!batches.train(batch, metrics, batchLogs)) throw guard.locate('fit()', epoch, batch, replay);
     if (save) guard.save(epoch, batch); // after the loss is known finite: train() changed no weight
-    applyUpdate(net, optimizer);
+    try {
+      applyUpdate(net, optimizer);
+    } catch (err) {
+      // A worker thread stopped half-way through the update: back to the weights before this step.
+      if (err instanceof ThreadsStoppedError) guard.rewind(batch, replay);
+      throw err;
+    }
     unchecked = true;
     const checkNow = callbacks.onBatchEnd !== undefined || (batch + 1) % CHECK_INTERVAL === 0 || last;
     if (checkNow) {

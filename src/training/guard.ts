@@ -153,6 +153,19 @@ export class WeightGuard {
     throw new Error(`${where}: internal error: replaying batches ${from}–${batch} did not reproduce the non-finite value`);
   }
 
+  /**
+   * After the threads stopped during the update of the epoch's `batch` (a part of the parameters
+   * may be updated, the rest not): puts the span saved before the run back and replays the steps
+   * since on one thread, which computes the same bits, so the model is as it was before `batch`.
+   */
+  rewind(batch: number, runBatch: (b: number) => number): void {
+    this.#restore();
+    for (let b = this.#savedBatch; b < batch; b++) {
+      runBatch(b);
+      applyUpdate(this.#net, this.#optimizer);
+    }
+  }
+
   #restore(): void {
     this.#net.backend.copy(this.#backup, this.#net.mem.params, this.#floats);
     this.#net.step = this.#savedStep;

@@ -6,7 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-// Shared by every consumer: train XOR briefly on a backend, report the loss before and after.
+// Shared by every consumer: train XOR briefly on a backend, report the loss before and after, and
+// the threads the model ran on (the default, 'auto').
 const xor = `import { dense, sequential } from 'simdnet';
 
 async function trainXor(backend) {
@@ -22,8 +23,9 @@ async function trainXor(backend) {
   await model.fit(x, y, { epochs: 200, batchSize: 4 });
   const after = model.evaluate(x, y).loss;
   const name = model.backend.name;
+  const threads = model.threads;
   model.dispose();
-  return { backend: name, before, after };
+  return { backend: name, before, after, threads };
 }
 
 export async function trainBoth() {
@@ -153,6 +155,8 @@ export async function write(dir: string): Promise<void> {
     'package.json': JSON.stringify({ name: 'simdnet-consumer', private: true, type: 'module' }, null, 2),
     'xor.js': xor,
     'node.mjs': `import { trainBoth } from './xor.js';\nconsole.log(JSON.stringify(await trainBoth()));\n`,
+    // CommonJS reaches the ES module package through import().
+    'node.cjs': `import('./xor.js').then(async ({ trainBoth }) => console.log(JSON.stringify(await trainBoth())));\n`,
     'index.html': page('', '<script type="module" src="./main.js"></script>'),
     'main.js': report(true),
     'worker.js': `import { trainBoth } from './xor.js';\ntrainBoth().then((r) => postMessage(r));\n`,
