@@ -16,6 +16,7 @@
 // derivative is applied as each finished tile is written, so dA_prev never makes a trip to memory.
 import { derivs, derivv, ELU, LEAKY_RELU, LINEAR, RELU, RELU6, SELU, SIGMOID, TANH } from './derivative';
 import { hsum } from './horizontal';
+import { madd } from './madd';
 
 // The tile sizes and DIRECT_B_ROWS are mirrored in test/support/gemm-tiles.ts, which the GEMM tests
 // derive their boundary sizes from; test/gemm.test.ts checks that the two agree.
@@ -238,16 +239,6 @@ function gemvT(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize,
 @inline function storeLane(c: usize, ldc: i32, i: i32, v: f32, accumulate: bool): void {
   const dst = c + ((<usize>i * ldc) << 2);
   store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
-}
-
-/**
- * acc + a·b per lane. The default build multiplies then adds (two roundings, the same bits on every
- * engine); the relaxed-SIMD build (asconfig target release-relaxed) uses relaxed_madd, which engines
- * lower to one FMA where the CPU has it: one rounding, so results may differ in the last bit.
- */
-@inline function madd(a: v128, b: v128, acc: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
-  return f32x4.add(acc, f32x4.mul(a, b));
 }
 
 /**

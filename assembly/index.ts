@@ -1,6 +1,7 @@
 // The module's exports: every kernel family, nothing else.
 export * from './memory';
 export * from './gemm';
+export * from './sparse';
 export * from './activations';
 export * from './reductions';
 export * from './losses';

@@ -109,3 +109,23 @@ export function allFinite(x: usize, n: i32): i32 {
   for (; x < end; x += 4) s += load<f32>(x) * 0;
   return s == s ? 1 : 0;
 }
+
+/**
+ * How many x[i] (i < n) are not ±0 (NaN counts as nonzero): the density measure that decides the
+ * sparse path (sparse.ts). Each lane's compare gives −1 for a nonzero; two vectors a step, subtracted
+ * from two counters (2³¹ floats would not fit in memory, so a lane count cannot overflow).
+ */
+export function countNonzero(x: usize, n: i32): i32 {
+  const zero = f32x4.splat(0);
+  let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
+  const end = x + (<usize>n << 2);
+  const blockEnd = x + (<usize>(n & ~7) << 2);
+  for (; x < blockEnd; x += 32) {
+    c0 = i32x4.sub(c0, f32x4.ne(v128.load(x), zero));
+    c1 = i32x4.sub(c1, f32x4.ne(v128.load(x, 16), zero));
+  }
+  const c = i32x4.add(c0, c1);
+  let count = i32x4.extract_lane(c, 0) + i32x4.extract_lane(c, 1) + i32x4.extract_lane(c, 2) + i32x4.extract_lane(c, 3);
+  for (; x < end; x += 4) if (load<f32>(x) != 0) count++;
+  return count;
+}

@@ -1,6 +1,7 @@
 /**
  * The implementations measured in one run: simdnet's JS backend (the baseline), its SIMD wasm
- * backend, the relaxed-SIMD flavour when there is one, and the TF.js peers that could be loaded.
+ * backend on one thread and on two, the relaxed-SIMD flavour when there is one, and the TF.js
+ * peers that could be loaded.
  */
 import type { Backend } from '../src/backend/index.js';
 import type { Peer } from './peers.js';
@@ -10,12 +11,15 @@ export interface Contenders {
   wasm: Backend;
   /** The relaxed-SIMD (FMA) wasm backend, when available. */
   relaxed?: Backend;
+  /** The wasm backend on two threads ('wasm-2t'), when threads can start here. */
+  threaded?: Backend;
   peers: Peer[];
 }
 
 /** simdnet's kernel backends, baseline first: [impl name, backend]. */
 export function kernelBackends(c: Contenders): Array<[string, Backend]> {
   const list: Array<[string, Backend]> = [['js', c.js], ['wasm', c.wasm]];
+  if (c.threaded) list.push(['wasm-2t', c.threaded]);
   if (c.relaxed) list.push(['wasm-relaxed', c.relaxed]);
   return list;
 }

@@ -61,6 +61,9 @@ export interface CaseResult {
   peakAlongside?: Record<string, number>;
   /** GEMM only: figure / peakAlongside. */
   fractionOfPeak?: Record<string, number>;
+  /** Long run only: samples/s of every epoch (the figure is the last), by the clock and by CPU time. */
+  perEpoch?: Record<string, number[]>;
+  perEpochCpu?: Record<string, number[]>;
 }
 
 export interface Budget {
@@ -149,6 +152,15 @@ async function time(spec: CaseSpec, entry: Entry, budget: Budget): Promise<Figur
   const fig: Figure = { median: toFigure(spec.unit, spec.work, p50), min: Math.min(a, b), max: Math.max(a, b), samples: samplesCount };
   if (spec.bytes !== undefined) fig.gbps = spec.bytes / (p50 / 1000) / 1e9;
   return fig;
+}
+
+/** The long run's criterion: the last epoch runs at least this fraction of epoch 2's samples/s. */
+export const LONG_RUN_HOLD = 0.9;
+
+/** Epoch 1, epoch 2, the last epoch, and whether the last holds LONG_RUN_HOLD × epoch 2. */
+export function longRunSummary(perEpoch: number[]): { first: number; second: number; last: number; ratio: number; holds: boolean } {
+  const first = perEpoch[0], second = perEpoch[1] ?? first, last = perEpoch[perEpoch.length - 1];
+  return { first, second, last, ratio: last / second, holds: last >= LONG_RUN_HOLD * second };
 }
 
 /** Three significant digits, without exponent notation for the ranges seen here. */

@@ -4,7 +4,7 @@
  * (median, min, max over samples) and the ratios to the JS backend measured in the same run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { BASELINE, formatFigure, lowerIsBetter, num, type CaseResult } from './harness.js';
+import { BASELINE, formatFigure, LONG_RUN_HOLD, longRunSummary, lowerIsBetter, num, type CaseResult } from './harness.js';
 
 export interface RunInfo {
   mode: 'quick' | 'full';
@@ -14,7 +14,7 @@ export interface RunInfo {
   durationSeconds: number;
 }
 
-const IMPL_ORDER = ['js', 'wasm', 'wasm-relaxed', 'tfjs-wasm', 'tfjs-cpu'];
+const IMPL_ORDER = ['js', 'wasm', 'wasm-2t', 'wasm-relaxed', 'tfjs-wasm', 'tfjs-cpu'];
 const SIMD_IMPLS = ['wasm', 'wasm-relaxed', 'tfjs-wasm'];
 const GROUP_TITLE: Record<string, string> = {
   peak: 'Machine peak (wasm f32x4, same run)',
@@ -22,6 +22,7 @@ const GROUP_TITLE: Record<string, string> = {
   elementwise: 'Activations, bias add, column sums',
   optimizers: 'Optimizer updates',
   training: 'Training: one epoch',
+  'long run': 'Training: a long run',
   overhead: 'Per-step overhead',
 };
 
@@ -31,7 +32,35 @@ function implsOf(cases: CaseResult[]): string[] {
   return IMPL_ORDER.filter((i) => seen.has(i)).concat([...seen].filter((i) => !IMPL_ORDER.includes(i)));
 }
 
+/** The long run: a row per implementation, with the epochs that matter and whether the speed holds. */
+function longRunTable(cases: CaseResult[]): string[] {
+  const lines = [`## ${GROUP_TITLE['long run']}`, ''];
+  for (const c of cases) {
+    lines.push(`${c.name}: samples/s per epoch, median over the fits of each build; the last epoch must run at ` +
+      `≥ ${LONG_RUN_HOLD}× epoch 2's speed. "CPU" counts this process's CPU time instead of the clock's, which ` +
+      'leaves out what a shared machine gives to other processes.', '',
+    '| implementation | epoch 1 | epoch 2 | last epoch | last ÷ epoch 2 | holds | CPU: last ÷ epoch 2 | holds | every epoch |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    const untimed: string[] = [];
+    for (const impl of implsOf([c])) {
+      const wall = c.perEpoch?.[impl], cpu = c.perEpochCpu?.[impl];
+      if (wall === undefined || cpu === undefined) {
+        untimed.push(`- ${impl}: ${c.skipped[impl]}`);
+        continue;
+      }
+      const s = longRunSummary(wall), sc = longRunSummary(cpu);
+      const yes = (holds: boolean): string => (holds ? 'yes' : '**no**');
+      lines.push(`| ${impl} | ${num(s.first)} | ${num(s.second)} | ${num(s.last)} | ${s.ratio.toFixed(2)} | ${yes(s.holds)} | ` +
+        `${sc.ratio.toFixed(2)} | ${yes(sc.holds)} | ${wall.map((v) => num(v)).join(' ')} |`);
+    }
+    if (untimed.length > 0) lines.push('', 'Not timed:', ...untimed);
+    lines.push('');
+  }
+  return lines;
+}
+
 function groupTable(group: string, cases: CaseResult[]): string[] {
+  if (group === 'long run') return longRunTable(cases);
   const impls = implsOf(cases);
   // Fractions of the SIMD peak mean something for SIMD code only; the JSON keeps them all.
   const peakCols = group === 'gemm'
@@ -69,6 +98,25 @@ function groupTable(group: string, cases: CaseResult[]): string[] {
   return lines;
 }
 
+/** Two threads against one, per case with both figures: the speed-up at the medians of the same run. */
+export function threadSpeedups(cases: CaseResult[]): Array<{ name: string; speedup: number }> {
+  return cases.flatMap((c) => {
+    const one = c.figures['wasm'], two = c.figures['wasm-2t'];
+    if (!one || !two) return [];
+    return [{ name: c.name, speedup: lowerIsBetter(c.unit) ? one.median / two.median : two.median / one.median }];
+  });
+}
+
+function threadsTable(cases: CaseResult[]): string[] {
+  const rows = threadSpeedups(cases);
+  if (rows.length === 0) return [];
+  return [
+    '## Two threads against one (wasm-2t / wasm, same run)', '',
+    '| case | speed-up |', '| --- | --- |',
+    ...rows.map((r) => `| ${r.name} | ×${num(r.speedup)} |`), '',
+  ];
+}
+
 export function markdown(info: RunInfo, cases: CaseResult[]): string {
   const m = info.machine;
   const lines = [
@@ -87,6 +135,7 @@ export function markdown(info: RunInfo, cases: CaseResult[]): string {
   ];
   const groups = [...new Set(cases.map((c) => c.group))];
   for (const g of groups) lines.push(...groupTable(g, cases.filter((c) => c.group === g)));
+  lines.push(...threadsTable(cases));
   return lines.join('\n');
 }
 

@@ -16,8 +16,9 @@ import { peakCases, peakProbe } from './peak.js';
 import { loadPeers } from './peers.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { loadRelaxedBackend } from './relaxed.js';
-import { markdown, writeReport, type RunInfo } from './report.js';
-import { loadDigits, mnistCases, xorCase } from './training.js';
+import { markdown, threadSpeedups, writeReport, type RunInfo } from './report.js';
+import { interleavedSpeedups, sparseKernelCases, sparseTrainingCases } from './sparse.js';
+import { loadDigits, longRunCase, mnistCases, predictCase, xorCase, type LongRunOptions } from './training.js';
 
 const quick = process.argv.includes('--quick');
 const started = performance.now();
@@ -31,6 +32,9 @@ const MODES = {
     // Batch 64 only in full runs: TF.js's cpu backend alone needs about 6 s per epoch there.
     batchSizes: [256],
     xorSteps: 250,
+    sparseRounds: 9,
+    // The long run at its full size (Adam's state underflows from epoch 6 of 12), wasm builds only.
+    longRun: { rows: 8192, epochs: 12, repeats: 2, slowImpls: false },
     kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 3, warmupMs: 0, sampleMs: 0 },
   },
@@ -40,17 +44,26 @@ const MODES = {
     digits: 8000,
     batchSizes: [64, 256],
     xorSteps: 1000,
+    sparseRounds: 11,
+    longRun: { rows: 8192, epochs: 12, repeats: 3, slowImpls: true },
     kernel: { timeMs: 500, minSamples: 5, warmupMs: 50, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 5, warmupMs: 0, sampleMs: 0 },
   },
-} satisfies Record<string, { kernel: Budget; training: Budget; [key: string]: unknown }>;
+} satisfies Record<string, { kernel: Budget; training: Budget; longRun: LongRunOptions; [key: string]: unknown }>;
 const mode = quick ? MODES.quick : MODES.full;
 const PEAK_BUDGET: Budget = { timeMs: 300, minSamples: 10, warmupMs: 50, sampleMs: 2 };
 
 // Before any wasm is compiled: the relaxed-SIMD flag only affects modules compiled after it.
 const relaxedSimd = enableRelaxedSimd();
 const notes: string[] = [];
-const contenders: Contenders = { js: await createBackend('js'), wasm: await createBackend('wasm'), peers: [] };
+const contenders: Contenders = { js: await createBackend('js'), wasm: await createBackend('wasm', { threads: 1 }), peers: [] };
+const threaded = await createBackend('wasm', { threads: 2 });
+if (threaded.threads === 2) {
+  contenders.threaded = threaded;
+  notes.push('wasm-2t: the wasm backend on two threads (the calling one and a worker), default build');
+} else {
+  notes.push(`wasm-2t (two threads): not available: ${threaded.threadsReason ?? 'unknown reason'}`);
+}
 const relaxed = await loadRelaxedBackend(relaxedSimd);
 if (typeof relaxed === 'string') {
   notes.push(`wasm-relaxed (relaxed-SIMD build): ${relaxed}`);
@@ -89,7 +102,8 @@ for (const spec of gemmSpecs) {
   const read: Record<string, number> = {};
   alongside.set(spec, read);
   for (const entry of spec.entries) {
-    const probe = entry.impl === 'wasm-relaxed' ? probes['fma'] : entry.impl === BASELINE ? undefined : probes['mulAdd'];
+    // The peak is one core's: two threads are compared with one thread in their own table instead.
+    const probe = entry.impl === 'wasm-relaxed' ? probes['fma'] : entry.impl === BASELINE || entry.impl === 'wasm-2t' ? undefined : probes['mulAdd'];
     if (probe === undefined) continue;
     const { setup, teardown } = entry;
     let before = 0;
@@ -117,7 +131,23 @@ await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
 const digits = loadDigits(mode.digits);
 await runAll([...mnistCases(digits, mode.batchSizes, contenders), ...mnistCases(digits, mode.batchSizes, contenders, 0.2)], mode.training);
+await runAll([predictCase(digits, 2000, contenders)], mode.training);
 await runAll([xorCase(mode.xorSteps, contenders)], mode.training);
+for (const { name, speedup } of threadSpeedups(results)) log(`two threads / one: ${name}: ×${speedup.toFixed(2)}`);
+// The sparse first layer, on and off in the same run (bench/sparse.ts).
+await runAll(sparseKernelCases(digits, contenders), mode.kernel);
+await runAll(sparseTrainingCases(digits, 2000), mode.training);
+const speedups = await interleavedSpeedups([...sparseKernelCases(digits, contenders), ...sparseTrainingCases(digits, 2000)], mode.sparseRounds);
+for (const line of speedups) {
+  log(line);
+  notes.push(line);
+}
+// Speed that holds over a long run: subnormal floats kept out of the kernels (bench/training.ts).
+{
+  const t0 = performance.now();
+  results.push(await longRunCase(mode.longRun, contenders, log));
+  log(`(long run: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
 
 const info: RunInfo = {
   mode: quick ? 'quick' : 'full',

@@ -2,13 +2,22 @@
 // a file system or fetch (Node and browsers alike). Run by `npm run build:wasm`.
 //   build/simdnet.wasm          → src/wasm/simdnet.generated.ts          (wasmBase64)
 //   build/simdnet-relaxed.wasm  → src/wasm/simdnet-relaxed.generated.ts  (wasmRelaxedBase64)
-// The relaxed-SIMD build gets its own module so that bundles load it only when it is asked for.
+//   build/simdnet-shared.wasm   → src/wasm/simdnet-shared.generated.ts   (wasmSharedBase64)
+//   build/simdnet-relaxed-shared.wasm → src/wasm/simdnet-relaxed-shared.generated.ts (wasmRelaxedSharedBase64)
+// Every build but the default one gets its own module, so that bundles load it only when it is
+// asked for. The shared builds import a shared memory (env.memory) instead of owning one: the
+// worker threads of a model instantiate them over the model's memory (src/backend/threads/).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
 const builds = [
   { wasm: 'simdnet.wasm', module: 'simdnet.generated.ts', name: 'wasmBase64', relaxed: false },
   { wasm: 'simdnet-relaxed.wasm', module: 'simdnet-relaxed.generated.ts', name: 'wasmRelaxedBase64', relaxed: true },
+  { wasm: 'simdnet-shared.wasm', module: 'simdnet-shared.generated.ts', name: 'wasmSharedBase64', relaxed: false },
+  {
+    wasm: 'simdnet-relaxed-shared.wasm', module: 'simdnet-relaxed-shared.generated.ts', name: 'wasmRelaxedSharedBase64',
+    relaxed: true,
+  },
 ];
 
 for (const { wasm, module, name, relaxed } of builds) {

@@ -3,7 +3,7 @@
  * indices) checked and turned into row-major float32 rows, ready to be copied into backend memory.
  * Every message names the argument, what was expected and what was given.
  */
-import { describeValue, invalid, isPlainObject, SimdnetError } from './errors.js';
+import { describeValue, invalid, isPlainObject, plural, SimdnetError } from './errors.js';
 import type { LossName } from './losses.js';
 
 /** A matrix of m rows: nested rows, or flat row-major data with its shape [rows, cols]. */
@@ -37,7 +37,7 @@ export function toMatrix(where: string, arg: string, value: unknown, cols?: numb
     throw invalid(where, arg, `a matrix: number[][] or { data, shape: [rows, cols] }${hint}`, value);
   }
   if (cols !== undefined && rows.cols !== cols) {
-    throw new SimdnetError(arg, `${where}: ${arg} must have ${cols} columns${colsMeaning}, got ${rows.cols}`);
+    throw new SimdnetError(arg, `${where}: ${arg} must have ${plural(cols, 'column')}${colsMeaning}, got ${rows.cols}`);
   }
   return rows;
 }
@@ -54,15 +54,17 @@ export function toLabels(
   if (matrix !== undefined) {
     labels = matrix;
     if (labels.cols !== units) {
-      throw new SimdnetError(arg, `${where}: ${arg} must have ${units} columns (the output layer's units), got ${labels.cols}`);
+      throw new SimdnetError(arg, `${where}: ${arg} must have ${plural(units, 'column')} (the output layer's units), got ${labels.cols}`);
     }
   } else if (isNumberList(value)) {
     labels = units === 1 ? { data: toFloat32(where, arg, value), rows: value.length, cols: 1 } : oneHot(where, arg, value, units);
   } else {
-    throw invalid(where, arg, 'labels: one value per row, or a matrix number[][] / { data, shape }', value);
+    const cell = units === 1 ? 'a number, the target of the single output' : `a class index, an integer in [0, ${units - 1}]`;
+    throw (Array.isArray(value) ? nonNumberCell(where, arg, value, `${cell} (map class names or other text to numbers first)`) : undefined)
+      ?? invalid(where, arg, 'labels: one value per row, or a matrix number[][] / { data, shape }', value);
   }
   if (labels.rows !== rows) {
-    throw new SimdnetError(arg, `${where}: ${arg} must have ${rows} rows (one per row of ${xArg}), got ${labels.rows}`);
+    throw new SimdnetError(arg, `${where}: ${arg} must have ${plural(rows, 'row')} (one per row of ${xArg}), got ${labels.rows}`);
   }
   // Labels are checked here (they are small, and before their value checks, which NaN would pass).
   for (let i = 0; i < labels.data.length; i++) if (labels.data[i] - labels.data[i] !== 0) throw notFiniteError(where, arg, labels);
@@ -82,7 +84,10 @@ function asMatrix(where: string, arg: string, value: unknown): Rows | undefined 
     throw invalid(where, `${arg}.shape`, '[rows, cols] with positive integers', shape);
   }
   const [rows, cols] = shape as [number, number];
-  if (!isNumberList(data)) throw invalid(where, `${arg}.data`, 'a Float32Array or an array of numbers', data);
+  if (!isNumberList(data)) {
+    throw (Array.isArray(data) ? nonNumberCell(where, `${arg}.data`, data, NUMBER_CELL) : undefined)
+      ?? invalid(where, `${arg}.data`, 'a Float32Array or an array of numbers', data);
+  }
   if (data.length !== rows * cols) {
     throw new SimdnetError(
       `${arg}.data`,
@@ -95,21 +100,35 @@ function asMatrix(where: string, arg: string, value: unknown): Rows | undefined 
 function fromNested(where: string, arg: string, nested: ArrayLike<unknown>[]): Rows {
   const rows = nested.length;
   const first = nested[0];
-  const cols = isNumberList(first) ? first.length : 0;
+  const cols = isRow(first) ? first.length : 0;
   if (cols === 0) throw invalid(where, `${arg}[0]`, 'a non-empty row of numbers', first);
   const data = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const row = nested[r];
-    if (!isNumberList(row) || row.length !== cols) {
-      throw invalid(where, `${arg}[${r}]`, `a row of ${cols} numbers like ${arg}[0]`, row);
+    if (!isRow(row) || row.length !== cols) {
+      throw invalid(where, `${arg}[${r}]`, `a row of ${plural(cols, 'number')} like ${arg}[0]`, row);
     }
     for (let c = 0; c < cols; c++) {
       const v = row[c];
-      if (typeof v !== 'number') throw invalid(where, `${arg}[${r}][${c}]`, 'a number', v);
+      if (typeof v !== 'number') throw invalid(where, `${arg}[${r}][${c}]`, NUMBER_CELL, v);
       data[r * cols + c] = v;
     }
   }
   return { data, rows, cols };
+}
+
+/** What a cell of inputs or labels must be, said where one is not. */
+const NUMBER_CELL = 'a number (text and categories must be turned into numbers first)';
+
+/** An array (of anything: its cells are checked one by one) or a typed array of numbers. */
+function isRow(value: unknown): value is ArrayLike<unknown> {
+  return Array.isArray(value) || isNumberList(value);
+}
+
+/** The error for a list that holds something other than a number: it names the first such cell. */
+function nonNumberCell(where: string, arg: string, values: readonly unknown[], expected: string): SimdnetError | undefined {
+  const i = values.findIndex((v) => typeof v !== 'number');
+  return i < 0 ? undefined : invalid(where, `${arg}[${i}]`, expected, values[i]);
 }
 
 function isNumberList(value: unknown): value is ArrayLike<number> {

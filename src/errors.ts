@@ -6,8 +6,8 @@ export class SimdnetError extends Error {
   /** The argument (or option) the message is about, e.g. `x`, `batchSize`, `layers[1].units`. */
   readonly argument: string;
 
-  constructor(argument: string, message: string) {
-    super(message);
+  constructor(argument: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'SimdnetError';
     this.argument = argument;
   }
@@ -36,6 +36,11 @@ export function describeValue(value: unknown): string {
     return keys.length === 0 ? 'an empty object' : `an object with keys ${keys.slice(0, 6).join(', ')}`;
   }
   return typeof value;
+}
+
+/** `n` and the noun, singular or plural: "1 row", "2 rows", "1 epoch". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
 }
 
 /** Rejects keys a caller might have misspelt (`batch_size`, `lr`), which would otherwise be ignored. */

@@ -23,6 +23,8 @@ export type {
 export { SCHEDULE_NAMES, learningRateAt } from './schedules.js';
 export type { LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay, CosineDecay, Schedule, ScheduleName } from './schedules.js';
 export type { ReduceLROnPlateauOptions } from './training/reduce-lr.js';
+export { SPARSE_MAX_DENSITY } from './network.js';
+export type { SparseInputs } from './network.js';
 export type { FitOptions } from './training/options.js';
 export type { History, Logs, Callbacks } from './training/logs.js';
 export type { EarlyStoppingOptions } from './training/early-stopping.js';
@@ -34,5 +36,5 @@ export { NonFiniteError } from './training/guard.js';
 export type { NonFiniteQuantity } from './training/guard.js';
 export { spiral, moons, circles, xor } from './datasets.js';
 export type { Dataset } from './datasets.js';
-export { createBackend, wasmSimdSupported, wasmRelaxedSimdSupported, ACTIVATION, ACTIVATION_NAMES } from './backend/index.js';
+export { createBackend, wasmSimdSupported, wasmRelaxedSimdSupported, ACTIVATION, ACTIVATION_NAMES, BACKEND_NAMES } from './backend/index.js';
 export type { Backend, BackendName, BackendOptions, ActivationName, ActivationCode, Ptr } from './backend/index.js';

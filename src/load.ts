@@ -4,7 +4,7 @@
  * bad file costs no backend memory and never yields a half-loaded model.
  */
 import type { BackendName } from './backend/backend.js';
-import { checkBackendName } from './backend/index.js';
+import { checkBackendName, checkThreads } from './backend/index.js';
 import { checkKeys, invalid, isPlainObject } from './errors.js';
 import { build, type LoadOptions, type Sequential } from './model.js';
 import { checkSeed } from './random.js';
@@ -19,10 +19,10 @@ import { decodeTfjs } from './io/tfjs.js';
  */
 export async function loadModel(bytes: BytesLike, options: LoadOptions = {}): Promise<Sequential> {
   const where = 'loadModel()';
-  const backend = checkOptions(where, options, ['backend']).backend;
+  const { backend, threads } = checkOptions(where, options, ['backend', 'threads']);
   const data = await readBytes(where, 'bytes', bytes, MAX_FILE_BYTES, 'a Uint8Array written by model.save() (or an ArrayBuffer or Blob of it)');
   const file = decodeModel(where, data);
-  const model = await build(where, { layers: file.layers, backend, seed: file.seed });
+  const model = await build(where, { layers: file.layers, backend, threads, seed: file.seed });
   try {
     model._restore(file);
     return model;
@@ -47,7 +47,7 @@ export async function fromTfjs(
   modelJson: unknown, weightsBin: BytesLike | readonly BytesLike[], options: FromTfjsOptions = {},
 ): Promise<Sequential> {
   const where = 'fromTfjs()';
-  const { backend, seed } = checkOptions(where, options, ['backend', 'seed']);
+  const { backend, threads, seed } = checkOptions(where, options, ['backend', 'threads', 'seed']);
   const json = typeof Blob !== 'undefined' && modelJson instanceof Blob
     ? new TextDecoder().decode(await readBytes(where, 'modelJson', modelJson, MAX_FILE_BYTES, 'model.json'))
     : modelJson;
@@ -56,7 +56,7 @@ export async function fromTfjs(
   const bins: Uint8Array[] = [];
   for (const part of parts) bins.push(await readBytes(where, 'weightsBin', part, MAX_FILE_BYTES, expected));
   const { layers, weights } = decodeTfjs(where, json, concatBytes(bins));
-  const model = await build(where, { layers, backend, seed });
+  const model = await build(where, { layers, backend, threads, seed });
   try {
     model.setWeights(weights);
     return model;
@@ -66,9 +66,19 @@ export async function fromTfjs(
   }
 }
 
-function checkOptions(where: string, options: unknown, keys: string[]): { backend?: BackendName; seed?: number } {
+interface CheckedOptions {
+  backend?: BackendName;
+  threads?: number | 'auto';
+  seed?: number;
+}
+
+function checkOptions(where: string, options: unknown, keys: string[]): CheckedOptions {
   if (!isPlainObject(options)) throw invalid(where, 'options', "an object such as { backend: 'js' }", options);
   checkKeys(where, 'options', options, keys);
-  const { backend, seed } = options;
-  return { backend: backend === undefined ? undefined : checkBackendName(where, backend), seed: seed === undefined ? undefined : checkSeed(where, 'seed', seed) };
+  const { backend, threads, seed } = options;
+  return {
+    backend: backend === undefined ? undefined : checkBackendName(where, backend),
+    threads: threads === undefined ? undefined : checkThreads(where, threads),
+    seed: seed === undefined ? undefined : checkSeed(where, 'seed', seed),
+  };
 }

@@ -4,7 +4,7 @@
  * its arguments first and changes nothing when it rejects them.
  */
 import type { Backend, BackendName } from './backend/backend.js';
-import { checkBackendName, createBackend } from './backend/index.js';
+import { checkBackendName, checkThreads, createBackend } from './backend/index.js';
 import { toLabels, toMatrix, type LabelsLike, type MatrixLike, type Rows } from './data.js';
 import { checkKeys, describeValue, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
 import { FitObjects, runFit } from './training/fit.js';
@@ -15,12 +15,17 @@ import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
 import { initializeKernel, resolveLayers, type Layer, type LayerConfig, type LayerSpec } from './layers.js';
 import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
-import { METRIC_NAMES, type MetricName } from './metrics.js';
+import { checkMetrics, METRIC_BITS, metricBits, type MetricName } from './metrics.js';
 import { initialState, parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
-import { allocateBatch, allocateModel, readFlat, upload, uploadRows, writeFlat } from './plan.js';
+import {
+  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, modelBytes, readFlat, upload, uploadRows, writeFlat,
+  type BatchNeeds, type MemoryParts,
+} from './plan.js';
 import { checkSeed, Random } from './random.js';
 import { sharedNumbers } from './scalars.js';
-import { backward, batchLoss, evaluateRows, forward, predictRows, Totals, type Network } from './network.js';
+import {
+  backward, batchLoss, evaluateRows, forward, measureInputs, predictRows, SPARSE_MAX_DENSITY, Totals, type Network, type SparseInputs,
+} from './network.js';
 
 export interface SequentialConfig {
   /** dense(), dropout() and activation() layers (or dense configs); the first is dense, with inputShape. */
@@ -33,8 +38,20 @@ export interface SequentialConfig {
    * Node 20, start node with --experimental-wasm-relaxed-simd. Default false.
    */
   relaxedSimd?: boolean;
+  /**
+   * Threads to train and predict on, the calling one included: 'auto' (the default: the cores
+   * available, where threads can run) or a number. Results are bit-identical for every count.
+   * `threads: 1` runs everything on the calling thread. See `model.threads` and `model.threadsReason`.
+   */
+  threads?: 'auto' | number;
   /** Seeds weight initialisation and (unless fit gets its own seed) shuffling; default 0. */
   seed?: number;
+  /**
+   * 'auto' (default): fit, predict and evaluate measure the density of their inputs and run the
+   * first layer on the sparse kernels, which skip the zeros, when at most 35% of the inputs are
+   * nonzero; the results are the same bits as the dense path. false: always the dense path.
+   */
+  sparseInputs?: SparseInputs;
 }
 
 export interface CompileConfig {
@@ -52,8 +69,12 @@ export interface Prediction {
 
 export interface Evaluation {
   loss: number;
-  /** Present when compiled with metrics: ['accuracy']. */
+  /** Present when compiled with metrics: ['accuracy'] (or 'acc'). */
   acc?: number;
+  /** Present when compiled with metrics: ['mse'] (or 'meanSquaredError'): the mean of (a − y)² over rows and outputs. */
+  mse?: number;
+  /** Present when compiled with metrics: ['mae'] (or 'meanAbsoluteError'): the mean of |a − y| over rows and outputs. */
+  mae?: number;
 }
 
 export interface BatchOptions {
@@ -71,6 +92,8 @@ export interface SaveOptions {
 export interface LoadOptions {
   /** Default 'wasm'. */
   backend?: BackendName;
+  /** As in sequential(): 'auto' (the default) or a number of threads. */
+  threads?: 'auto' | number;
 }
 
 const DEFAULT_SEED = 0;
@@ -80,6 +103,8 @@ interface Compiled {
   loss: LossName;
   optimizer: Optimizer;
   metrics: MetricName[];
+  /** The metrics as bits (metrics.ts). */
+  metricBits: number;
 }
 
 /** Builds a model: checks the layers, creates its backend, lays out its memory and initialises it. */
@@ -90,15 +115,30 @@ export async function sequential(config: SequentialConfig): Promise<Sequential> 
 /** @internal sequential() under another name, for the loaders' messages. */
 export async function build(where: string, config: unknown): Promise<Sequential> {
   if (!isPlainObject(config)) throw invalid(where, 'config', 'an object such as { layers: [...] }', config);
-  checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'seed']);
+  checkKeys(where, 'config', config, ['layers', 'backend', 'relaxedSimd', 'threads', 'seed', 'sparseInputs']);
   const { layers, specs } = resolveLayers(where, config.layers);
   const backendName = checkBackendName(where, config.backend ?? 'wasm');
   const relaxed = config.relaxedSimd ?? false;
   if (typeof relaxed !== 'boolean') throw invalid(where, 'relaxedSimd', 'true or false', relaxed);
   if (relaxed && backendName !== 'wasm') throw invalid(where, 'relaxedSimd', "false with backend 'js' (relaxed SIMD is a build of the wasm backend)", relaxed);
+  const threads = checkThreads(where, config.threads ?? 'auto');
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
-  const backend = await createBackend(backendName, { relaxed });
-  return new Sequential(backend, layers, specs, seed);
+  const sparseInputs = checkSparseInputs(where, 'sparseInputs', config.sparseInputs ?? 'auto');
+  const backend = await createBackend(backendName, { relaxed, threads });
+  try {
+    checkMemory(backend, where, 'layers', [['for its weights, gradients and optimizer state', modelBytes(specs)]], 'use fewer or narrower layers');
+  } catch (err) {
+    backend.dispose(); // its threads, if any
+    throw err;
+  }
+  const model = new Sequential(backend, layers, specs, seed);
+  model.sparseInputs = sparseInputs;
+  return model;
+}
+
+function checkSparseInputs(where: string, arg: string, value: unknown): SparseInputs {
+  if (value !== 'auto' && value !== false) throw invalid(where, arg, "'auto' or false", value);
+  return value;
 }
 
 export class Sequential {
@@ -108,11 +148,22 @@ export class Sequential {
   readonly outputUnits: number;
   /** Any JSON value the application keeps with the model (saved and loaded with it). */
   metadata: unknown = undefined;
+  /**
+   * Set it to true (in a callback, or from a timer or handler while fit runs) to end training:
+   * fit checks it after every batch and epoch, finishes that epoch early (its logs cover the
+   * batches that ran; onEpochEnd, checkpoints and early stopping see it as usual) and resolves to
+   * the history so far. Each fit starts by setting it to false (as in Keras and TensorFlow.js).
+   */
+  stopTraining = false;
 
   #net: Network | null;
   readonly #seed: number;
-  /** Shuffles for fits without their own seed: one stream, so successive fits differ reproducibly. */
-  readonly #shuffleRng: Random;
+  /**
+   * Shuffles for fits without their own seed: one stream, so successive fits differ reproducibly.
+   * A fit draws from a copy and hands it back when it ends, so that save() during a fit writes the
+   * stream as that fit found it (what a resume with initialEpoch replays from); model files keep it.
+   */
+  #shuffleRng: Random;
   #compiled: Compiled | null = null;
   #fitting = false;
   /** Counts setWeights calls: how fit's non-finite guard learns that a callback replaced the weights. */
@@ -128,17 +179,53 @@ export class Sequential {
     this.#seed = seed;
     this.#shuffleRng = new Random(seed, 1);
     const mem = allocateModel(backend, specs);
-    this.#net = sharedNumbers({ backend, specs, mem, step: 0, lr: 0, schedule: null, seed: seed | 0 });
+    this.#net = sharedNumbers<Network>({
+      backend, specs, mem, step: 0, lr: 0, schedule: null, seed: seed | 0, sparseInputs: 'auto', inputDensity: NaN, sparseInput: false,
+    });
     // Initial weights are drawn in TypeScript and uploaded, so they are the same bits on every backend.
     const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
     specs.forEach((spec, l) => initializeKernel(spec, rng, initial, mem.layout.weightOffsets[l]));
-    backend.f32.set(initial, mem.params >> 2);
+    backend.f32.set(initial, mem.params >>> 2);
   }
 
   /** The kernels this model runs on. */
   get backend(): Backend {
     return this.#use('backend').backend;
+  }
+
+  /** Threads the model trains and predicts on, the calling one included (0 once disposed). */
+  get threads(): number {
+    return this.#net?.backend.threads ?? 0;
+  }
+
+  /**
+   * Why the model runs on fewer threads than it was asked for (for example "SharedArrayBuffer
+   * needs a cross-origin-isolated page (COOP/COEP headers, see docs/API.md)"), or undefined.
+   */
+  get threadsReason(): string | undefined {
+    return this.#net === null ? 'the model has been disposed' : this.#net.backend.threadsReason;
+  }
+
+  /**
+   * Whether the first layer may run on the sparse kernels: 'auto' (when the inputs of a call are at
+   * most 35% nonzero) or false (never). Same results either way; settable between calls.
+   */
+  get sparseInputs(): SparseInputs {
+    return this.#use('sparseInputs').sparseInputs;
+  }
+
+  set sparseInputs(value: SparseInputs) {
+    const net = this.#use('sparseInputs');
+    net.sparseInputs = checkSparseInputs('sparseInputs', 'sparseInputs', value);
+  }
+
+  /**
+   * The share of nonzero elements in the inputs of the last fit, predict or evaluate (measured on
+   * up to 1,024 rows spread over them), NaN before the first: what the 'auto' switch decided on.
+   */
+  get inputDensity(): number {
+    return this.#use('inputDensity').inputDensity;
   }
 
   /**
@@ -153,11 +240,8 @@ export class Sequential {
     checkKeys(where, 'config', config, ['loss', 'optimizer', 'metrics']);
     const loss = checkLoss(where, resolveLoss(where, config.loss), net.specs[net.specs.length - 1]);
     const optimizer = parseOptimizer(where, config.optimizer ?? 'adam');
-    const metrics = config.metrics ?? [];
-    if (!Array.isArray(metrics) || !metrics.every((m) => (METRIC_NAMES as readonly unknown[]).includes(m))) {
-      throw invalid(where, 'metrics', "an array of metric names: ['accuracy']", metrics);
-    }
-    this.#compiled = { loss, optimizer, metrics: [...metrics] };
+    const metrics = checkMetrics(where, config.metrics ?? []);
+    this.#compiled = { loss, optimizer, metrics, metricBits: metricBits(metrics) };
     const { backend, mem } = net;
     // Each slot the optimizer uses starts at its initial value; the padding floats stay 0.
     const start = initialState(optimizer);
@@ -179,7 +263,7 @@ export class Sequential {
     const net = this.#use(where);
     const compiled = this.#requireCompiled(where);
     if (this.#fitting) throw new SimdnetError('model', `${where}: the model is already training; await the running fit() first`);
-    const opts = parseFitOptions(where, options, compiled.metrics.length > 0);
+    const opts = parseFitOptions(where, options, compiled.metricBits);
     if (opts.reduceLROnPlateau && net.schedule !== null) {
       throw new SimdnetError('reduceLROnPlateau', `${where}: reduceLROnPlateau lowers a constant learning rate, but the optimizer's learningRate is a schedule`);
     }
@@ -193,19 +277,23 @@ export class Sequential {
     } else if (opts.validationSplit > 0) {
       trainRows = trainingRows(where, xs.rows, opts.validationSplit);
     }
+    const rng = opts.seed === undefined ? this.#shuffleRng.clone() : new Random(opts.seed, 1);
     this.#fitting = true;
+    this.stopTraining = false;
     try {
       return await runFit({
-        net, loss: compiled.loss, optimizer: compiled.optimizer, accuracy: compiled.metrics.length > 0,
+        net, loss: compiled.loss, optimizer: compiled.optimizer, metrics: compiled.metricBits,
         x: xs, y: ys, trainRows, validation, options: opts,
-        rng: opts.seed === undefined ? this.#shuffleRng : new Random(opts.seed, 1),
+        rng,
         isDisposed: () => this.#net === null,
+        stopRequested: () => this.stopTraining,
         weightsSet: () => this.#weightsSet,
         save: (includeOptimizer) => this.save({ includeOptimizer }),
         objects: (this.#fitObjects ??= new FitObjects()),
       });
     } finally {
       this.#fitting = false;
+      if (opts.seed === undefined) this.#shuffleRng = rng;
     }
   }
 
@@ -215,10 +303,13 @@ export class Sequential {
     const net = this.#use(where);
     const batchSize = checkBatchOptions(where, options);
     const xs = this.#inputs(where, 'x', x);
+    const needs = { gather: false, loss: false, backward: false };
+    checkCallMemory(net, where, xs, undefined, batchSize, needs);
     const out = new Float32Array(xs.rows * this.outputUnits);
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
-      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: false, backward: false });
+      measureInputs(net, xData, xs.rows);
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
       predictRows(net, xData, xs.rows, bufs, out);
     });
     return { data: out, shape: [xs.rows, this.outputUnits] };
@@ -232,22 +323,28 @@ export class Sequential {
     const batchSize = checkBatchOptions(where, options);
     const xs = this.#inputs(where, 'x', x);
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
-    const accuracy = compiled.metrics.length > 0;
+    const bits = compiled.metricBits;
+    const needs = { gather: false, loss: true, backward: false };
+    checkCallMemory(net, where, xs, ys, batchSize, needs);
     const totals = new Totals();
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, xData, xs.rows);
       const yData = upload(net.backend, ys.data);
-      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), { gather: false, loss: true, backward: false });
-      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, accuracy, totals);
+      const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
+      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, bits, totals);
     });
     const result: Evaluation = { loss: totals.loss / xs.rows };
-    if (accuracy) result.acc = totals.correct / xs.rows;
+    const outputs = xs.rows * this.outputUnits;
+    if ((bits & METRIC_BITS.acc) !== 0) result.acc = totals.correct / xs.rows;
+    if ((bits & METRIC_BITS.mse) !== 0) result.mse = totals.squaredError / outputs;
+    if ((bits & METRIC_BITS.mae) !== 0) result.mae = totals.absoluteError / outputs;
     return result;
   }
 
   /**
    * The model as bytes (format in io/snet.ts): layers, compile settings, weights, optimizer state
-   * and step, metadata. loadModel() restores it bit for bit. For a file in the browser, wrap the
+   * and step, metadata, and the position of its shuffle stream. loadModel() restores it bit for bit. For a file in the browser, wrap the
    * bytes in a Blob; in Node, see saveModelFile in 'simdnet/node'.
    */
   save(options: SaveOptions = {}): Uint8Array<ArrayBuffer> {
@@ -278,6 +375,7 @@ export class Sequential {
         // A learning rate lowered by reduceLROnPlateau is part of the optimizer's state.
         ...(includeOptimizer && compiled && typeof compiled.optimizer.learningRate === 'number' && net.lr !== compiled.optimizer.learningRate
           ? { lr: net.lr } : {}),
+        shuffleState: this.#shuffleRng.state(),
       },
       readFlat(net, net.mem.params),
       state,
@@ -302,8 +400,8 @@ export class Sequential {
     const { backend, specs, mem } = net;
     const out: Float32Array[] = [];
     specs.forEach((s, l) => {
-      out.push(backend.f32.slice(mem.w[l] >> 2, (mem.w[l] >> 2) + s.inputUnits * s.units));
-      out.push(backend.f32.slice(mem.b[l] >> 2, (mem.b[l] >> 2) + s.units));
+      out.push(backend.f32.slice(mem.w[l] >>> 2, (mem.w[l] >>> 2) + s.inputUnits * s.units));
+      out.push(backend.f32.slice(mem.b[l] >>> 2, (mem.b[l] >>> 2) + s.units));
     });
     return out;
   }
@@ -325,7 +423,7 @@ export class Sequential {
       if (bad >= 0) throw new SimdnetError(`weights[${i}]`, `${where}: weights[${i}] must hold finite numbers, got ${describeValue(values[bad])} at index ${bad}`);
       return values;
     });
-    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >> 2));
+    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >>> 2));
     this.#weightsSet += 1;
   }
 
@@ -349,11 +447,13 @@ export class Sequential {
       `Sequential: input [batch, ${this.inputUnits}], backend ${net.backend.name}`,
       rule('_'), line(head), rule('='), ...rows.map(line), rule('='),
       `Total params: ${net.mem.layout.count}`,
+      sparseLine(net),
     ].join('\n');
   }
 
-  /** Frees the model's backend memory; any later use throws. Safe to call twice. */
+  /** Frees the model's backend memory and stops its threads; any later use throws. Safe to call twice. */
   dispose(): void {
+    this.#net?.backend.dispose();
     this.#net = null;
     this.#compiled = null;
     this.#fitObjects = null;
@@ -372,6 +472,7 @@ export class Sequential {
     const totals = new Totals();
     this.#scoped(net, () => {
       const xData = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, xData, xs.rows);
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, xs.rows, { gather: false, loss: true, backward: true });
       forward(net, xData, xs.rows, bufs, true);
@@ -381,8 +482,8 @@ export class Sequential {
     const loss = totals.lastLoss;
     const { backend, specs, mem } = net;
     const grads = specs.flatMap((s, l) => [
-      backend.f32.slice(mem.dw[l] >> 2, (mem.dw[l] >> 2) + s.inputUnits * s.units),
-      backend.f32.slice(mem.db[l] >> 2, (mem.db[l] >> 2) + s.units),
+      backend.f32.slice(mem.dw[l] >>> 2, (mem.dw[l] >>> 2) + s.inputUnits * s.units),
+      backend.f32.slice(mem.db[l] >>> 2, (mem.db[l] >>> 2) + s.units),
     ]);
     return { loss, grads };
   }
@@ -404,6 +505,7 @@ export class Sequential {
       if (file.lr !== undefined && net.schedule === null) net.lr = file.lr;
     }
     this.metadata = file.metadata;
+    if (file.shuffleState !== null) this.#shuffleRng = Random.fromState(file.shuffleState);
   }
 
   /** A model beyond MODEL_LIMITS could be written but not read back: refuse to write it. */
@@ -442,6 +544,14 @@ export class Sequential {
 
 }
 
+/** predict's and evaluate's memory (x, y and the batch buffers) against the backend's limit. */
+function checkCallMemory(net: Network, where: string, xs: Rows, ys: Rows | undefined, batchSize: number, needs: BatchNeeds): void {
+  const batch = batchBytes(net.specs, Math.min(batchSize, xs.rows), needs);
+  const data = allocBytes(xs.data.length) + (ys ? allocBytes(ys.data.length) : 0);
+  const parts: MemoryParts = [['for the rows of x' + (ys ? ' and y' : ''), data], ['for the batch buffers', batch]];
+  checkMemory(net.backend, where, batch > data ? 'batchSize' : 'x', parts, 'pass fewer rows per call (in slices), or a smaller batchSize');
+}
+
 function checkBatchOptions(where: string, options: unknown): number {
   if (!isPlainObject(options)) throw invalid(where, 'options', 'an object such as { batchSize: 256 }', options);
   checkKeys(where, 'options', options, ['batchSize']);
@@ -458,4 +568,14 @@ function checkJson(where: string, arg: string, value: unknown): unknown {
   } catch (err) {
     throw new SimdnetError(arg, `${where}: ${arg} must be a JSON value, got one that JSON.stringify rejects (${(err as Error).message})`);
   }
+}
+
+/** summary()'s last line: the sparse-input switch, and what the last call's input density chose. */
+function sparseLine(net: Network): string {
+  if (net.sparseInputs === false) return 'Sparse inputs: off (first layer always dense)';
+  if (Number.isNaN(net.inputDensity)) return `Sparse inputs: auto (first layer sparse at ≤ ${SPARSE_MAX_DENSITY * 100}% nonzero inputs; no inputs seen yet)`;
+  const percent = `${(net.inputDensity * 100).toFixed(1)}%`;
+  return net.sparseInput
+    ? `Sparse inputs: auto; last inputs ${percent} nonzero, so the first layer skips the zeros`
+    : `Sparse inputs: auto; last inputs ${percent} nonzero (sparse at ≤ ${SPARSE_MAX_DENSITY * 100}%), so the first layer is dense`;
 }

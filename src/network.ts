@@ -7,10 +7,10 @@
  * row-major), the transpose: X is [m × n_in], W [n_in × n_out].
  *
  *   columns                                    here (rows)                         kernel
- *   Z[l] = W[l]·A[l−1] + b[l]                  Z_l = A_{l−1}·W_l + b_l              gemmNN, then bias
+ *   Z[l] = W[l]·A[l−1] + b[l]                  Z_l = A_{l−1}·W_l + b_l              gemmNN (sparseGemmNN), then bias
  *   A[l] = g(Z[l])                             A_l = g(Z_l)                         biasActivation
  *   dZ[L] = A[L] − Y, with 1/m on dW, db       dZ_L = (A_L − Y)/m (1/m folded in)   lossSigmoidBce / lossSoftmaxCce
- *   dW[l] = (1/m)·dZ[l]·A[l−1]ᵀ                dW_l = A_{l−1}ᵀ·dZ_l                 gemmTN
+ *   dW[l] = (1/m)·dZ[l]·A[l−1]ᵀ                dW_l = A_{l−1}ᵀ·dZ_l                 gemmTN (sparseGemmTN)
  *   db[l] = (1/m)·np.sum(dZ[l], axis=1)        db_l = Σ_rows dZ_l                   colSum
  *   dA[l−1] = W[l]ᵀ·dZ[l]                      dA_{l−1} = dZ_l·W_lᵀ                 gemmNTBackward: one
  *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    pass, g' (from A) fused
@@ -18,6 +18,7 @@
  */
 import type { Ptr } from './backend/backend.js';
 import { lossAndGradient, type LossName } from './losses.js';
+import { ERROR_METRICS, METRIC_BITS } from './metrics.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
 import { rowAt, type BatchBuffers, type PlannedModel } from './plan.js';
 import { learningRateAt, type Schedule } from './schedules.js';
@@ -35,6 +36,54 @@ export interface Network extends PlannedModel {
   schedule: Schedule | null;
   /** The model's seed as an int32: the dropout masks' seed for layers without their own. */
   seed: number;
+  /** The user's switch for the sparse first layer (SparseInputs). */
+  sparseInputs: SparseInputs;
+  /** The density of the current (or last) call's inputs, NaN before the first; set by measureInputs. */
+  inputDensity: number;
+  /** Whether the current call runs the first layer's products on the sparse kernels. */
+  sparseInput: boolean;
+}
+
+/**
+ * 'auto' (the default): each fit, predict and evaluate measures the density of its inputs (the
+ * share of nonzero elements) and runs the first layer's products on the sparse kernels when it is
+ * at most SPARSE_MAX_DENSITY; false: always the dense kernels. The results are the same bits
+ * either way (docs/ARCHITECTURE.md, 'Sparse inputs'); only the speed differs.
+ */
+export type SparseInputs = 'auto' | false;
+
+/**
+ * The input density up to which the sparse kernels beat the dense GEMM on the first layer's two
+ * products (Z_1 = X·W_1 and dW_1 = Xᵀ·dZ_1 together), measured on one core with nonzeros placed at
+ * random (bench/sparse.ts; images, whose zeros come in runs, do better): about 3× as fast at
+ * MNIST's 19% on the 784→128 layer at batch 64; at 35% still 1.3–1.6× with 128 outputs (batch 64
+ * and 256, 210 or 784 inputs) and level (0.95–1.1×) with 2 to 32; at 50% level or slower.
+ */
+export const SPARSE_MAX_DENSITY = 0.35;
+
+/** Rows the density is measured on: all of them up to this, else this many spread evenly. */
+const DENSITY_SAMPLE_ROWS = 1024;
+
+/**
+ * Measures the density of `rows` input rows at x and picks the first layer's kernels for the call
+ * (net.inputDensity, net.sparseInput). One countNonzero pass over at most DENSITY_SAMPLE_ROWS rows,
+ * once per call: a few hundred microseconds against a whole epoch.
+ */
+export function measureInputs(net: Network, x: Ptr, rows: number): void {
+  const width = net.specs[0].inputUnits;
+  const { backend } = net;
+  let nonzero = 0, counted = 0;
+  if (rows <= DENSITY_SAMPLE_ROWS) {
+    nonzero = backend.countNonzero(x, rows * width);
+    counted = rows;
+  } else {
+    for (let i = 0; i < DENSITY_SAMPLE_ROWS; i++) {
+      nonzero += backend.countNonzero(rowAt(x, Math.floor((i * rows) / DENSITY_SAMPLE_ROWS), width), width);
+    }
+    counted = DENSITY_SAMPLE_ROWS;
+  }
+  net.inputDensity = counted > 0 ? nonzero / (counted * width) : 0;
+  net.sparseInput = net.sparseInputs === 'auto' && net.inputDensity <= SPARSE_MAX_DENSITY;
 }
 
 /**
@@ -46,6 +95,9 @@ export class Totals {
   /** Σ batch loss × batch rows. */
   loss = 0;
   correct = 0;
+  /** Σ (a − y)² and Σ |a − y| over every output of every row (for the mse and mae metrics). */
+  squaredError = 0;
+  absoluteError = 0;
   /** The last batch's loss, left here rather than returned (docs/ARCHITECTURE.md, 'Number boxing'). */
   lastLoss = 0;
 }
@@ -64,10 +116,10 @@ export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers, tra
     const z = bufs.zs[l];
     if (z !== 0) {
       // Training a layer whose g' reads z: Z_l is kept beside A_l.
-      backend.gemmNN(m, s.units, s.inputUnits, input, mem.w[l], z, false);
+      layerProduct(net, l, m, input, z);
       backend.biasActivationKeep(s.code, z, mem.b[l], a, m, s.units, s.alpha);
     } else {
-      backend.gemmNN(m, s.units, s.inputUnits, input, mem.w[l], a, false);
+      layerProduct(net, l, m, input, a);
       backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
     }
     input = a;
@@ -78,9 +130,16 @@ export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers, tra
     }
   }
   const out = specs[last];
-  backend.gemmNN(m, out.units, out.inputUnits, input, mem.w[last], bufs.logits, false);
+  layerProduct(net, last, m, input, bufs.logits);
   backend.biasAdd(bufs.logits, mem.b[last], m, out.units);
   backend.activation(out.code, bufs.logits, bufs.acts[last], m, out.units, out.alpha);
+}
+
+/** Z_l = A_{l−1}·W_l into z: on the sparse kernel for the first layer when the call's inputs are sparse. */
+function layerProduct(net: Network, l: number, m: number, input: Ptr, z: Ptr): void {
+  const s = net.specs[l];
+  if (l === 0 && net.sparseInput) net.backend.sparseGemmNN(m, s.units, s.inputUnits, input, net.mem.w[l], z, false);
+  else net.backend.gemmNN(m, s.units, s.inputUnits, input, net.mem.w[l], z, false);
 }
 
 /** Loss of the batch after `forward` into totals.lastLoss; writes dZ_L into bufs.delta. */
@@ -93,7 +152,7 @@ export function batchLoss(net: Network, loss: LossName, y: Ptr, m: number, bufs:
     const s = specs[l];
     if (s.l1 === 0 && s.l2 === 0) continue;
     backend.regularizerPenalty(mem.w[l], s.inputUnits * s.units, s.l1, s.l2, mem.scratch);
-    totals.lastLoss += backend.f32[mem.scratch >> 2];
+    totals.lastLoss += backend.f32[mem.scratch >>> 2];
   }
 }
 
@@ -107,7 +166,8 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
     const aPrev = l === 0 ? x : bufs.acts[l - 1];
     // The layer's input: A_{l−1}, or its dropped copy.
     const input = l > 0 && bufs.drops[l - 1] !== 0 ? bufs.drops[l - 1] : aPrev;
-    backend.gemmTN(s.inputUnits, s.units, m, input, dz, mem.dw[l], false);
+    if (l === 0 && net.sparseInput) backend.sparseGemmTN(s.inputUnits, s.units, m, input, dz, mem.dw[l], false);
+    else backend.gemmTN(s.inputUnits, s.units, m, input, dz, mem.dw[l], false);
     if (s.l1 !== 0 || s.l2 !== 0) backend.regularizerGradient(mem.w[l], mem.dw[l], s.inputUnits * s.units, s.l1, s.l2);
     backend.colSum(dz, m, s.units, mem.db[l], false);
     if (l === 0) break; // no gradient for the inputs
@@ -132,17 +192,43 @@ export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): v
 /**
  * The first half of a training step on m rows at x, y: forward, loss, backward. Fills the gradient
  * region and leaves the batch's loss in totals.lastLoss; nothing is updated yet, so the caller can
- * check the loss and gradients (gradientsFinite) before applyUpdate.
+ * check the loss and gradients (gradientsFinite) before applyUpdate. `metrics` (bits, metrics.ts)
+ * says what else to add to totals.
  */
 export function computeBatch(
-  net: Network, loss: LossName, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
+  net: Network, loss: LossName, x: Ptr, y: Ptr, m: number, bufs: BatchBuffers, metrics: number, totals: Totals,
 ): void {
-  const { backend, specs } = net;
   forward(net, x, m, bufs, true);
-  if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], y, m, specs[specs.length - 1].units);
+  addMetrics(net, y, m, bufs, metrics, totals);
   batchLoss(net, loss, y, m, bufs, totals);
   totals.loss += totals.lastLoss * m;
   backward(net, x, m, bufs);
+}
+
+/** Adds the batch's correct rows and errors (as `metrics` asks) to totals, after `forward`. */
+function addMetrics(net: Network, y: Ptr, m: number, bufs: BatchBuffers, metrics: number, totals: Totals): void {
+  if (metrics === 0) return;
+  const { backend, specs } = net;
+  const units = specs[specs.length - 1].units;
+  const a = bufs.acts[specs.length - 1];
+  if ((metrics & METRIC_BITS.acc) !== 0) totals.correct += backend.countCorrect(a, y, m, units);
+  if ((metrics & ERROR_METRICS) !== 0) addErrors(backend.f32, a >>> 2, y >>> 2, m * units, totals);
+}
+
+/**
+ * Σ (a − y)² and Σ |a − y| over n outputs, into totals. A loop over the output layer only (m × units
+ * values, next to the m × units × fan-in of its product), so it runs here rather than as a kernel.
+ */
+function addErrors(f32: Float32Array, a: number, y: number, n: number, totals: Totals): void {
+  let squared = 0;
+  let absolute = 0;
+  for (let i = 0; i < n; i++) {
+    const d = f32[a + i] - f32[y + i];
+    squared += d * d;
+    absolute += Math.abs(d);
+  }
+  totals.squaredError += squared;
+  totals.absoluteError += absolute;
 }
 
 /** Whether every gradient is finite: one allFinite call over the whole region, cheap next to the GEMMs. */
@@ -159,11 +245,11 @@ export function applyUpdate(net: Network, optimizer: Optimizer): void {
   applyOptimizer(backend, optimizer, mem, mem.layout.floats, net.step, lr);
 }
 
-/** Loss (and correct count) over `rows` rows in place at x, y, in batches of bufs.rows. */
+/** Loss (and the metrics in `metrics`, bits) over `rows` rows in place at x, y, in batches of bufs.rows. */
 export function evaluateRows(
-  net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, bufs: BatchBuffers, countCorrect: boolean, totals: Totals,
+  net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, bufs: BatchBuffers, metrics: number, totals: Totals,
 ): void {
-  const { backend, specs } = net;
+  const { specs } = net;
   const inWidth = specs[0].inputUnits;
   const out = specs[specs.length - 1];
   for (let start = 0; start < rows; start += bufs.rows) {
@@ -171,7 +257,7 @@ export function evaluateRows(
     const xb = rowAt(x, start, inWidth);
     const yb = rowAt(y, start, out.units);
     forward(net, xb, m, bufs, false);
-    if (countCorrect) totals.correct += backend.countCorrect(bufs.acts[specs.length - 1], yb, m, out.units);
+    addMetrics(net, yb, m, bufs, metrics, totals);
     batchLoss(net, loss, yb, m, bufs, totals);
     totals.loss += totals.lastLoss * m;
   }
@@ -182,7 +268,7 @@ export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffe
   const { backend, specs } = net;
   const inWidth = specs[0].inputUnits;
   const units = specs[specs.length - 1].units;
-  const a = bufs.acts[specs.length - 1] >> 2;
+  const a = bufs.acts[specs.length - 1] >>> 2;
   for (let start = 0; start < rows; start += bufs.rows) {
     const m = Math.min(bufs.rows, rows - start);
     forward(net, rowAt(x, start, inWidth), m, bufs, false);

@@ -109,6 +109,10 @@ async function writeAtomic(where: string, path: string, bytes: Uint8Array): Prom
     await rename(temporary, path);
   } catch (err) {
     await unlink(temporary).catch(() => undefined);
+    const folder = dirname(path);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await stat(folder).then((s) => s.isDirectory(), () => false))) {
+      throw new SimdnetError('path', `${where}: cannot write ${path}: the folder ${folder} does not exist (create it first)`);
+    }
     throw fileError(where, path, err as Error);
   }
 }

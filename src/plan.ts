@@ -16,9 +16,14 @@
  * Per-call region (fit, predict, evaluate), allocated above the model region after backend.mark()
  * and freed with release(): the data set, copied in once; activations for the largest batch; the
  * two dZ buffers the backward pass alternates between. A training step then allocates nothing.
+ *
+ * Sizes first: every layout below has a function that says how many bytes it will take
+ * (modelBytes, batchBytes, allocBytes), and checkMemory refuses a call whose parts do not fit in
+ * what the backend can still hold, before anything is allocated.
  */
 import { derivativeFromZ, type Backend, type Ptr } from './backend/backend.js';
 import { notFiniteError, type Rows } from './data.js';
+import { SimdnetError } from './errors.js';
 import type { LayerSpec } from './layers.js';
 
 /** Floats per 16 bytes: tensor starts are rounded up to this. */
@@ -85,6 +90,43 @@ export function allocateModel(backend: Backend, specs: readonly LayerSpec[]): Mo
   };
 }
 
+/** Bytes `backend.alloc(count)` takes: count floats, rounded up to the 16-byte alignment. */
+export function allocBytes(count: number): number {
+  return Math.ceil((4 * count) / 16) * 16;
+}
+
+/** Bytes allocateModel takes: weights, gradients, the three optimizer slots and the scratch. */
+export function modelBytes(specs: readonly LayerSpec[]): number {
+  return allocBytes(5 * layoutParams(specs).floats + ALIGN_FLOATS);
+}
+
+/** A call's memory by part, as checkMemory reports it: [what, bytes]. */
+export type MemoryParts = readonly (readonly [string, number])[];
+
+/**
+ * Refuses, before anything is allocated, a call whose parts do not fit beside what the backend
+ * already holds: a SimdnetError naming `argument`, with the bytes needed against the limit, and
+ * `advice`. The backend and every other model are untouched.
+ */
+export function checkMemory(backend: Backend, where: string, argument: string, parts: MemoryParts, advice: string): void {
+  const needed = parts.reduce((sum, [, bytes]) => sum + bytes, 0);
+  const used = backend.mark();
+  if (used + needed <= backend.maxBytes) return;
+  const list = parts.filter(([, bytes]) => bytes > 0).map(([what, bytes]) => `${what} ${formatBytes(bytes)}`).join(', ');
+  throw new SimdnetError(
+    argument,
+    `${where}: needs ${formatBytes(needed)} of backend memory (${list}) beside the ${formatBytes(used)} already in use, ` +
+      `more than the ${formatBytes(backend.maxBytes)} the ${backend.name} backend can hold; ${advice}`,
+  );
+}
+
+/** "1.21 GiB (1,297,416,192 bytes)". */
+export function formatBytes(bytes: number): string {
+  const [unit, size] = bytes >= 2 ** 30 ? ['GiB', 2 ** 30] : bytes >= 2 ** 20 ? ['MiB', 2 ** 20] : ['KiB', 2 ** 10];
+  const exact = Number.isSafeInteger(bytes) ? ` (${String(bytes).replace(/\B(?=(\d{3})+$)/g, ',')} bytes)` : '';
+  return `${(bytes / size).toFixed(2)} ${unit}${exact}`;
+}
+
 /** Buffers for batches of up to `rows` rows. */
 export interface BatchBuffers {
   readonly rows: number;
@@ -138,6 +180,22 @@ export class BatchBufferSet implements BatchBuffers {
   spare: Ptr = 0;
 }
 
+/** Bytes allocateBatch takes for the same arguments. */
+export function batchBytes(specs: readonly LayerSpec[], rows: number, needs: BatchNeeds): number {
+  const last = specs[specs.length - 1];
+  const widest = Math.max(...specs.map((s) => s.units));
+  let bytes = allocBytes(rows * last.units);
+  specs.forEach((s, l) => {
+    bytes += allocBytes(rows * s.units);
+    if (needs.backward && l < specs.length - 1 && derivativeFromZ(s.code)) bytes += allocBytes(rows * s.units);
+    if (needs.backward && s.dropout > 0) bytes += allocBytes(rows * s.units);
+  });
+  if (needs.gather) bytes += allocBytes(rows * specs[0].inputUnits) + allocBytes(rows * last.units);
+  if (needs.loss || needs.backward) bytes += allocBytes(rows * widest);
+  if (needs.backward && specs.length > 1) bytes += allocBytes(rows * widest);
+  return bytes;
+}
+
 /** Buffers for batches of up to `rows` rows, written into `into` when given (else a new object). */
 export function allocateBatch(
   backend: Backend, specs: readonly LayerSpec[], rows: number, needs: BatchNeeds, into: BatchBufferSet = new BatchBufferSet(),
@@ -176,7 +234,7 @@ export function readFlat(net: PlannedModel, base: Ptr): Float32Array {
   let at = 0;
   specs.forEach((s, l) => {
     for (const [offset, size] of [[mem.layout.weightOffsets[l], s.inputUnits * s.units], [mem.layout.biasOffsets[l], s.units]]) {
-      const from = (base >> 2) + offset;
+      const from = (base >>> 2) + offset;
       out.set(backend.f32.subarray(from, from + size), at);
       at += size;
     }
@@ -190,7 +248,7 @@ export function writeFlat(net: PlannedModel, base: Ptr, flat: Float32Array): voi
   let at = 0;
   specs.forEach((s, l) => {
     for (const [offset, size] of [[mem.layout.weightOffsets[l], s.inputUnits * s.units], [mem.layout.biasOffsets[l], s.units]]) {
-      backend.f32.set(flat.subarray(at, at + size), (base >> 2) + offset);
+      backend.f32.set(flat.subarray(at, at + size), (base >>> 2) + offset);
       at += size;
     }
   });
@@ -204,7 +262,7 @@ export function rowAt(base: Ptr, row: number, width: number): Ptr {
 /** Copies rows into a fresh allocation and returns its pointer (read the view after alloc: it may grow). */
 export function upload(backend: Backend, data: Float32Array): Ptr {
   const ptr = backend.alloc(data.length);
-  backend.f32.set(data, ptr >> 2);
+  backend.f32.set(data, ptr >>> 2);
   return ptr;
 }
 

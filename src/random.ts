@@ -36,6 +36,28 @@ export class Random {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the one forbidden state
   }
 
+  /**
+   * The generator's position: its four state words (uint32). A generator made with `fromState` of
+   * them draws what this one draws next (normals start a new pair: the spare one is not kept).
+   */
+  state(): [number, number, number, number] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
+  /** The generator at a position `state()` returned (checked by the caller: four uint32, not all 0). */
+  static fromState(words: readonly number[]): Random {
+    const rng = new Random(0);
+    [rng.s0, rng.s1, rng.s2, rng.s3] = words.map((w) => w | 0);
+    return rng;
+  }
+
+  /** An independent copy, at the same position. */
+  clone(): Random {
+    const copy = Random.fromState(this.state());
+    copy.spareNormal = this.spareNormal;
+    return copy;
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

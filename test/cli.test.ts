@@ -2,8 +2,8 @@
  * The `simdnet` command end to end, as a user runs it: the built dist/cli/main.js in a child
  * process with stdout a pipe. Small seeded data (xor) and the CSV files in test/fixtures/.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,9 @@ interface Run {
   stderr: string;
 }
 
-function simdnet(args: string[]): Promise<Run> {
+function simdnet(args: string[], cwd = repo): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: repo, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args], { cwd, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -59,21 +59,39 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('simdnet --help', () => {
-  test('lists every option with its default', async () => {
+describe('help', () => {
+  test('simdnet --help lists the commands and points to their help', async () => {
     const { code, stdout } = await simdnet(['--help']);
     expect(code).toBe(0);
+    for (const command of ['train', 'evaluate', 'predict', 'bench', 'help [command]']) expect(stdout).toContain(command);
+    expect(stdout).toContain('Run "simdnet <command> --help" for the options of a command.');
+    expect((await simdnet([])).stdout).toBe(stdout);
+  });
+
+  test('simdnet train --help lists every option of train with its default, and no other', async () => {
+    const { code, stdout } = await simdnet(['train', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: simdnet train \[options\]/);
     for (const option of [
       '--data', '--label', '--hidden', '--activation', '--loss', '--optimizer', '--lr', '--epochs',
-      '--batch-size', '--backend', '--relaxed-simd', '--seed', '--save', '--model',
+      '--batch-size', '--backend', '--relaxed-simd', '--seed', '--save', '--test-split', '--validation-split', '--augment',
     ]) {
       expect(stdout).toContain(option);
     }
-    for (const command of ['train', 'evaluate', 'predict', 'bench']) expect(stdout).toContain(command);
-    expect(stdout).toContain('(default: mnist)');
-    expect(stdout).toContain('(default: 128,64)');
-    expect(stdout).toContain('(default: adam)');
-    expect(stdout).toContain('(default: 10)');
+    expect(stdout).not.toMatch(/^ +--model /m);
+    const flat = stdout.replace(/\s+/g, ' ');
+    for (const text of ['(default: mnist)', '(default: 128,64)', '(default: adam)', '(default: 10)', '(default: 64)', '(default: 42)']) {
+      expect(flat).toContain(text);
+    }
+    expect((await simdnet(['help', 'train'])).stdout).toBe(stdout);
+  });
+
+  test('simdnet evaluate --help lists what evaluate reads', async () => {
+    const { code, stdout } = await simdnet(['help', 'evaluate']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: simdnet evaluate \[options\]/);
+    for (const option of ['--model', '--data', '--label', '--backend', '--seed']) expect(stdout).toContain(option);
+    for (const option of ['--epochs', '--save', '--hidden']) expect(stdout).not.toMatch(new RegExp(`^ +${option} `, 'm'));
   });
 });
 
@@ -89,6 +107,37 @@ describe('MNIST', () => {
   });
 });
 
+describe('counts in what train prints', () => {
+  test('one epoch is "1 epoch"', async () => {
+    const { code, stdout } = await simdnet(['train', '--data', 'xor', '--epochs', '1']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(' 1 epoch, backend');
+  });
+});
+
+describe('Ctrl-C during train', () => {
+  test('stops training, saves nothing, and exits 130', async () => {
+    const save = join(dir, 'interrupted.simdnet');
+    const child = spawn(process.execPath, [cli, 'train', '--data', 'spiral', '--epochs', '1000000', '--save', save], { cwd: repo });
+    let stdout = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Interrupt once training has reported an epoch (the run would otherwise take hours).
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/epoch\s+\d+\//.test(stdout)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`exited before training:\n${stdout}`)));
+    });
+    expect(stdout).toMatch(/1,000,000 epochs, backend/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toContain('interrupted; nothing saved');
+    expect(stdout).not.toContain('test accuracy');
+    expect(existsSync(save)).toBe(false);
+  });
+});
+
 describe('--relaxed-simd', () => {
   test('trains on the relaxed-SIMD build, turning on the engine flag it needs', async () => {
     const run = await simdnet(['train', '--data', 'xor', '--hidden', '16', '--epochs', '30', '--lr', '0.01', '--batch-size', '16', '--relaxed-simd']);
@@ -96,6 +145,23 @@ describe('--relaxed-simd', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('backend wasm (relaxed SIMD)');
     expect(percentAfter(run.stdout, /test accuracy/)).toBeGreaterThan(90);
+  });
+});
+
+describe('--threads', () => {
+  test('trains on the threads asked for (the same results as on one), and the progress says how many', async () => {
+    const args = ['train', '--data', 'xor', '--hidden', '16', '--epochs', '3', '--batch-size', '16'];
+    const one = await simdnet([...args, '--threads', '1']);
+    const two = await simdnet([...args, '--threads', '2']);
+    expect(two.stderr).toBe('');
+    expect(two.code).toBe(0);
+    expect(two.stdout).toMatch(/samples\/s on 2 threads/);
+    expect(one.stdout).not.toMatch(/on \d+ threads/);
+    const losses = (out: string): string[] => out.match(/loss \d+\.\d+/g) ?? [];
+    expect(losses(two.stdout)).toEqual(losses(one.stdout));
+    const bad = await simdnet([...args, '--threads', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--threads must be a positive integer/);
   });
 });
 
@@ -219,6 +285,127 @@ describe('CSV data: train, save, evaluate, predict', () => {
   });
 });
 
+describe('evaluate and predict recognise the training data by its content, not its path', () => {
+  const fixtures = join(repo, 'test/fixtures');
+  let model: string;
+  let trainAccuracy: number;
+
+  beforeAll(async () => {
+    model = join(dir, 'recognise.simdnet');
+    // Trained on a path relative to the repository.
+    const train = await simdnet([
+      'train', '--data', 'test/fixtures/flowers.csv', '--label', 'species', '--hidden', '8', '--epochs', '20',
+      '--lr', '0.01', '--batch-size', '8', '--save', model,
+    ]);
+    expect(train.code).toBe(0);
+    trainAccuracy = percentAfter(train.stdout, /test accuracy/);
+  });
+
+  test('the training file named from another folder gives its held-out test rows', async () => {
+    const run = await simdnet(['evaluate', '--model', model, '--data', 'flowers.csv'], fixtures);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('the test split of flowers.csv (24 rows, seed 42');
+    expect(percentAfter(run.stdout, /accuracy/)).toBe(trainAccuracy);
+    // A copy elsewhere holds the same rows: the same test split.
+    const copy = join(dir, 'copy-of-flowers.csv');
+    copyFileSync(join(fixtures, 'flowers.csv'), copy);
+    const again = await simdnet(['evaluate', '--model', model, '--data', copy]);
+    expect(again.stdout).toContain('the test split of');
+    expect(percentAfter(again.stdout, /accuracy/)).toBe(trainAccuracy);
+  });
+
+  test('another file at the training file\'s path is used whole', async () => {
+    const folder = join(dir, 'same-name');
+    mkdirSync(folder);
+    const lines = readFileSync(join(fixtures, 'flowers.csv'), 'utf8').trim().split('\n');
+    writeFileSync(join(folder, 'flowers.csv'), `${lines.slice(0, 41).join('\n')}\n`);
+    const mine = join(dir, 'same-name.simdnet');
+    expect((await simdnet(['train', '--data', 'flowers.csv', '--hidden', '4', '--epochs', '1', '--save', mine], folder)).code).toBe(0);
+    writeFileSync(join(folder, 'flowers.csv'), `${[lines[0], ...lines.slice(41, 71)].join('\n')}\n`);
+    const run = await simdnet(['evaluate', '--model', mine, '--data', 'flowers.csv'], folder);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('all 30 rows of flowers.csv');
+  });
+});
+
+describe('labels', () => {
+  test('a numeric label with many distinct values is refused without --loss, with the two ways on', async () => {
+    const run = await simdnet(['train', '--data', fixture('houses.csv'), '--epochs', '1']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/houses\.csv: label column "price" holds 147 different numbers in 150 rows, 144 of them on one row only/);
+    expect(run.stderr).toMatch(/--loss mse .*--loss cce/);
+    expect(run.stdout).not.toContain('epoch');
+    const classes = await simdnet(['train', '--data', fixture('houses.csv'), '--loss', 'cce', '--epochs', '1', '--hidden', '4']);
+    expect(classes.code).toBe(0);
+    expect(classes.stdout).toContain('147 classes');
+  });
+
+  test('predict ignores the label column: blank or "?" is fine', async () => {
+    const model = join(dir, 'unlabelled.simdnet');
+    expect((await simdnet(['train', '--data', fixture('flowers.csv'), '--hidden', '4', '--epochs', '1', '--save', model])).code).toBe(0);
+    const lines = readFileSync(fixture('flowers.csv'), 'utf8').trim().split('\n');
+    const unlabelled = join(dir, 'unlabelled.csv');
+    writeFileSync(unlabelled, `${[lines[0], ...lines.slice(1, 11).map((l, i) => l.replace(/,[^,]*$/, i % 2 ? ',?' : ','))].join('\n')}\n`);
+    const run = await simdnet(['predict', '--model', model, '--data', unlabelled]);
+    expect(run.stderr).toContain('predict');
+    expect(run.code).toBe(0);
+    expect(csvRows(run.stdout)).toHaveLength(10);
+  });
+});
+
+describe('wording', () => {
+  test('one of a thing is singular, and no test rows is explained by what was asked', async () => {
+    const tiny = join(dir, 'tiny.csv');
+    writeFileSync(tiny, 'x,label\n1,a\n2,b\n');
+    const model = join(dir, 'tiny.simdnet');
+    const run = await simdnet(['train', '--data', tiny, '--epochs', '1', '--hidden', '2', '--save', model]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('(1 feature, 2 classes)');
+    expect(run.stdout).toContain(', 1 epoch, ');
+    expect(run.stdout).toContain('test     no test rows (a test split of 0.2 of 2 rows rounds to none)');
+    expect(run.stdout).not.toContain('--test-split 0');
+    const none = await simdnet(['train', '--data', tiny, '--epochs', '1', '--hidden', '2', '--test-split', '0']);
+    expect(none.stdout).toContain('test     no test rows (--test-split 0)');
+    const one = join(dir, 'one.csv');
+    writeFileSync(one, 'x\n1\n');
+    const predicted = await simdnet(['predict', '--model', model, '--data', one]);
+    expect(predicted.code).toBe(0);
+    expect(predicted.stderr).toContain('on the 1 row of');
+  });
+});
+
+describe('output', () => {
+  test('a closed stdout does not lose the model: train goes on and saves it', async () => {
+    const model = join(dir, 'closed-stdout.simdnet');
+    const child = spawn(process.execPath, [
+      cli, 'train', '--data', 'xor', '--hidden', '8', '--epochs', '5', '--backend', 'js', '--save', model,
+    ], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader goes away before the first line, as `| head -0` would.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(existsSync(model)).toBe(true);
+  });
+
+  test('regression losses are in the target\'s units, like the test scores, and say so', async () => {
+    const run = await simdnet([
+      'train', '--data', fixture('houses.csv'), '--loss', 'mse', '--hidden', '16', '--epochs', '60',
+      '--lr', '0.01', '--batch-size', '16',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/mean squared error of "price", in its units/);
+    const last = run.stdout.split('\n').filter((l) => l.startsWith('epoch')).at(-1) ?? '';
+    const valLoss = Number(/val_loss (\d+\.\d+)/.exec(last)?.[1]);
+    const testMse = Number(/test +mse (\d+\.\d+)/.exec(run.stdout)?.[1]);
+    // Standardised, val_loss would be about testMse / var(price), some 40 times smaller.
+    expect(valLoss / testMse).toBeGreaterThan(0.25);
+    expect(valLoss / testMse).toBeLessThan(4);
+  });
+});
+
 // Each case is its own short process: run them side by side.
 describe.concurrent('malformed input fails with file, line and column, and writes nothing', () => {
   test.for<[string, string, string[], RegExp]>([
@@ -226,6 +413,7 @@ describe.concurrent('malformed input fails with file, line and column, and write
     ['a non-numeric feature', 'non-numeric.csv', [], /non-numeric\.csv:3:2: feature column "width" must be a number, got "n\/a"/],
     ['an empty file', 'empty.csv', [], /empty\.csv:1:1: the file is empty/],
     ['a missing label column', 'missing-label.csv', ['--label', 'species'], /missing-label\.csv:1: no label column "species"; the header has "length", "width", "height", "kind"/],
+    ['a number beyond float32', 'too-large.csv', [], /too-large\.csv:3:2: feature column "width" holds 1e39, beyond the range of 32-bit floats/],
   ])('%s', async ([, file, extra, message], { expect }) => {
     const save = join(dir, `${file}.simdnet`);
     const run = await simdnet(['train', '--data', fixture(file), ...extra, '--epochs', '1', '--save', save]);
@@ -280,12 +468,73 @@ describe('progress display', () => {
     progress.stop();
   }
 
+  /** What a terminal shows after the text: carriage returns, cursor moves and line clears applied. */
+  function screen(text: string): string[] {
+    const lines: string[] = [''];
+    let row = 0;
+    let col = 0;
+    let saved: [number, number] = [0, 0];
+    const write = (ch: string): void => {
+      const line = lines[row].padEnd(col);
+      lines[row] = line.slice(0, col) + ch + line.slice(col + 1);
+      col++;
+    };
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i];
+      if (ch === '\r') col = 0;
+      else if (ch === '\n') {
+        row++;
+        col = 0;
+        lines[row] ??= '';
+      } else if (ch === '\u001b' && (text[i + 1] === '7' || text[i + 1] === '8')) {
+        // Save or restore the cursor: cli-progress restores it to where the bar began.
+        if (text[i + 1] === '7') saved = [row, col];
+        else [row, col] = saved;
+        i++;
+      } else if (ch === '\u001b') {
+        const seq = /^\u001b\[(\??)(\d*)([A-Za-z])/.exec(text.slice(i));
+        if (seq === null) throw new Error(`unknown escape at ${i}: ${JSON.stringify(text.slice(i, i + 8))}`);
+        i += seq[0].length - 1;
+        const [, privateMode, n, op] = seq;
+        if (privateMode === '?') continue; // cursor shown or hidden
+        if (op === 'G') col = Number(n || 1) - 1;
+        else if (op === 'K' && n === '2') lines[row] = '';
+        else if (op === 'K') lines[row] = lines[row].slice(0, col);
+        else throw new Error(`unhandled escape ${JSON.stringify(seq[0])}`);
+      } else write(ch);
+    }
+    return lines.map((l) => l.trimEnd()).filter((l) => l !== '');
+  }
+
   test('a terminal gets a bar per epoch, then the epoch line', () => {
     const { stream, text } = capture(true);
     simulate(stream);
     expect(text()).toContain('\u001b[');
     expect(text()).toMatch(/epoch 1\/2 \S*█+\S* 100% \| 100\/100 \| loss 0\.5000 \| acc 80\.00%/);
     expect(text()).toMatch(/epoch 2\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000 {2}val_acc 90\.00%/);
+  });
+
+  test('in a terminal, each finished bar gives way to its epoch line', () => {
+    const { stream, text } = capture(true);
+    simulate(stream);
+    expect(screen(text())).toEqual([
+      expect.stringMatching(/^epoch 1\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000/),
+      expect.stringMatching(/^epoch 2\/2 {2}loss 0\.5000 {2}acc 80\.00% {2}val_loss 0\.4000/),
+    ]);
+  });
+
+  test('a dumb terminal (TERM=dumb) gets plain lines, no bar', () => {
+    const term = process.env.TERM;
+    process.env.TERM = 'dumb';
+    try {
+      const { stream, text } = capture(true);
+      simulate(stream);
+      expect(text()).not.toMatch(/[\r\u001b█░]/);
+      expect(text().trim().split('\n')).toHaveLength(2);
+    } finally {
+      if (term === undefined) delete process.env.TERM;
+      else process.env.TERM = term;
+    }
   });
 
   test('a pipe gets plain lines only', () => {
@@ -303,22 +552,34 @@ describe.concurrent('wrong usage exits with 2 and says what was expected', () =>
   test.for<[string[], RegExp]>([
     [['train', '--optimizer', 'lamb'], /--optimizer must be one of sgd, momentum, adam, adamw, rmsprop, adagrad, got "lamb"/],
     [['train', '--epochs', '0'], /--epochs must be a positive integer, got "0"/],
+    [['train', '--epochs', '-5'], /--epochs must be a positive integer, got "-5"/],
+    [['train', '--lr', '-0.1'], /--lr must be a positive number, got "-0.1"/],
     [['train', '--lr', 'fast'], /--lr must be a positive number, got "fast"/],
     [['train', '--hidden', '128,x'], /--hidden must be comma-separated positive layer widths/],
     [['train', '--backend', 'gpu'], /--backend must be one of wasm, js, got "gpu"/],
     [['train', '--loss', 'hinge'], /--loss must be one of categoricalCrossentropy/],
     [['train', '--data', 'iris'], /--data must be mnist, spiral, moons, circles, xor or a CSV file, got "iris" \(no such file\)/],
     [['train', '--data', 'xor', '--label', 'y'], /--label names a column of a CSV file; xor has no columns/],
-    [['train', '--colour'], /Unknown option '--colour'/],
+    [['train', '--colour'], /unknown option '--colour'/],
+    [['train', '--bach-size', '8'], /unknown option '--bach-size' \(did you mean --batch-size\?\)/],
+    [['train', '--epochs'], /option '--epochs <n>' argument missing/],
+    [['train', '--relaxed-simd=yes'], /--relaxed-simd takes no value/],
+    [['train', 'data.csv'], /unexpected argument "data\.csv" after "train" \(options start with --\)/],
     [['evaluate'], /needs --model <path>/],
     [['evaluate', '--model', 'm', '--epochs', '3'], /option --epochs does not apply to "simdnet evaluate"/],
     [['train', '--relaxed-simd', '--backend', 'js'], /--relaxed-simd selects a build of the wasm kernels; it does not apply to --backend js/],
     [['evaluate', '--model', 'm', '--relaxed-simd'], /option --relaxed-simd does not apply to "simdnet evaluate"/],
-    [['fly'], /unknown command "fly"/],
+    [['fly'], /unknown command 'fly'/],
+    [['trian'], /unknown command 'trian' \(did you mean train\?\)/],
+    [['help', 'fly'], /unknown command 'fly'; the commands are train, evaluate, predict, bench/],
   ])('%j', async ([args, message], { expect }) => {
     const run = await simdnet(args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
-    expect(run.stderr).toContain('simdnet --help');
+    expect(run.stderr.split('\n')[0]).toMatch(/^simdnet: /);
+    // Points to the help of the command at fault, or to the list of commands.
+    const command = ['train', 'evaluate'].find((c) => c === args[0]);
+    expect(run.stderr).toContain(command === undefined ? 'Run "simdnet --help"' : `Run "simdnet ${command} --help"`);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -304,4 +304,10 @@ describe('test/support/gemm-tiles.ts', () => {
       expect(found, `const ${name} in assembly/gemm.ts`).toEqual([value]);
     }
   });
+
+  it('gives assembly/sparse.ts the k-slab depth of assembly/gemm.ts (same slabs, same sums)', () => {
+    const source = readFileSync(new URL('../assembly/sparse.ts', import.meta.url), 'utf8');
+    const found = Array.from(source.matchAll(/^const KC = (\d+);/gm), (d) => Number(d[1]));
+    expect(found).toEqual([GEMM_TILES.KC]);
+  });
 });

@@ -17,7 +17,7 @@ function craft(parts: { header: unknown; floats: ArrayLike<number>; magic?: stri
   const bytes = new Uint8Array(floatsAt + 4 * parts.floats.length);
   const view = new DataView(bytes.buffer);
   bytes.set(ENCODER.encode(parts.magic ?? 'SNET'), 0);
-  view.setUint32(4, parts.version ?? 1, true);
+  view.setUint32(4, parts.version ?? 2, true);
   view.setUint32(8, parts.jsonLength ?? json.length, true);
   bytes.set(json, 12);
   if (parts.padding !== undefined && floatsAt > 12 + json.length) bytes[12 + json.length] = parts.padding;
@@ -76,7 +76,9 @@ describe('broken files get a clear error', () => {
     await refused([1, 2, 3], /Uint8Array/);
     await refused(new Uint8Array(0), /only 0 bytes/);
     await refused(craft({ header: HEADER, floats: FLOATS, magic: 'SNAP' }), /do not start with 'SNET'/);
-    for (const version of [0, 3, 0xffffffff]) await refused(craft({ header: HEADER, floats: FLOATS, version }), new RegExp(`version is ${version}`));
+    await refused(BASE.subarray(0, 10), /start with 'SNET' but are only 10 bytes long, shorter than the 12-byte preamble/);
+    await refused(BASE.subarray(0, 1), /only 1 byte long/);
+    for (const version of [0, 4, 0xffffffff]) await refused(craft({ header: HEADER, floats: FLOATS, version }), new RegExp(`version is ${version}`));
   });
 
   it('truncated anywhere', async () => {
@@ -97,6 +99,11 @@ describe('broken files get a clear error', () => {
     await refused(bad, /not valid UTF-8 JSON/);
     await refused(craft({ header: '[1, 2]', floats: FLOATS }), /an array of length 2, not an object/);
     await refused(withHeader({ evil: true }), /unknown field "evil"/);
+    // shuffleState is required from version 2 on, unknown to version 1, and must be a generator state.
+    await refused(craft({ header: HEADER, floats: FLOATS, version: 1 }), /unknown field "shuffleState" \(format version 1\)/);
+    for (const shuffleState of [undefined, [1, 2, 3], [0, 0, 0, 0], [1, 2, 3, 2 ** 32], [1, 2, 3, -1], [1, 2, 3, 0.5], 'abcd']) {
+      await refused(withHeader({ shuffleState }), /shuffleState is .*, not four 32-bit unsigned integers/);
+    }
     await refused(craft({ header: HEADER, floats: FLOATS, padding: 7 }), /padding after the header is not zero/);
   });
 
@@ -107,12 +114,18 @@ describe('broken files get a clear error', () => {
     await refused(withHeader(hugeHeader, []), /3600060000 parameters, more than the limit of 67108864/);
     const wide = [{ units: 2_000_000, activation: 'linear', inputShape: [1] }];
     const wideHeader = { layers: wide, paramCount: 4_000_000, loss: null, optimizer: null, metrics: [], stateSlots: 0 };
-    await refused(withHeader(wideHeader, []), /2000000 units, more than the limit/);
+    await refused(withHeader(wideHeader, []), /the model has 2000000 units in layers\[0\], more than the limit/);
     const deep = Array.from({ length: MODEL_LIMITS.maxLayers + 1 }, (_, i) => ({ units: 1, ...(i === 0 ? { inputShape: [1] } : {}) }));
     await refused(withHeader({ layers: deep }), /1025 layers, more than the limit of 1024/);
     // A claimed paramCount far beyond the bytes present: refused by arithmetic, not by trying.
     await refused(withHeader({ paramCount: 2 ** 40 }), /paramCount is 1099511627776, but its layers have 26/);
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('save() refuses a model beyond the limits, in a sentence that reads', async () => {
+    const wide = await sequential({ layers: [dense({ units: MODEL_LIMITS.maxUnits + 1, inputShape: [1] })], backend: 'js' });
+    expect(() => wide.save()).toThrow(/save\(\): the model has 1048577 units in layers\[0\], more than the limit of 1048576, so it could not be loaded again$/);
+    wide.dispose();
   });
 
   it('layers, shapes and counts that do not agree', async () => {

@@ -114,7 +114,7 @@ describe('loss names and aliases', () => {
       const file = decodeModel('test', m.save({ includeOptimizer: false }));
       const header: ModelHeader = {
         layers: file.layers, loss: 'mse' as LossName, optimizer: file.compiled!.optimizer, metrics: file.compiled!.metrics,
-        step: file.step, seed: file.seed, metadata: file.metadata, paramCount: file.params.length, stateSlots: 0,
+        step: file.step, seed: file.seed, metadata: file.metadata, paramCount: file.params.length, stateSlots: 0, shuffleState: file.shuffleState!,
       };
       await expect(loadModel(encodeModel(header, file.params, file.state), { backend: 'js' })).rejects.toThrow(
         /compile settings are invalid: loss must be one of binaryCrossentropy, categoricalCrossentropy, meanSquaredError, meanAbsoluteError, huber, got "mse"/,

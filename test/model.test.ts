@@ -132,7 +132,7 @@ describe.each(BACKEND_NAMES)('model on %s', (backend) => {
       await model.fit(MOONS_X, CLASSES, { epochs: 2, batchSize: 16, seed: 1 });
       const bytes = model.save({ metadata: { classes: ['a', 'b', 'c'], note: 'moons' } });
       expect(Array.from(bytes.subarray(0, 4), (b) => String.fromCharCode(b)).join('')).toBe('SNET');
-      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)).toBe(2);
+      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)).toBe(3);
 
       const loaded = await loadModel(bytes, { backend });
       try {

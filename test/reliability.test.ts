@@ -156,7 +156,7 @@ describe.each(BACKEND_NAMES)('early stopping on %s', (backend) => {
       const before = model.getWeights();
       await expect(model.fit(X, Y, { earlyStopping: { monitor: 'val_loss' } })).rejects.toThrow(/'val_loss' needs validation data/);
       await expect(model.fit(X, Y, { earlyStopping: { patience: -1 }, validationSplit: 0.2 })).rejects.toThrow(/patience must be an integer ≥ 0/);
-      await expect(model.fit(X, Y, { earlyStopping: { monitor: 'mae' as 'loss' } })).rejects.toThrow(/monitor must be one of/);
+      await expect(model.fit(X, Y, { earlyStopping: { monitor: 'f1' as 'loss' } })).rejects.toThrow(/monitor must be one of/);
       await expect(model.fit(X, Y, { checkpoint: { onSave: 1 as unknown as () => void } })).rejects.toThrow(/checkpoint\.onSave/);
       await expect(model.fit(X, Y, { checkpoint: { saveBestOnly: true, onSave: () => {} } })).rejects.toThrow(/'val_loss' needs validation/);
       await expect(model.fit(X, Y, { epochs: 3, initialEpoch: 3 })).rejects.toThrow(/initialEpoch/);
@@ -176,19 +176,26 @@ describe.each(BACKEND_NAMES)('non-finite guard on %s', (backend) => {
     const model = await sequential({ layers: [dense({ units: 1, inputShape: [2] })], backend, seed: 1 });
     await using(model, async () => {
       model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 0.5 } });
-      let last = model.getWeights();
+      let previous = model.getWeights();
+      let last = previous;
       let steps = 0;
-      const error = await model
-        .fit(x, y, { epochs: 50, batchSize: 8, seed: 1, callbacks: { onBatchEnd: () => { last = model.getWeights(); steps++; } } })
-        .then(() => undefined, (e: unknown) => e);
+      const onBatchEnd = (): void => {
+        previous = last;
+        last = model.getWeights();
+        steps++;
+      };
+      const error = await model.fit(x, y, { epochs: 50, batchSize: 8, seed: 1, callbacks: { onBatchEnd } }).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(NonFiniteError);
       expect(error).toBeInstanceOf(SimdnetError);
       const e = error as NonFiniteError;
       expect(8 * e.epoch + e.batch).toBe(steps); // the step right after the last one that completed
       expect(e.message).toMatch(new RegExp(`in epoch ${e.epoch}, batch ${e.batch}`));
       expect(e.message).toMatch(/learning rate too high.*not scaled/);
-      expect(model.getWeights()).toEqual(last);
-      expect(last.every((w) => w.every(Number.isFinite))).toBe(true);
+      // After a non-finite loss, the update that made those weights is undone too.
+      const kept = e.quantity === 'loss' ? previous : last;
+      if (e.quantity === 'loss') expect(e.message).toMatch(/undid the update before that batch/);
+      expect(model.getWeights()).toEqual(kept);
+      expect(kept.every((w) => w.every(Number.isFinite))).toBe(true);
       // Without batch callbacks the guard checks only every few steps and replays to find the step:
       // the same error, the same weights.
       const twin = await sequential({ layers: [dense({ units: 1, inputShape: [2] })], backend, seed: 1 });
@@ -196,12 +203,63 @@ describe.each(BACKEND_NAMES)('non-finite guard on %s', (backend) => {
       const twinError = await twin.fit(x, y, { epochs: 50, batchSize: 8, seed: 1 }).then(() => undefined, (e: unknown) => e);
       expect(twinError).toBeInstanceOf(NonFiniteError);
       expect(pick(twinError as NonFiniteError)).toEqual(pick(e));
-      expect(twin.getWeights()).toEqual(last);
+      expect(twin.getWeights()).toEqual(kept);
       twin.dispose();
       // The model is usable again: a sane learning rate trains on.
       model.setWeights([[0, 0], [0]]);
       model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 1e-7 } });
       await model.fit(x, y, { epochs: 1 });
+    });
+  });
+
+  it('after a non-finite loss the kept weights predict finite values (MSE, learning rate 1e20)', async () => {
+    const rand = mulberry32(12);
+    const x = Array.from({ length: 64 }, () => [rand(), rand(), rand()]);
+    const y = x.map(([a, b, c]) => [a + 2 * b - c]);
+    for (const optimizer of [{ type: 'sgd', learningRate: 1e20 }, { type: 'momentum', learningRate: 1e20 }] as const) {
+      const model = await sequential({
+        layers: [dense({ units: 8, activation: 'relu', inputShape: [3] }), dense({ units: 1 })], backend, seed: 2,
+      });
+      await using(model, async () => {
+        model.compile({ loss: 'meanSquaredError', optimizer });
+        const error = await model.fit(x, y, { epochs: 3, batchSize: 16, seed: 1 }).then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(NonFiniteError);
+        expect(model.getWeights().every((w) => w.every(Number.isFinite))).toBe(true);
+        const out = model.predict(x).data;
+        expect(out.every(Number.isFinite), `${optimizer.type}: predictions ${out.slice(0, 4).join(', ')}`).toBe(true);
+        expect(Number.isFinite(model.evaluate(x, y).loss)).toBe(true);
+        // It trains on from there with a sane learning rate.
+        model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 1e-3 } });
+        expect((await model.fit(x, y, { epochs: 1 })).history.loss.every(Number.isFinite)).toBe(true);
+      });
+    }
+  });
+
+  it('a non-finite loss with the weights fit started with (or a callback set) undoes nothing', async () => {
+    const model = await sequential({ layers: [dense({ units: 1, inputShape: [1] })], backend, seed: 1 });
+    await using(model, async () => {
+      model.compile({ loss: 'meanSquaredError', optimizer: 'sgd' });
+      model.setWeights([[1e30], [0]]);
+      const error = await model.fit([[1e10], [1]], [0, 0], { epochs: 1, batchSize: 1, shuffle: false }).then(() => undefined, (e: unknown) => e);
+      expect(pick(error as NonFiniteError)).toEqual({ epoch: 0, batch: 0, quantity: 'loss' });
+      expect((error as Error).message).toMatch(/these are the weights fit started with \(or a callback set\), so the model keeps them/);
+      expect(model.getWeights()).toEqual([new Float32Array([1e30]), new Float32Array([0])]);
+    });
+  });
+
+  it('a non-finite loss at the first batch of an epoch undoes the last update of the epoch before', async () => {
+    // One row per batch; the last row of epoch 0 pushes the weight to ~1e20, whose output on row 0 (1e30) overflows.
+    const model = await sequential({ layers: [dense({ units: 1, inputShape: [1] })], backend, seed: 1 });
+    await using(model, async () => {
+      model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 1e18 } });
+      model.setWeights([[0], [0]]);
+      const seen: Float32Array[][] = [];
+      const error = await model.fit([[1e30], [0], [1]], [0, 0, 50], {
+        epochs: 2, batchSize: 1, shuffle: false, callbacks: { onBatchEnd: () => { seen.push(model.getWeights()); } },
+      }).then(() => undefined, (e: unknown) => e);
+      expect(pick(error as NonFiniteError)).toEqual({ epoch: 1, batch: 0, quantity: 'loss' });
+      expect(seen).toHaveLength(3);
+      expect(model.getWeights()).toEqual(seen[1]); // before the update of epoch 0's last batch
     });
   });
 

@@ -1,4 +1,4 @@
-/** Canvas drawing for the demo: the decision map with the points over it, and the training chart. */
+/** Canvas drawing for the 2-D page: the decision map with the points over it. */
 import type { Bounds } from './protocol.js';
 
 const PALETTE: [number, number, number][] = [
@@ -58,45 +58,4 @@ export function drawBoundary(
     ctx.fill();
     ctx.stroke();
   }
-}
-
-/** Loss (left scale, from 0 to its largest value) and accuracy (right scale, 0 to 1) by epoch. */
-export function drawChart(canvas: HTMLCanvasElement, epochs: number[], loss: number[], acc: number[]): void {
-  const ctx = canvas.getContext('2d')!;
-  const w = canvas.width, h = canvas.height;
-  const box = { left: 10, top: 24, right: w - 10, bottom: h - 22 };
-  ctx.clearRect(0, 0, w, h);
-  ctx.font = '12px system-ui, sans-serif';
-  ctx.strokeStyle = '#c4cad4';
-  ctx.lineWidth = 1;
-  ctx.strokeRect(box.left, box.top, box.right - box.left, box.bottom - box.top);
-  const lastEpoch = Math.max(1, epochs.at(-1) ?? 1);
-  const maxLoss = loss.reduce((a, b) => Math.max(a, b), 1e-6);
-  const x = (e: number) => box.left + ((box.right - box.left) * e) / lastEpoch;
-  const y = (v: number) => box.bottom - (box.bottom - box.top) * v;
-  // About one point per pixel column is all a line can show; long runs are thinned to that.
-  const step = Math.max(1, Math.floor(epochs.length / (box.right - box.left)));
-  const line = (values: number[], scale: number, colour: string) => {
-    ctx.strokeStyle = colour;
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    for (let i = 0; i < values.length; i += step) {
-      if (i === 0) ctx.moveTo(x(epochs[i]), y(values[i] / scale));
-      else ctx.lineTo(x(epochs[i]), y(values[i] / scale));
-    }
-    ctx.stroke();
-  };
-  line(loss, maxLoss, css(PALETTE[0]));
-  line(acc, 1, css(PALETTE[1]));
-  ctx.textBaseline = 'bottom';
-  ctx.fillStyle = css(PALETTE[0]);
-  ctx.fillText(`loss (top: ${maxLoss.toPrecision(2)})`, box.left, box.top - 4);
-  ctx.fillStyle = css(PALETTE[1]);
-  ctx.textAlign = 'right';
-  ctx.fillText('accuracy (top: 100%)', box.right, box.top - 4);
-  ctx.fillStyle = '#566070';
-  ctx.textBaseline = 'top';
-  ctx.fillText(`epoch ${epochs.length ? lastEpoch : 0}`, box.right, box.bottom + 4);
-  ctx.textAlign = 'left';
-  ctx.fillText('0', box.left, box.bottom + 4);
 }

@@ -1,11 +1,13 @@
 /**
- * Trains off the main thread so the page stays responsive. Training runs in chunks of epochs
- * sized to take about CHUNK_MS; between chunks the worker reports progress and yields to its event
- * loop, which is when a Stop message can arrive. The model stays here after training, for Continue
- * and Save; Load replaces it.
+ * Trains off the main thread so the page stays responsive. Training runs in chunks of epochs that
+ * take about CHUNK_MS; between chunks the worker reports progress and yields to its event loop,
+ * which is when a Stop message can arrive. At a pace (epochs per second at most), it also waits
+ * between chunks, so that a run on a small data set lasts long enough to be watched. The model
+ * stays here after training, for Continue and Save; Load replaces it.
  */
 import { circles, dense, loadModel, moons, sequential, spiral, xor, type Sequential } from 'simdnet';
 import { DATASETS, type Bounds, type DataRequest, type FromWorker, type SavedRun, type Snapshot, type ToWorker, type TrainConfig } from './protocol.js';
+import { threadsOf, threadsSupported, withThreads } from './threads.js';
 
 const CHUNK_MS = 60;
 const GRID = 64;
@@ -32,6 +34,8 @@ interface Run {
 let run: Run | null = null;
 let stopRequested = false;
 let running = false;
+/** Epochs per second at most; 0: full speed. */
+let pace = 0;
 
 function post(msg: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(msg, { transfer });
@@ -71,7 +75,7 @@ async function newRun(config: TrainConfig): Promise<Run> {
   const data = makeData(config);
   const binary = data.classes === 2;
   const units = [...config.hidden, binary ? 1 : data.classes];
-  const model = await sequential({
+  const model = await sequential(await withThreads({
     layers: units.map((u, i) =>
       dense({
         units: u,
@@ -82,7 +86,7 @@ async function newRun(config: TrainConfig): Promise<Run> {
     backend: config.backend,
     // Fixed, so that the wasm and JS runs start from the same weights and can be compared.
     seed: 42,
-  });
+  }, config.threads));
   model.compile({
     loss: binary ? 'binaryCrossentropy' : 'categoricalCrossentropy',
     optimizer: { type: config.optimizer, learningRate: config.learningRate },
@@ -101,7 +105,7 @@ async function loadRun(file: File, backend: 'wasm' | 'js'): Promise<Run> {
     if (!saved?.config || !(DATASETS as readonly string[]).includes(saved.config.dataset) || typeof saved.epoch !== 'number') {
       throw new Error('This file holds a model, but not one saved by this page (its settings are missing).');
     }
-    const config = { ...saved.config, backend };
+    const config = { ...saved.config, backend, threads: saved.config.threads ?? 1 };
     return (run = { model, config, data: makeData(config), epoch: saved.epoch });
   } catch (err) {
     model.dispose();
@@ -116,17 +120,22 @@ function snapshot({ model, data, epoch }: Run): Snapshot {
   return { epoch, loss, acc: acc ?? 0, grid, gridSize: GRID };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function train(current: Run, epochs: number): Promise<void> {
   const { model, config, data } = current;
+  post({ type: 'started', threads: await threadsOf(model) });
   const n = data.labels.length;
   const x = { data: data.points, shape: [n, 2] as [number, number] };
   const end = current.epoch + epochs;
-  let chunk = 1;
+  let chunk = 1, samples = 0, seconds = 0;
   while (!stopRequested && current.epoch < end) {
     const count = Math.min(chunk, end - current.epoch);
     const t0 = performance.now();
     const { history } = await model.fit(x, data.labels, { epochs: count, batchSize: config.batchSize });
-    const seconds = (performance.now() - t0) / 1000;
+    const took = (performance.now() - t0) / 1000;
+    samples += count * n;
+    seconds += took;
     current.epoch += count;
     const shot = snapshot(current);
     post(
@@ -135,16 +144,22 @@ async function train(current: Run, epochs: number): Promise<void> {
         ...shot,
         epochLoss: history.loss,
         epochAcc: history.acc ?? [],
-        samplesPerSec: (count * n) / seconds,
+        samplesPerSec: samples / seconds,
         backend: config.backend,
       },
       [shot.grid.buffer],
     );
-    // Size the next chunk from this one, so progress arrives at a steady rate on either backend.
-    chunk = Math.max(1, Math.min(500, Math.round((count * CHUNK_MS) / 1000 / Math.max(seconds, 1e-4))));
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (pace > 0) {
+      // The epochs due in one chunk's time at this pace, then a wait until they are due.
+      chunk = Math.max(1, Math.min(500, Math.round((pace * CHUNK_MS) / 1000)));
+      await sleep(Math.max(0, (1000 * count) / pace - (performance.now() - t0)));
+    } else {
+      // Sized from this chunk, so progress arrives at a steady rate on either backend.
+      chunk = Math.max(1, Math.min(500, Math.round((count * CHUNK_MS) / 1000 / Math.max(took, 1e-4))));
+      await sleep(0);
+    }
   }
-  post({ type: 'stopped', epoch: current.epoch });
+  post({ type: 'stopped', epoch: current.epoch, finished: current.epoch >= end, samples, seconds, backend: config.backend });
 }
 
 /** The points for the page to draw (copied, not transferred: a run keeps its data). */
@@ -177,9 +192,13 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     } catch (err) {
       fail(err);
     }
+  } else if (msg.type === 'pace') {
+    pace = msg.pace;
   } else if (msg.type === 'train') {
+    pace = msg.pace;
     exclusive(async () => train(await newRun(msg.config), msg.config.epochs));
   } else if (msg.type === 'continue') {
+    pace = msg.pace;
     exclusive(async () => {
       if (!run) throw new Error('There is no model to train on: press Train or load one.');
       await train(run, msg.epochs);
@@ -197,6 +216,12 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       postData(loaded.data);
       const shot = snapshot(loaded);
       post({ type: 'loaded', config: loaded.config, ...shot }, [shot.grid.buffer]);
+      post({ type: 'started', threads: await threadsOf(loaded.model) });
     });
   }
 };
+
+threadsSupported().then(
+  (threadsOption) => post({ type: 'capabilities', threadsOption }),
+  fail,
+);

@@ -52,6 +52,23 @@ export interface Backend {
    * last bits. The default build and the js backend give the same bits on every engine.
    */
   readonly relaxed: boolean;
+  /**
+   * Threads the kernels run on: 1 (the calling thread), or more for a wasm backend created with
+   * `threads`, which splits large kernel calls by output (rows or column panels of C, ranges of
+   * parameters) so that every thread count computes the same bits.
+   */
+  readonly threads: number;
+  /** Why the backend runs on fewer threads than it was asked for; undefined when it runs on all. */
+  readonly threadsReason: string | undefined;
+  /** Stops the backend's threads, if it has any (idempotent); kernels then run on the calling thread. */
+  dispose(): void;
+
+  /**
+   * The most bytes its memory can ever hold: 4 GiB for both, the wasm32 address space (the js
+   * backend keeps the same 32-bit byte offsets). The memory plan (plan.ts) checks against it before
+   * anything is allocated.
+   */
+  readonly maxBytes: number;
 
   /** Float32 / Int32 views over the whole memory. Re-read after `alloc`: memory may have grown. */
   readonly f32: Float32Array;
@@ -80,6 +97,16 @@ export interface Backend {
   gemmNTBackward(
     act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
   ): void;
+
+  // --- Sparse inputs: the two products that read a layer's input X (the first layer's, when the
+  // data are sparse), computed from the nonzero elements of X only (docs/ARCHITECTURE.md, 'Sparse
+  // inputs'). Same arguments and, whenever B is finite, the same bits as gemmNN and gemmTN: only
+  // terms whose element of A is exactly ±0 are left out, and every sum keeps the dense kernel's
+  // order. (The one exception, the sign of a zero result, and why nothing sees it: ARCHITECTURE.md.)
+  /** gemmNN with A = X [m×k] sparse: Z = X·W. */
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
+  /** gemmTN with A = X stored [k×m] sparse: dW = Xᵀ·dZ. */
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void;
 
   // --- Bias and reductions. x is [m×n], bias / out are [n].
   /** x[i,j] += bias[j]. */
@@ -146,6 +173,8 @@ export interface Backend {
   fill(x: Ptr, n: number, value: number): void;
   /** 1 if every x[i] (i < n) is finite, else 0. */
   allFinite(x: Ptr, n: number): number;
+  /** How many x[i] (i < n) are not ±0 (NaN counts): the density that picks the sparse path. */
+  countNonzero(x: Ptr, n: number): number;
 
   // --- Optimizer updates, in place over n parameters. `l2` adds l2·w to the gradient first.
   /** w ← w − lr·g. */

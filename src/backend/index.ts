@@ -2,11 +2,15 @@
 import { invalid, SimdnetError } from '../errors.js';
 import { BACKEND_NAMES, type Backend, type BackendName } from './backend.js';
 import { createJsBackend } from './js.js';
+import { createThreadedBackend, threadTuning, type ThreadedOptions } from './threads/create.js';
+import { threadHost } from './threads/host.js';
+import { ThreadsStoppedError } from './threads/pool.js';
 import { createWasmBackend, wasmRelaxedSimdSupported } from './wasm.js';
 
 export * from './backend.js';
-export { createJsBackend, createWasmBackend, wasmRelaxedSimdSupported };
+export { createJsBackend, createWasmBackend, wasmRelaxedSimdSupported, createThreadedBackend, threadTuning, ThreadsStoppedError };
 export type { WasmBackendOptions } from './wasm.js';
+export type { ThreadedOptions };
 
 /**
  * The smallest module that uses a v128 instruction: `(func (result v128) i32.const 0 i32x4.splat)`.
@@ -37,15 +41,48 @@ export function checkBackendName(where: string, value: unknown): BackendName {
 export interface BackendOptions {
   /** wasm only: use the relaxed-SIMD build (FMA in GEMM; see createWasmBackend). Default false. */
   relaxed?: boolean;
+  /**
+   * Threads to run the kernels on, the calling one included: a number, or 'auto' (the cores
+   * available, at most AUTO_THREADS_CAP, where threads can run). Default 1. When fewer threads
+   * run than asked, the backend's threadsReason says why.
+   */
+  threads?: number | 'auto';
+}
+
+/**
+ * The most threads 'auto' asks for. Each thread needs its own ~390 KiB of GEMM scratch, and a
+ * dense network's kernel calls (about a dozen per step) are cut into parts of at least the split
+ * thresholds (threads/threaded.ts), so a batch of 64 has work for only a few threads.
+ */
+export const AUTO_THREADS_CAP = 8;
+
+/** The most threads a backend accepts. */
+export const MAX_THREADS = 64;
+
+/** What 'auto' means here: the cores available (capped), or 1 with the reason threads cannot run. */
+export function autoThreads(): { threads: number; reason?: string } {
+  const host = threadHost();
+  if ('reason' in host) return { threads: 1, reason: host.reason };
+  return { threads: Math.min(host.parallelism, AUTO_THREADS_CAP) };
+}
+
+/** `value` as a thread count or 'auto'; a SimdnetError naming `where`'s `threads` option otherwise. */
+export function checkThreads(where: string, value: unknown): number | 'auto' {
+  if (value === 'auto' || (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_THREADS)) {
+    return value as number | 'auto';
+  }
+  throw invalid(where, 'threads', `'auto' or a whole number of threads from 1 to ${MAX_THREADS}`, value);
 }
 
 export async function createBackend(name: BackendName = 'wasm', options: BackendOptions = {}): Promise<Backend> {
   const relaxed = options.relaxed ?? false;
+  const threads = checkThreads('createBackend', options.threads ?? 1);
   if (name === 'js') {
     if (relaxed) {
       throw new SimdnetError('relaxed', "createBackend: relaxed SIMD is a build of the 'wasm' backend; backend 'js' has none");
     }
-    return createJsBackend();
+    const asked = threads === 'auto' ? autoThreads().threads : threads;
+    return createJsBackend(undefined, asked > 1 ? "the 'js' backend runs on one thread; threads need backend 'wasm'" : undefined);
   }
   if (name === 'wasm') {
     if (!wasmSimdSupported()) {
@@ -55,7 +92,17 @@ export async function createBackend(name: BackendName = 'wasm', options: Backend
           "support; use backend 'js' instead",
       );
     }
-    return await createWasmBackend({ relaxed });
+    return await createThreadsOrOne(relaxed, threads);
   }
   throw invalid('createBackend', 'backend', "'wasm' or 'js'", name);
+}
+
+/** The wasm backend on `threads` threads where they can start, else on one with the reason. */
+async function createThreadsOrOne(relaxed: boolean, threads: number | 'auto'): Promise<Backend> {
+  const auto = threads === 'auto' ? autoThreads() : undefined;
+  const asked = auto ? auto.threads : (threads as number);
+  if (asked <= 1) return createWasmBackend({ relaxed, threadsReason: auto?.reason });
+  const threaded = await createThreadedBackend({ relaxed, threads: asked });
+  if ('reason' in threaded) return createWasmBackend({ relaxed, threadsReason: threaded.reason });
+  return threaded;
 }

@@ -12,11 +12,17 @@ import { ALIGN, alignUp, BumpAllocator } from './bump.js';
 import * as updates from './js-updates.js';
 
 const DEFAULT_INITIAL_BYTES = 1 << 20;
+/**
+ * 4 GiB, as wasm32: pointers are byte offsets turned into indices with `>>> 2` (unsigned 32-bit).
+ * The engine allows more (V8: ArrayBuffers up to 2^53 − 1 bytes, typed arrays up to 2^32
+ * elements), but one limit for both backends means a model that fits one fits the other.
+ */
+const MAX_BYTES = 2 ** 32;
 /** Offset 0 is never handed out, so that a zero pointer is always a bug. */
 const HEAP_BASE = ALIGN;
 
 // eslint-disable-next-line max-lines-per-function -- a closure over the memory views, holding one function per kernel (each short)
-export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): Backend {
+export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, threadsReason?: string): Backend {
   let buffer = new ArrayBuffer(Math.max(alignUp(initialBytes), 2 * ALIGN));
   let f32 = new Float32Array(buffer);
   let i32 = new Int32Array(buffer);
@@ -31,7 +37,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     get byteLength() { return buffer.byteLength; },
     growTo(bytes: number): void {
       let size = buffer.byteLength;
-      while (size < bytes) size *= 2;
+      while (size < bytes) size = Math.min(2 * size, MAX_BYTES);
       const grown = new ArrayBuffer(size);
       new Uint8Array(grown).set(new Uint8Array(buffer));
       buffer = grown;
@@ -39,22 +45,26 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       i32 = new Int32Array(buffer);
     },
     zero(from: number, to: number): void {
-      f32.fill(0, from >> 2, to >> 2);
+      f32.fill(0, from >>> 2, to >>> 2);
     },
-  }, HEAP_BASE);
+  }, HEAP_BASE, MAX_BYTES, 'the js backend\'s 4 GiB');
 
   // --- GEMM. C[m×n] (=|+=) op(A)·op(B); C must not alias A or B.
 
   /**
    * C = op(A)·B in i-k-j order, four rows of B per pass over a row of C. Element (i, p) of op(A)
    * sits at A + i·rowStride + p·depthStride: (k, 1) for A [m×k], (1, m) for Aᵀ with A stored [k×m].
+   * With skipZeros (the sparse kernels) a group of four terms whose elements of A are all ±0, or a
+   * zero term of the tail, is left out: it would add ±0 to C (B finite), which changes no bit unless
+   * C is −0 (docs/ARCHITECTURE.md, 'Sparse inputs'). Groups with a nonzero are computed whole, so
+   * the sums round as the dense loop's do.
    */
   function gemmRowsKJ(
     m: number, n: number, k: number, a: Ptr, rowStride: number, depthStride: number,
-    b: Ptr, c: Ptr, accumulate: boolean,
+    b: Ptr, c: Ptr, accumulate: boolean, skipZeros: boolean,
   ): void {
     const f = f32;
-    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const A = a >>> 2, B = b >>> 2, C = c >>> 2;
     const k4 = k - (k % 4);
     const s = depthStride;
     for (let i = 0; i < m; i++) {
@@ -65,6 +75,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       for (; p < k4; p += 4) {
         const ap = ai + p * s;
         const a0 = f[ap], a1 = f[ap + s], a2 = f[ap + 2 * s], a3 = f[ap + 3 * s];
+        if (skipZeros && a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
         const b0 = B + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
         for (let j = 0; j < n; j++) {
           f[ci + j] += a0 * f[b0 + j] + a1 * f[b1 + j] + a2 * f[b2 + j] + a3 * f[b3 + j];
@@ -72,6 +83,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
       }
       for (; p < k; p++) {
         const ap = f[ai + p * s];
+        if (skipZeros && ap === 0) continue;
         const bp = B + p * n;
         for (let j = 0; j < n; j++) f[ci + j] += ap * f[bp + j];
       }
@@ -80,12 +92,22 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
 
   /** A is [m×k], B is [k×n]. */
   function gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
-    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate);
+    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate, false);
   }
 
   /** Aᵀ·B with A stored [k×m], B [k×n]. */
   function gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
-    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate);
+    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate, false);
+  }
+
+  /** gemmNN skipping the zero groups of A (the sparse kernels of backend.ts). */
+  function sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    gemmRowsKJ(m, n, k, a, k, 1, b, c, accumulate, true);
+  }
+
+  /** gemmTN skipping the zero groups of A. */
+  function sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    gemmRowsKJ(m, n, k, a, 1, m, b, c, accumulate, true);
   }
 
   /**
@@ -95,7 +117,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
    */
   function gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
     const f = f32;
-    const A = a >> 2, B = b >> 2, C = c >> 2;
+    const A = a >>> 2, B = b >>> 2, C = c >>> 2;
     const k4 = k - (k % 4);
     for (let i = 0; i < m; i++) {
       const ai = A + i * k;
@@ -137,7 +159,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** x[i,j] += bias[j] over x [m×n]. */
   function biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {
     const f = f32;
-    const X = x >> 2, b = bias >> 2;
+    const X = x >>> 2, b = bias >>> 2;
     for (let i = 0; i < m; i++) {
       const xi = X + i * n;
       for (let j = 0; j < n; j++) f[xi + j] += f[b + j];
@@ -147,7 +169,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** out[j] (=|+=) Σ_i x[i,j] over x [m×n], summed row by row into out. */
   function colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: boolean): void {
     const f = f32;
-    const X = x >> 2, o = out >> 2;
+    const X = x >>> 2, o = out >>> 2;
     if (!accumulate) f.fill(0, o, o + n);
     for (let i = 0; i < m; i++) {
       const xi = X + i * n;
@@ -214,7 +236,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** y = g(x) over [m×n]; y may alias x. */
   function activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
     const f = f32;
-    const X = x >> 2, Y = y >> 2;
+    const X = x >>> 2, Y = y >>> 2;
     if (X !== Y) f.copyWithin(Y, X, X + m * n);
     scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) activateRow(f, act, Y + i * n, n);
@@ -225,7 +247,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number,
   ): void {
     const f = f32;
-    const X = x >> 2, b = bias >> 2, Y = y >> 2;
+    const X = x >>> 2, b = bias >>> 2, Y = y >>> 2;
     scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) {
       const xi = X + i * n, yi = Y + i * n;
@@ -239,7 +261,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     act: ActivationCode, z: Ptr, bias: Ptr, a: Ptr, m: number, n: number, alpha: number,
   ): void {
     const f = f32;
-    const Z = z >> 2, b = bias >> 2, A = a >> 2;
+    const Z = z >>> 2, b = bias >>> 2, A = a >>> 2;
     scalars[ALPHA] = alpha;
     for (let i = 0; i < m; i++) {
       const zi = Z + i * n, ai = A + i * n;
@@ -263,7 +285,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** activationBackward with alpha read from scalars; `a` holds z for the activations of derivativeFromZ. */
   function backwardRows(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, G = dA >> 2, D = dZ >> 2;
+    const A = a >>> 2, G = dA >>> 2, D = dZ >>> 2;
     const len = m * n;
     switch (act) {
       case ACTIVATION.linear:
@@ -340,7 +362,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Mean of max(z,0) − z·y + log(1 + e^−|z|) over m·n into scalars[LOSS]; dz = (a − y)/(m·n); dz may alias a. */
   function sigmoidBce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
-    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const Z = z >>> 2, A = a >>> 2, Yp = y >>> 2, D = dz >>> 2;
     const len = m * n;
     const scale = 1 / len;
     let sum = 0;
@@ -358,7 +380,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
    */
   function softmaxCce(z: Ptr, a: Ptr, y: Ptr, dz: Ptr, m: number, n: number): void {
     const f = f32;
-    const Z = z >> 2, A = a >> 2, Yp = y >> 2, D = dz >> 2;
+    const Z = z >>> 2, A = a >>> 2, Yp = y >>> 2, D = dz >>> 2;
     const scale = 1 / m;
     let sum = 0;
     for (let r = 0; r < m; r++) {
@@ -380,7 +402,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Mean of (a − y)² over m·n into scalars[LOSS]; da = 2(a − y)/(m·n); da may alias a. */
   function mse(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const A = a >>> 2, Yp = y >>> 2, D = da >>> 2;
     const len = m * n;
     const scale = 1 / len;
     let sum = 0;
@@ -406,7 +428,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Mean of |a − y| over m·n into scalars[LOSS]; da = sign(a − y)/(m·n); da may alias a. */
   function mae(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const A = a >>> 2, Yp = y >>> 2, D = da >>> 2;
     const len = m * n;
     const scale = 1 / len;
     let sum = 0;
@@ -421,7 +443,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** Huber loss with δ from scalars[ALPHA] into scalars[LOSS]; da = clamp(a − y, ±δ)/(m·n); da may alias a. */
   function huber(a: Ptr, y: Ptr, da: Ptr, m: number, n: number): void {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2, D = da >> 2;
+    const A = a >>> 2, Yp = y >>> 2, D = da >>> 2;
     const delta = scalars[ALPHA];
     const len = m * n;
     const scale = 1 / len;
@@ -438,7 +460,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** n = 1: (a ≥ 0.5) == (y ≥ 0.5); n > 1: argmax(a row) == argmax(y row), first maximum wins. */
   function countCorrect(a: Ptr, y: Ptr, m: number, n: number): number {
     const f = f32;
-    const A = a >> 2, Yp = y >> 2;
+    const A = a >>> 2, Yp = y >>> 2;
     let correct = 0;
     if (n === 1) {
       for (let i = 0; i < m; i++) if ((f[A + i] >= 0.5) === (f[Yp + i] >= 0.5)) correct++;
@@ -455,7 +477,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   /** dst row r = src row index[r]; rows are rowLen floats, index is i32. */
   function gatherRows(src: Ptr, index: Ptr, count: number, rowLen: number, dst: Ptr): void {
     const f = f32, idx = i32;
-    const S = src >> 2, I = index >> 2, D = dst >> 2;
+    const S = src >>> 2, I = index >>> 2, D = dst >>> 2;
     for (let r = 0; r < count; r++) {
       const from = S + idx[I + r] * rowLen;
       f.copyWithin(D + r * rowLen, from, from + rowLen);
@@ -463,16 +485,16 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
   }
 
   function copy(src: Ptr, dst: Ptr, n: number): void {
-    f32.copyWithin(dst >> 2, src >> 2, (src >> 2) + n);
+    f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + n);
   }
 
   function fill(x: Ptr, n: number, value: number): void {
-    f32.fill(value, x >> 2, (x >> 2) + n);
+    f32.fill(value, x >>> 2, (x >>> 2) + n);
   }
 
   function allFinite(x: Ptr, n: number): number {
     const f = f32;
-    const X = x >> 2;
+    const X = x >>> 2;
     for (let i = 0; i < n; i++) {
       const v = f[X + i];
       if (v - v !== 0) return 0; // NaN for ±Infinity and NaN
@@ -480,59 +502,107 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     return 1;
   }
 
-  // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2).
+  function countNonzero(x: Ptr, n: number): number {
+    const f = f32;
+    const X = x >>> 2;
+    let count = 0;
+    for (let i = 0; i < n; i++) if (f[X + i] !== 0) count++; // NaN !== 0
+    return count;
+  }
 
-  /** w ← w − lr·g'. */
+  // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2). The state they keep
+  // (m, v) is stored flushed to zero, as in assembly/optimizers.ts, which says why: a magnitude
+  // below the smallest normal float32 is stored as +0, and the update uses the flushed value. With
+  // l2 > 0, a weight below weightFloor(l2) is stored as 0. With l2 = 0 (the default) a loop without
+  // the l2 term pays for the flush, as in the wasm kernels.
+
+  /** w ← w − lr·g'; with l2 > 0, 0 below weightFloor(l2). */
   function sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2;
+    const W = w >>> 2, G = g >>> 2;
+    if (l2 === 0) {
+      for (let i = 0; i < n; i++) f[W + i] -= lr * f[G + i];
+      return;
+    }
+    const floor = weightFloor(l2);
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
-      f[W + i] = wi - lr * (f[G + i] + l2 * wi);
+      f[W + i] = flushWeight(wi - lr * (f[G + i] + l2 * wi), floor);
     }
   }
 
-  /** m ← βm + (1−β)g'; w ← w − lr·m/(1−βᵗ). */
+  /** m ← βm + (1−β)g', flushed; w ← w − lr·m/(1−βᵗ), with l2 > 0 0 below weightFloor(l2). */
   function momentum(
     w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number,
   ): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2, M = mom >> 2;
+    const W = w >>> 2, G = g >>> 2, M = mom >>> 2;
     const step = lr / (1 - Math.pow(beta, t));
     const oneMinusBeta = 1 - beta;
+    if (l2 === 0) {
+      for (let i = 0; i < n; i++) {
+        const wi = f[W + i];
+        const mi = flush(beta * f[M + i] + oneMinusBeta * f[G + i]);
+        f[M + i] = mi;
+        f[W + i] = wi - step * mi;
+      }
+      return;
+    }
+    const floor = weightFloor(l2);
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
       const gi = f[G + i] + l2 * wi;
-      const mi = beta * f[M + i] + oneMinusBeta * gi;
+      const mi = flush(beta * f[M + i] + oneMinusBeta * gi);
       f[M + i] = mi;
-      f[W + i] = wi - step * mi;
+      f[W + i] = flushWeight(wi - step * mi, floor);
     }
   }
 
-  /** m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'²; w ← w − lr·m̂/(√v̂ + ε). */
+  /**
+   * m ← β1m + (1−β1)g'; v ← β2v + (1−β2)g'², both flushed; w ← w − lr·m̂/(√v̂ + ε), with l2 > 0
+   * 0 below weightFloor(l2), computed as w − m/(√v·a + b) like the wasm kernel
+   * (assembly/optimizers.ts explains the constants).
+   */
   function adam(
     w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
     lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
   ): void {
     const f = f32;
-    const W = w >> 2, G = g >> 2, M = m >> 2, V = v >> 2;
-    const c1 = 1 / (1 - Math.pow(beta1, t));
-    const c2 = 1 / (1 - Math.pow(beta2, t));
+    const W = w >>> 2, G = g >>> 2, M = m >>> 2, V = v >>> 2;
+    const scale = (1 - Math.pow(beta1, t)) / lr;
+    const a = Math.sqrt(1 / (1 - Math.pow(beta2, t))) * scale;
+    const b = epsilon * scale;
     const b1c = 1 - beta1, b2c = 1 - beta2;
+    if (l2 === 0) {
+      for (let i = 0; i < n; i++) {
+        const gi = f[G + i];
+        const mi = flush(beta1 * f[M + i] + b1c * gi);
+        const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
+        f[M + i] = mi;
+        f[V + i] = vi;
+        f[W + i] -= mi / (Math.sqrt(vi) * a + b);
+      }
+      return;
+    }
+    const floor = weightFloor(l2);
     for (let i = 0; i < n; i++) {
       const wi = f[W + i];
       const gi = f[G + i] + l2 * wi;
-      const mi = beta1 * f[M + i] + b1c * gi;
-      const vi = beta2 * f[V + i] + b2c * gi * gi;
+      const mi = flush(beta1 * f[M + i] + b1c * gi);
+      const vi = flush(beta2 * f[V + i] + b2c * gi * gi);
       f[M + i] = mi;
       f[V + i] = vi;
-      f[W + i] = wi - (lr * mi * c1) / (Math.sqrt(vi * c2) + epsilon);
+      f[W + i] = flushWeight(wi - mi / (Math.sqrt(vi) * a + b), floor);
     }
   }
 
   return {
     name: 'js',
     relaxed: false,
+    threads: 1,
+    threadsReason,
+    dispose: (): void => undefined,
+    maxBytes: MAX_BYTES,
     get f32() { return f32; },
     get i32() { return i32; },
 
@@ -540,26 +610,55 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES): B
     mark: (): number => heap.mark(),
     release: (mark: number): void => heap.release(mark),
 
-    gemmNN, gemmTN, gemmNT, gemmNTBackward,
+    gemmNN, gemmTN, gemmNT, gemmNTBackward, sparseGemmNN, sparseGemmTN,
     biasAdd, colSum,
     activation, biasActivation, biasActivationKeep, activationBackward,
     lossSigmoidBce, lossSoftmaxCce, lossMse, lossMae, lossHuber, countCorrect,
-    gatherRows, copy, fill, allFinite,
+    gatherRows, copy, fill, allFinite, countNonzero,
     sgd, momentum, adam,
     // The kernels of js-updates.ts, on the current view of memory.
-    sgdMomentum: (w, g, acc, n, lr, mu, nesterov, l2) => updates.sgdMomentum(f32, w >> 2, g >> 2, acc >> 2, n, lr, mu, nesterov, l2),
+    sgdMomentum: (w, g, acc, n, lr, mu, nesterov, l2) => updates.sgdMomentum(f32, w >>> 2, g >>> 2, acc >>> 2, n, lr, mu, nesterov, l2),
     rmsprop: (w, g, ms, mom, mg, n, lr, rho, epsilon, mu, centered) =>
-      updates.rmsprop(f32, w >> 2, g >> 2, ms >> 2, mom >> 2, mg >> 2, n, lr, rho, epsilon, mu, centered),
-    adagrad: (w, g, acc, n, lr, epsilon) => updates.adagrad(f32, w >> 2, g >> 2, acc >> 2, n, lr, epsilon),
+      updates.rmsprop(f32, w >>> 2, g >>> 2, ms >>> 2, mom >>> 2, mg >>> 2, n, lr, rho, epsilon, mu, centered),
+    adagrad: (w, g, acc, n, lr, epsilon) => updates.adagrad(f32, w >>> 2, g >>> 2, acc >>> 2, n, lr, epsilon),
     adamw: (w, g, m, v, n, lr, beta1, beta2, epsilon, weightDecay, t) =>
-      updates.adamw(f32, w >> 2, g >> 2, m >> 2, v >> 2, n, lr, beta1, beta2, epsilon, weightDecay, t),
-    sumSquares: (x, n, out) => updates.sumSquares(f32, x >> 2, n, out >> 2),
-    scaleInPlace: (x, n, s) => updates.scaleInPlace(f32, x >> 2, n, s),
-    clampInPlace: (x, n, c) => updates.clampInPlace(f32, x >> 2, n, c),
-    regularizerGradient: (w, dw, n, l1, l2) => updates.regularizerGradient(f32, w >> 2, dw >> 2, n, l1, l2),
-    regularizerPenalty: (w, n, l1, l2, out) => updates.regularizerPenalty(f32, w >> 2, n, l1, l2, out >> 2),
-    dropout: (x, y, n, first, rate, seed, step, layer) => updates.dropout(f32, x >> 2, y >> 2, n, first, rate, seed, step, layer),
+      updates.adamw(f32, w >>> 2, g >>> 2, m >>> 2, v >>> 2, n, lr, beta1, beta2, epsilon, weightDecay, t),
+    sumSquares: (x, n, out) => updates.sumSquares(f32, x >>> 2, n, out >>> 2),
+    scaleInPlace: (x, n, s) => updates.scaleInPlace(f32, x >>> 2, n, s),
+    clampInPlace: (x, n, c) => updates.clampInPlace(f32, x >>> 2, n, c),
+    regularizerGradient: (w, dw, n, l1, l2) => updates.regularizerGradient(f32, w >>> 2, dw >>> 2, n, l1, l2),
+    regularizerPenalty: (w, n, l1, l2, out) => updates.regularizerPenalty(f32, w >>> 2, n, l1, l2, out >>> 2),
+    dropout: (x, y, n, first, rate, seed, step, layer) => updates.dropout(f32, x >>> 2, y >>> 2, n, first, rate, seed, step, layer),
   };
+}
+
+/**
+ * Doubles of smaller magnitude round to a subnormal float32 or to ±0 when stored: 2^-126 − 2^-150,
+ * halfway between the smallest normal float32 and the largest subnormal one (that tie rounds up to
+ * 2^-126, whose significand is even).
+ */
+const FLUSH_BELOW = 2 ** -126 - 2 ** -150;
+
+/**
+ * v, or +0 where storing v in a Float32Array would give a subnormal float or −0: the floats that
+ * the wasm kernels' flush of their float32 results turns into +0. NaN passes unchanged.
+ */
+function flush(v: number): number {
+  return Math.abs(v) < FLUSH_BELOW ? 0 : v;
+}
+
+/**
+ * With l2 > 0, weights of smaller magnitude are stored as 0: there l2·w would be subnormal (see
+ * assembly/optimizers.ts). A float32, as in the wasm kernels.
+ */
+function weightFloor(l2: number): number {
+  return Math.fround(2 ** -126 / Math.min(l2, 1));
+}
+
+/** v rounded to float32, or +0 where that is below `floor` in magnitude (or −0). NaN passes. */
+function flushWeight(v: number, floor: number): number {
+  const r = Math.fround(v);
+  return Math.abs(r) < floor ? 0 : r;
 }
 
 /** σ(z) without overflow: e^−|z| ≤ 1 on both branches. */

@@ -5,8 +5,8 @@
  *
  * TypeScript owns the memory plan. The module allocates nothing; this file runs a 16-byte aligned
  * bump allocator over its linear memory, starting at the module's heap base, and reserves at
- * creation the scratch the kernels need (GEMM packing panels and a small hyper-parameter slot), so
- * a later worker pool can give each worker its own.
+ * creation the scratch the kernels need (GEMM packing panels and a small hyper-parameter slot);
+ * the threaded backend (threads/threaded.ts) gives each worker its own as well.
  */
 import { instantiate } from '@assemblyscript/loader';
 import { SimdnetError } from '../errors.js';
@@ -15,8 +15,7 @@ import { ACTIVATION, derivativeFromZ, type ActivationCode, type Backend, type Pt
 import { BumpAllocator, type GrowableMemory } from './bump.js';
 
 /** The raw exports of build/simdnet.wasm: numbers and pointers only; bools are 0/1. */
-interface KernelExports {
-  readonly memory: WebAssembly.Memory;
+export interface KernelExports {
   heapBase(): number;
   tmpFloats(): number;
   gemmScratchFloats(): number;
@@ -28,6 +27,10 @@ interface KernelExports {
     accumulate: number, scratch: Ptr): void;
   gemmNTBackward(act: number, m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number,
     c: Ptr, ldc: number, p: Ptr, ldp: number, alpha: number, scratch: Ptr): void;
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number,
+    accumulate: number, scratch: Ptr): void;
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number,
+    accumulate: number, scratch: Ptr): void;
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void;
   colSum(x: Ptr, m: number, n: number, out: Ptr, accumulate: number): void;
   activation(act: number, x: Ptr, y: Ptr, m: number, n: number, alpha: number, tmp: Ptr): void;
@@ -44,6 +47,7 @@ interface KernelExports {
   copy(src: Ptr, dst: Ptr, n: number): void;
   fill(x: Ptr, n: number, value: number): void;
   allFinite(x: Ptr, n: number): number;
+  countNonzero(x: Ptr, n: number): number;
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number, tmp: Ptr): void;
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number, tmp: Ptr): void;
   adam(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, epsilon: number,
@@ -62,11 +66,12 @@ interface KernelExports {
   dropout(x: Ptr, y: Ptr, n: number, first: number, rate: number, seed: number, step: number, layer: number, tmp: Ptr): void;
 }
 
-const PAGE_BYTES = 65536;
-const MAX_BYTES = 65536 * PAGE_BYTES; // wasm32 limit
+export const PAGE_BYTES = 65536;
+export const MAX_PAGES = 65536; // wasm32 limit
+const MAX_BYTES = MAX_PAGES * PAGE_BYTES;
 
 /** base64 → bytes without Node built-ins, so the same code runs in browsers. */
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -101,17 +106,30 @@ export function wasmRelaxedSimdSupported(): boolean {
 }
 
 // Each build is compiled once per process: later backends only instantiate, which is cheap.
-const embeddedModules: { plain?: Promise<WebAssembly.Module>; relaxed?: Promise<WebAssembly.Module> } = {};
+type BuildName = 'plain' | 'relaxed' | 'shared' | 'relaxedShared';
+const embeddedModules: Partial<Record<BuildName, Promise<WebAssembly.Module>>> = {};
 
-function loadEmbeddedModule(relaxed: boolean): Promise<WebAssembly.Module> {
-  const key = relaxed ? 'relaxed' : 'plain';
+/** The base64 text of a build: every build but the default sits in its own module, fetched by bundles only when used. */
+function embeddedBase64(key: BuildName): Promise<string> {
+  switch (key) {
+    case 'plain': return Promise.resolve(wasmBase64);
+    case 'relaxed': return import('../wasm/simdnet-relaxed.generated.js').then((m) => m.wasmRelaxedBase64);
+    case 'shared': return import('../wasm/simdnet-shared.generated.js').then((m) => m.wasmSharedBase64);
+    default: return import('../wasm/simdnet-relaxed-shared.generated.js').then((m) => m.wasmRelaxedSharedBase64);
+  }
+}
+
+/**
+ * One of the embedded builds, compiled: the default or relaxed-SIMD one, owning its memory, or
+ * (shared) the same kernels over an imported shared memory, for a backend with threads.
+ */
+export function loadEmbeddedModule(relaxed: boolean, shared = false): Promise<WebAssembly.Module> {
+  const key: BuildName = shared ? (relaxed ? 'relaxedShared' : 'shared') : relaxed ? 'relaxed' : 'plain';
   let module = embeddedModules[key];
   if (module === undefined) {
-    // The relaxed build sits in its own module so that bundles fetch it only when it is used.
-    module = relaxed
-      ? import('../wasm/simdnet-relaxed.generated.js')
-        .then(({ wasmRelaxedBase64 }) => WebAssembly.compile(decodeBase64(wasmRelaxedBase64)))
-      : WebAssembly.compile(decodeBase64(wasmBase64));
+    module = key === 'plain'
+      ? WebAssembly.compile(decodeBase64(wasmBase64))
+      : embeddedBase64(key).then((text) => WebAssembly.compile(decodeBase64(text)));
     embeddedModules[key] = module;
     // Let a failed compile be retried rather than cached.
     module.catch(() => { embeddedModules[key] = undefined; });
@@ -129,6 +147,8 @@ export interface WasmBackendOptions {
    * the engine does not accept relaxed SIMD (see wasmRelaxedSimdSupported). Default false.
    */
   relaxed?: boolean;
+  /** Why this one-thread backend stands in for one with threads (see createBackend's threads). */
+  threadsReason?: string;
 }
 
 /**
@@ -160,49 +180,65 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     ?? (options.bytes !== undefined ? await WebAssembly.compile(options.bytes) : await loadEmbeddedModule(relaxed));
   const { instance } = await instantiate(module, {});
   // The raw exports, not the loader's demangled wrappers: those add a rest-argument call per kernel.
-  return new WasmBackend(instance.exports as unknown as KernelExports, relaxed);
+  const exports = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
+  return new WasmBackend(exports, exports.memory, relaxed, options.threadsReason);
 }
 
-class WasmBackend implements Backend {
+export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly relaxed: boolean;
+  readonly #threadsReason: string | undefined;
+  readonly maxBytes = MAX_BYTES;
 
-  private readonly ex: KernelExports;
+  protected readonly ex: KernelExports;
   private readonly memory: WebAssembly.Memory;
   private f32View: Float32Array;
   private i32View: Int32Array;
   private readonly heap: BumpAllocator;
-  private readonly gemmScratch: Ptr;
-  private readonly tmp: Ptr;
+  protected readonly gemmScratch: Ptr;
+  protected readonly tmp: Ptr;
 
-  constructor(ex: KernelExports, relaxed: boolean) {
+  /** `memory` is the module's own, or (a shared build) the shared memory it was instantiated over. */
+  constructor(ex: KernelExports, memory: WebAssembly.Memory, relaxed: boolean, threadsReason?: string) {
     this.relaxed = relaxed;
+    this.#threadsReason = threadsReason;
     this.ex = ex;
-    this.memory = ex.memory;
-    this.f32View = new Float32Array(this.memory.buffer);
-    this.i32View = new Int32Array(this.memory.buffer);
-    const view = (): Float32Array => this.f32;
-    const memory: GrowableMemory = {
-      get byteLength() { return view().byteLength; },
-      growTo: (bytes) => growMemory(this.memory, view().byteLength, bytes),
-      zero: (from, to) => view().fill(0, from >>> 2, to >>> 2),
+    this.memory = memory;
+    this.f32View = new Float32Array(memory.buffer);
+    this.i32View = new Int32Array(memory.buffer);
+    const grown: GrowableMemory = {
+      get byteLength() { return memory.buffer.byteLength; },
+      growTo: (bytes) => {
+        growMemory(memory, memory.buffer.byteLength, bytes);
+        this.remakeViews();
+      },
+      zero: (from, to) => this.f32View.fill(0, from >>> 2, to >>> 2),
     };
-    this.heap = new BumpAllocator(memory, ex.heapBase(), MAX_BYTES, 'wasm32 memory');
+    this.heap = new BumpAllocator(grown, ex.heapBase(), MAX_BYTES, 'wasm32 memory');
     this.gemmScratch = this.alloc(ex.gemmScratchFloats());
     this.tmp = this.alloc(ex.tmpFloats());
     this.heap.keepAllocated();
   }
 
-  // memory.grow detaches the old buffer, which empties its views: a length check is much cheaper
-  // than reading memory.buffer (a call into the engine) on every access. (A shared memory is not
-  // detached by grow; it would need a byteLength comparison instead.)
+  get threads(): number {
+    return 1;
+  }
+
+  get threadsReason(): string | undefined {
+    return this.#threadsReason;
+  }
+
+  dispose(): void {
+    // One thread, nothing to stop: the memory goes with the last reference to the backend.
+  }
+
+  // Only `alloc` grows the memory, and it makes new views when it does: growth detaches an own
+  // memory's buffer (emptying its views), and leaves a shared memory's old views at the old size.
   get f32(): Float32Array {
-    if (this.f32View.length === 0) this.remakeViews();
     return this.f32View;
   }
 
   get i32(): Int32Array {
-    if (this.i32View.length === 0) this.remakeViews();
     return this.i32View;
   }
 
@@ -210,6 +246,13 @@ class WasmBackend implements Backend {
     const buffer = this.memory.buffer;
     this.f32View = new Float32Array(buffer);
     this.i32View = new Int32Array(buffer);
+  }
+
+  /** Reserves blocks that `release` never frees (the threads' scratch), below every mark. */
+  protected allocPermanent(count: number): Ptr {
+    const ptr = this.alloc(count);
+    this.heap.keepAllocated();
+    return ptr;
   }
 
   alloc(count: number): Ptr {
@@ -225,7 +268,7 @@ class WasmBackend implements Backend {
   }
 
   // Strides passed to the kernels are those of whole, contiguous matrices; the kernels also accept
-  // sub-blocks (row ranges, column panels) for a future split across workers.
+  // sub-blocks (row ranges, column panels), which the threaded backend passes.
   gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
     this.ex.gemmNN(m, n, k, a, k, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
   }
@@ -249,6 +292,14 @@ class WasmBackend implements Backend {
       return;
     }
     this.ex.gemmNTBackward(act, m, n, k, dz, k, w, k, out, n, aPrev, n, alpha, this.gemmScratch);
+  }
+
+  sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    this.ex.sparseGemmNN(m, n, k, a, k, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
+  }
+
+  sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    this.ex.sparseGemmTN(m, n, k, a, m, b, n, c, n, accumulate ? 1 : 0, this.gemmScratch);
   }
 
   biasAdd(x: Ptr, bias: Ptr, m: number, n: number): void {
@@ -313,6 +364,10 @@ class WasmBackend implements Backend {
 
   allFinite(x: Ptr, n: number): number {
     return this.ex.allFinite(x, n);
+  }
+
+  countNonzero(x: Ptr, n: number): number {
+    return this.ex.countNonzero(x, n);
   }
 
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {

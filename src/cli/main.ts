@@ -7,8 +7,7 @@ import { SimdnetError } from '../index.js';
 import { bench } from './bench.js';
 import { DataError } from './csv.js';
 import { evaluate } from './evaluate.js';
-import { helpText, parseCommandLine, UsageError } from './options.js';
-import { readPackageJson } from './package-info.js';
+import { parseCommandLine, UsageError, type CommandName } from './options.js';
 import { predict } from './predict.js';
 import { train } from './train.js';
 
@@ -16,25 +15,32 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
+// A reader that goes away (`simdnet train … | head -1`) ends the output, not the work: what is left
+// to print is dropped, and train still saves its model. Nothing is lost by carrying on: predict
+// has printed everything by then.
+let stdoutOpen = true;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  stdoutOpen = false;
+});
+
 const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  if (stdoutOpen) process.stdout.write(`${line}\n`);
 };
 const err = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
+  let command: CommandName | undefined;
   try {
     const parsed = parseCommandLine(argv);
-    if (parsed.kind === 'help') {
-      out(helpText(parsed.command));
-      return EXIT_OK;
-    }
-    if (parsed.kind === 'version') {
-      out(readPackageJson().version ?? 'unknown');
+    if (parsed.kind === 'output') {
+      process.stdout.write(parsed.text);
       return EXIT_OK;
     }
     const { settings } = parsed;
+    command = settings.command;
     switch (settings.command) {
       case 'train':
         await train(settings, out);
@@ -51,7 +57,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       err(`simdnet: ${error.message}`);
-      err('Run "simdnet --help" for the commands and options.');
+      const about = error.command ?? command;
+      err(about === undefined ? 'Run "simdnet --help" for the commands.' : `Run "simdnet ${about} --help" for its options.`);
       return EXIT_USAGE;
     }
     if (error instanceof DataError || error instanceof SimdnetError) {
@@ -62,12 +69,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_FAILED;
   }
 }
-
-// `simdnet predict … | head` closes the pipe early; that ends the output, it is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(EXIT_OK);
-  throw error;
-});
 
 // Leave the exit to the event loop (exitCode, not exit()) so buffered stdout is flushed to pipes.
 process.exitCode = await main(process.argv.slice(2));

@@ -1,17 +1,18 @@
 /**
  * Data for a saved model (`evaluate`, `predict`): read with the model's feature columns and
- * prepared with its saved statistics. The data the model was trained on gives its held-out test
- * rows (same seed, same split); any other file is used whole.
+ * prepared with its saved statistics. For evaluate, the data the model was trained on (recognised
+ * by its content) gives its held-out test rows (same seed, same split); any other file, and every
+ * file predict reads, is used whole.
  */
-import { resolve } from 'node:path';
 import { isBuiltin, loadBuiltin } from './data/builtin-sets.js';
 import { checkCsvPath, loadCsvForModel } from './data/csv-sets.js';
 import type { Dataset } from './data/dataset.js';
+import { sameRows } from './data/fingerprint.js';
 import { partitionRows, takeRows } from './data/split.js';
 import { standardize } from './data/standardize.js';
 import type { CliMetadata } from './model-file.js';
 import { UsageError } from './options.js';
-import { formatInt } from './progress.js';
+import { formatInt, plural } from './progress.js';
 
 export interface ModelData {
   data: Dataset;
@@ -45,19 +46,18 @@ export async function loadForModel(
     const all = await loadBuiltin(source, seed);
     const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
     data = takeRows(all, test);
-    description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
+    description = `the test split of ${source} (${plural(data.rows, 'row')}, seed ${seed})`;
   } else {
     checkCsvPath(source);
     const label = labelArg ?? meta.label;
     const all = loadCsvForModel(source, meta.features, label, meta.task, meta.classes, needLabel);
-    const sameFile = !meta.data.builtin && resolve(source) === resolve(meta.data.source);
-    if (sameFile && needLabel) {
+    if (needLabel && !meta.data.builtin && sameRows(all, meta.data.fingerprint)) {
       const { test } = partitionRows(all.rows, seed, meta.data.testSplit, meta.data.validationSplit);
       data = takeRows(all, test);
-      description = `the test split of ${source} (${formatInt(data.rows)} rows, seed ${seed})`;
+      description = `the test split of ${source} (${plural(data.rows, 'row')}, seed ${seed}; it holds the rows the model was trained on)`;
     } else {
       data = all;
-      description = `all ${formatInt(data.rows)} rows of ${source}`;
+      description = data.rows === 1 ? `the 1 row of ${source}` : `all ${formatInt(data.rows)} rows of ${source}`;
     }
   }
 

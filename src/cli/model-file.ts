@@ -5,10 +5,11 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { SimdnetError, type LossName, type Sequential } from '../index.js';
+import { SimdnetError, type BackendName, type LossName, type Sequential } from '../index.js';
 import { loadModelFile, saveModelFile } from '../node.js';
 import { DataError } from './csv.js';
 import type { Task } from './data/dataset.js';
+import type { Fingerprint } from './data/fingerprint.js';
 import type { Standardization } from './data/standardize.js';
 
 export const MODEL_FORMAT = 'simdnet-cli';
@@ -28,8 +29,11 @@ export interface CliMetadata {
   standardization: Standardization | null;
   /** Regression: the network predicts (target − mean) / std. */
   target: { mean: number; std: number } | null;
-  /** Enough to rebuild the test split of built-in data or of the training CSV. */
-  data: { source: string; builtin: boolean; seed: number; testSplit: number; validationSplit: number };
+  /**
+   * Enough to rebuild the test split of built-in data or of the training CSV; a CSV is recognised
+   * by its fingerprint (absent in models saved before it was recorded: none is recognised).
+   */
+  data: { source: string; builtin: boolean; seed: number; testSplit: number; validationSplit: number; fingerprint?: Fingerprint };
   training: Record<string, unknown>;
 }
 
@@ -64,11 +68,12 @@ export async function writeModelFile(path: string, model: Sequential, metadata: 
 
 export async function readModelFile(
   path: string,
-  backend: 'wasm' | 'js',
+  backend: BackendName,
+  threads: number | 'auto' = 'auto',
 ): Promise<{ model: CliModel; metadata: CliMetadata }> {
   let model: Sequential;
   try {
-    model = await loadModelFile(path, { backend });
+    model = await loadModelFile(path, { backend, threads });
   } catch (err) {
     if (!(err instanceof SimdnetError)) throw err;
     // 'path' errors are about the file itself (missing, a folder, too large); the rest about its contents.

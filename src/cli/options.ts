@@ -1,10 +1,12 @@
 /**
- * Command-line options: parsing (node's util.parseArgs), defaults, help text, and validation of
- * every value into a typed settings object, so the commands never see a raw string.
+ * Command-line options: one table of every option (its value, help, the commands that read it, its
+ * check and its default), parsed by commander, so that each command gets its own help and
+ * near-miss suggestions, and the commands only ever see checked, typed settings.
  */
-import { parseArgs } from 'node:util';
-import { DEFAULT_LEARNING_RATES, LOSS_ALIASES, OPTIMIZER_NAMES, type LossName, type OptimizerName } from '../index.js';
+import { Command, CommanderError, Option } from 'commander';
+import { BACKEND_NAMES, DEFAULT_LEARNING_RATES, LOSS_ALIASES, OPTIMIZER_NAMES, type BackendName, type LossName, type OptimizerName } from '../index.js';
 import { lossNamed } from '../losses.js';
+import { readPackageJson } from './package-info.js';
 
 export const COMMANDS = ['train', 'evaluate', 'predict', 'bench'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -30,166 +32,310 @@ export const DEFAULTS = {
   lrSchedule: 'cosine' as LrSchedule,
   epochs: 10,
   batchSize: 64,
-  backend: 'wasm' as 'wasm' | 'js',
+  backend: 'wasm' as BackendName,
   seed: 42,
   validationSplit: 0.1,
   testSplit: 0.2,
 };
 
-/** Wrong usage (unknown option, bad value): exit code 2, with a pointer to --help. */
+/** Wrong usage (unknown option, bad value): exit code 2, with a pointer to the command's help. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  /** The command whose help the message points to, when known. */
+  command: CommandName | undefined;
+  constructor(message: string, command?: CommandName) {
+    super(message);
+    this.command = command;
+  }
 }
 
-export interface Settings {
-  command: CommandName;
-  /** 'mnist' | 'spiral' | … or a CSV path; undefined when not given (evaluate/predict fall back to the model's). */
-  data: string | undefined;
-  label: string | undefined;
-  hidden: number[];
-  activation: HiddenActivation;
-  /** undefined: chosen from the data (cross-entropy for classes, see resolveLoss). */
-  loss: LossName | undefined;
-  optimizer: OptimizerName;
-  /** undefined: the optimizer's default (twice it with the cosine schedule). */
-  lr: number | undefined;
-  /** 'cosine': cosine decay from lr to 0 over all the steps of the run. */
-  lrSchedule: LrSchedule;
-  /** Dropout after each hidden layer (0: none). */
-  dropout: number;
-  /** The optimizer's clipNorm (undefined: none). */
-  clipNorm: number | undefined;
-  epochs: number;
-  batchSize: number;
-  backend: 'wasm' | 'js';
-  /** train: the relaxed-SIMD (FMA) build of the wasm kernels. */
-  relaxedSimd: boolean;
-  /** undefined: DEFAULTS.seed for train, the model's training seed for evaluate/predict. */
-  seed: number | undefined;
-  validationSplit: number;
-  testSplit: number;
-  /** undefined: 'shift' for mnist, 'none' otherwise. */
-  augment: Augmentation | undefined;
-  save: string | undefined;
-  model: string | undefined;
+/** One option: shown in help as `--name <value>` under its group, for the commands listed. */
+interface OptionSpec<T> {
+  /** The value's placeholder in help ('<n>'); absent for a flag, which parses to true. */
+  value?: string;
+  group: string;
+  commands: readonly CommandName[];
+  /** The help line; "(default: …)" is added from `default` unless the line says it already. */
+  help: string | ((command: CommandName) => string);
+  /** Checks the text given and types it, or throws a UsageError naming --name. */
+  parse: (name: string, raw: string) => T;
+  /** The value when the option is not given. */
+  default: T;
 }
 
-export type ParseResult =
-  | { kind: 'help'; command: CommandName | undefined }
-  | { kind: 'version' }
-  | { kind: 'run'; settings: Settings };
+const option = <T>(spec: OptionSpec<T>): OptionSpec<T> => spec;
+const flag = (spec: Pick<OptionSpec<boolean>, 'group' | 'commands' | 'help'>): OptionSpec<boolean> =>
+  ({ ...spec, parse: () => true, default: false });
 
-const OPTION_SPEC = {
-  data: { type: 'string' },
-  label: { type: 'string' },
-  hidden: { type: 'string' },
-  activation: { type: 'string' },
-  loss: { type: 'string' },
-  optimizer: { type: 'string' },
-  lr: { type: 'string' },
-  'lr-schedule': { type: 'string' },
-  dropout: { type: 'string' },
-  'clip-norm': { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  backend: { type: 'string' },
-  'relaxed-simd': { type: 'boolean' },
-  seed: { type: 'string' },
-  'validation-split': { type: 'string' },
-  'test-split': { type: 'string' },
-  augment: { type: 'string' },
-  save: { type: 'string' },
-  model: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
+const DATA = 'Data:';
+const MODEL = 'Model and training:';
+const FILES = 'Files:';
+const TRAIN: readonly CommandName[] = ['train'];
+const WITH_DATA: readonly CommandName[] = ['train', 'evaluate', 'predict'];
+const SAVED_MODEL: readonly CommandName[] = ['evaluate', 'predict'];
 
-type OptionName = keyof typeof OPTION_SPEC;
+/**
+ * Every option, by its name in the settings (camelCase; the flag is its kebab-case form). Adding
+ * an option is one entry here: its settings field, help line and check follow from it.
+ */
+export const OPTIONS = {
+  data: option<string | undefined>({
+    value: '<name|file.csv>', group: DATA, commands: WITH_DATA, parse: nonEmpty, default: undefined,
+    help: (command) => `mnist, spiral, moons, circles, xor, or a CSV file with a header (default: ${
+      command === 'train' ? DEFAULTS.data : 'the data the model was trained on; its test split if it is that data'})`,
+  }),
+  label: option<string | undefined>({
+    value: '<column>', group: DATA, commands: ['train', 'evaluate'], parse: nonEmpty, default: undefined,
+    help: (command) => command === 'train'
+      ? 'label column of a CSV (default: its last column): class names or numbers, or a numeric target with --loss mse'
+      : 'label column of a CSV (default: the one the model was trained on)',
+  }),
+  testSplit: option({
+    value: '<f>', group: DATA, commands: TRAIN, parse: fraction, default: DEFAULTS.testSplit,
+    help: `fraction of the rows held out for the final test (default: ${DEFAULTS.testSplit}; mnist: 8,000 training and 2,000 test digits)`,
+  }),
+  validationSplit: option({
+    value: '<f>', group: DATA, commands: TRAIN, parse: fraction, default: DEFAULTS.validationSplit,
+    help: 'fraction of the training rows scored after each epoch',
+  }),
+  augment: option<Augmentation | undefined>({
+    value: `<${AUGMENTATIONS.join('|')}>`, group: DATA, commands: TRAIN, parse: (name, raw) => oneOf(name, raw, AUGMENTATIONS), default: undefined,
+    help: 'add copies of each training image moved one pixel in 8 directions (default: shift for mnist, none otherwise)',
+  }),
+  hidden: option({
+    value: '<n,n,...>', group: MODEL, commands: TRAIN, parse: (_name, raw) => parseHidden(raw), default: DEFAULTS.hidden,
+    help: 'hidden layer widths, or "none"',
+  }),
+  activation: option({
+    value: '<name>', group: MODEL, commands: TRAIN, parse: (name, raw) => oneOf(name, raw, HIDDEN_ACTIVATIONS), default: DEFAULTS.activation,
+    help: `hidden activation: ${HIDDEN_ACTIVATIONS.join(', ')}`,
+  }),
+  loss: option<LossName | undefined>({
+    value: '<name>', group: MODEL, commands: TRAIN, parse: parseLoss, default: undefined,
+    help: 'cce (categoricalCrossentropy), bce (binaryCrossentropy) or mse (meanSquaredError) (default: cce, or bce for two classes)',
+  }),
+  optimizer: option({
+    value: '<name>', group: MODEL, commands: TRAIN, parse: (name, raw) => oneOf(name, raw, OPTIMIZER_NAMES), default: DEFAULTS.optimizer,
+    help: OPTIMIZER_NAMES.join(', '),
+  }),
+  lr: option<number | undefined>({
+    value: '<x>', group: MODEL, commands: TRAIN, parse: positiveNumber, default: undefined,
+    help: `learning rate (default: the optimizer's, twice it with --lr-schedule cosine: adam ${DEFAULT_LEARNING_RATES.adam}, sgd and momentum ${DEFAULT_LEARNING_RATES.sgd})`,
+  }),
+  lrSchedule: option({
+    value: `<${LR_SCHEDULES.join('|')}>`, group: MODEL, commands: TRAIN, parse: (name, raw) => oneOf(name, raw, LR_SCHEDULES), default: DEFAULTS.lrSchedule,
+    help: `cosine: decay from --lr to 0 over the run, --lr then defaulting to twice the optimizer's rate (default: ${DEFAULTS.lrSchedule})`,
+  }),
+  dropout: option({
+    value: '<f>', group: MODEL, commands: TRAIN, parse: fraction, default: DEFAULTS.dropout,
+    help: 'dropout rate after each hidden layer, 0 for none',
+  }),
+  clipNorm: option<number | undefined>({
+    value: '<x>', group: MODEL, commands: TRAIN, parse: positiveNumber, default: undefined,
+    help: "rescale each step's gradient to this global norm when it is larger (default: none)",
+  }),
+  epochs: option({
+    value: '<n>', group: MODEL, commands: TRAIN, parse: positiveInteger, default: DEFAULTS.epochs,
+    help: 'passes over the training rows',
+  }),
+  batchSize: option({
+    value: '<n>', group: MODEL, commands: TRAIN, parse: positiveInteger, default: DEFAULTS.batchSize,
+    help: 'rows per gradient step',
+  }),
+  backend: option({
+    value: `<${BACKEND_NAMES.join('|')}>`, group: MODEL, commands: WITH_DATA, parse: (name, raw) => oneOf(name, raw, BACKEND_NAMES), default: DEFAULTS.backend,
+    help: 'SIMD WebAssembly or plain JavaScript kernels',
+  }),
+  relaxedSimd: flag({
+    group: MODEL, commands: TRAIN,
+    help: 'train on the relaxed-SIMD build (fused multiply-add, about 15% faster; results differ in the last bits)',
+  }),
+  threads: option<number | 'auto'>({
+    value: '<n|auto>', group: MODEL, commands: WITH_DATA,
+    parse: (name, raw) => (raw.trim() === 'auto' ? 'auto' : positiveInteger(name, raw)), default: 'auto',
+    help: 'threads to train and predict on; the same results on any number (default: auto, the cores available)',
+  }),
+  seed: option<number | undefined>({
+    value: '<n>', group: MODEL, commands: WITH_DATA, parse: seedValue, default: undefined,
+    help: (command) => command === 'train'
+      ? `seeds the split, the weights and the shuffling (default: ${DEFAULTS.seed})`
+      : 'seeds the split and the generated data sets (default: the seed the model was trained with)',
+  }),
+  save: option<string | undefined>({
+    value: '<path>', group: FILES, commands: TRAIN, parse: nonEmpty, default: undefined,
+    help: 'write the model (architecture, weights, preprocessing) here',
+  }),
+  model: option<string | undefined>({
+    value: '<path>', group: FILES, commands: SAVED_MODEL, parse: nonEmpty, default: undefined,
+    help: 'the model file to read (written by "simdnet train --save")',
+  }),
+};
 
-/** Which options each command reads; anything else is refused rather than silently ignored. */
-const ACCEPTED: Record<CommandName, readonly OptionName[]> = {
-  train: [
-    'data', 'label', 'hidden', 'activation', 'loss', 'optimizer', 'lr', 'lr-schedule', 'dropout', 'clip-norm', 'epochs', 'batch-size',
-    'backend', 'relaxed-simd', 'seed', 'validation-split', 'test-split', 'augment', 'save',
+type Options = typeof OPTIONS;
+type OptionName = keyof Options;
+
+/** Every option checked and typed; the defaults for those not given. */
+export type Settings = { command: CommandName } & { [K in OptionName]: Options[K] extends OptionSpec<infer T> ? T : never };
+
+/** What the command line asks for: text to print (help, version) or a command to run. */
+export type ParseResult = { kind: 'output'; text: string } | { kind: 'run'; settings: Settings };
+
+const DESCRIPTIONS: Record<CommandName, string> = {
+  train: 'train a dense network, report validation per epoch and test scores at the end',
+  evaluate: 'loss and accuracy of a saved model (--model) on data',
+  predict: 'predictions of a saved model (--model), as CSV on stdout',
+  bench: 'run the quick benchmark (from a clone of the source repository)',
+};
+
+const EXAMPLES: Record<CommandName | 'simdnet', string[]> = {
+  simdnet: [
+    'simdnet train                                   # MNIST, 784-128-64-10, Adam, 10 epochs',
+    'simdnet train --data spiral --hidden 32 --epochs 50 --save spiral.simdnet',
+    'simdnet train --data iris.csv --label species --save iris.simdnet',
+    'simdnet evaluate --model iris.simdnet --data iris-test.csv',
+    'simdnet predict --model iris.simdnet --data new-flowers.csv > predictions.csv',
   ],
-  evaluate: ['data', 'label', 'backend', 'seed', 'batch-size', 'model'],
-  predict: ['data', 'backend', 'seed', 'model'],
+  train: [
+    'simdnet train                                   # MNIST, 784-128-64-10, Adam, 10 epochs',
+    'simdnet train --data spiral --hidden 32 --epochs 50 --save spiral.simdnet',
+    'simdnet train --data houses.csv --label price --loss mse --save houses.simdnet',
+  ],
+  evaluate: ['simdnet evaluate --model iris.simdnet --data iris-test.csv'],
+  predict: ['simdnet predict --model iris.simdnet --data new-flowers.csv > predictions.csv'],
   bench: [],
 };
 
 export function parseCommandLine(argv: readonly string[]): ParseResult {
-  let parsed;
+  const output: string[] = [];
+  let parsed: { command: CommandName; values: Partial<Record<OptionName, string | true>> } | undefined;
+  const program = buildProgram(output, (command, values) => {
+    parsed = { command, values };
+  });
+  if (argv.length === 0) {
+    program.outputHelp();
+    return { kind: 'output', text: output.join('') };
+  }
+  const command = commandNamed(argv[0]);
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTION_SPEC, strict: true, allowPositionals: true });
+    program.parse(argv, { from: 'user' });
   } catch (err) {
-    // parseArgs' own messages are clear; make them ours so main prints them as usage errors.
-    throw new UsageError((err as Error).message.replace(/\n/g, ' '));
-  }
-  const { values, positionals } = parsed;
-
-  const [commandWord, ...extra] = positionals;
-  let command: CommandName | undefined;
-  if (commandWord !== undefined) {
-    if (!(COMMANDS as readonly string[]).includes(commandWord)) {
-      throw new UsageError(`unknown command "${commandWord}"; expected one of ${COMMANDS.join(', ')}`);
+    if (!(err instanceof CommanderError)) throw err;
+    const shown = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+    if (shown && err.exitCode === 0) return { kind: 'output', text: output.join('') };
+    if (shown) {
+      // "simdnet help <word>" with a word that is no command.
+      throw new UsageError(`unknown command '${argv[1] ?? ''}'; the commands are ${COMMANDS.join(', ')}`);
     }
-    command = commandWord as CommandName;
+    throw usageError(err, command, argv);
   }
-  if (values.version) return { kind: 'version' };
-  if (values.help || command === undefined) return { kind: 'help', command };
-  if (extra.length > 0) {
-    throw new UsageError(`unexpected argument "${extra[0]}" after "${command}" (options start with --)`);
-  }
+  if (parsed === undefined) throw new UsageError('no command given', command);
+  const settings = settingsFrom(parsed.command, parsed.values);
+  checkCombinations(settings);
+  return { kind: 'run', settings };
+}
 
-  for (const name of Object.keys(values) as OptionName[]) {
-    if (name === 'help' || name === 'version') continue;
-    if (!ACCEPTED[command].includes(name)) {
-      throw new UsageError(`option --${name} does not apply to "simdnet ${command}"`);
+/** The command word, when the first argument is one (commander itself reports anything else). */
+function commandNamed(word: string | undefined): CommandName | undefined {
+  return (COMMANDS as readonly (string | undefined)[]).includes(word) ? (word as CommandName) : undefined;
+}
+
+/** The program and one subcommand per command, each with the options it reads; output is captured. */
+function buildProgram(output: string[], run: (command: CommandName, values: Record<string, string | true>) => void): Command {
+  const program = new Command('simdnet')
+    .usage('<command> [options]')
+    .description('Train dense neural networks fast on CPUs: SIMD WebAssembly kernels, a TypeScript API.')
+    .version(readPackageJson().version ?? 'unknown', '-v, --version', 'show the version')
+    .helpOption('-h, --help', 'show this help')
+    .helpCommand('help [command]', 'show the help of a command')
+    .showSuggestionAfterError()
+    .exitOverride()
+    // Help and version are returned as text; errors become UsageErrors, worded by main.
+    .configureOutput({ writeOut: (text) => output.push(text), writeErr: () => undefined, outputError: () => undefined })
+    .addHelpText('after', `${examples('simdnet')}
+Run "simdnet <command> --help" for the options of a command.`);
+  for (const command of COMMANDS) {
+    const sub = program.command(command).description(DESCRIPTIONS[command]).helpOption('-h, --help', 'show this help');
+    for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec<unknown>][]) {
+      if (spec.commands.includes(command)) sub.addOption(commanderOption(command, name, spec));
+    }
+    if (EXAMPLES[command].length > 0) sub.addHelpText('after', examples(command));
+    sub.action((values: Record<string, string | true>) => run(command, values));
+  }
+  return program;
+}
+
+function commanderOption(command: CommandName, name: OptionName, spec: OptionSpec<unknown>): Option {
+  const help = typeof spec.help === 'function' ? spec.help(command) : spec.help;
+  const value = defaultText(spec.default);
+  const shown = help.includes('(default:') || value === undefined ? help : `${help} (default: ${value})`;
+  const placeholder = spec.value === undefined ? '' : ` ${spec.value}`;
+  return new Option(`${flagOf(name)}${placeholder}`, shown).helpGroup(spec.group);
+}
+
+/** A default as help shows it; undefined for none (and for a flag, off unless given). */
+function defaultText(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+const flagOf = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function examples(command: CommandName | 'simdnet'): string {
+  return `\nExamples:\n${EXAMPLES[command].map((line) => `  ${line}`).join('\n')}\n`;
+}
+
+/** commander's error, worded as ours: an option of another command is named as such. */
+function usageError(err: CommanderError, command: CommandName | undefined, argv: readonly string[]): UsageError {
+  if (err.code === 'commander.unknownOption' && command !== undefined) {
+    const unknown = /'(--?[^'=]+)/.exec(err.message)?.[1];
+    const known = (Object.keys(OPTIONS) as OptionName[]).find((name) => flagOf(name) === unknown);
+    if (known !== undefined && OPTIONS[known].commands.includes(command)) {
+      return new UsageError(`${unknown} takes no value, got "${/'([^']*)'/.exec(err.message)?.[1]}"`, command);
+    }
+    if (known !== undefined) return new UsageError(`option ${unknown} does not apply to "simdnet ${command}"`, command);
+  }
+  if (err.code === 'commander.excessArguments' && command !== undefined) {
+    const extra = argv.slice(1).find((arg) => !arg.startsWith('-'));
+    return new UsageError(`unexpected argument "${extra ?? ''}" after "${command}" (options start with --)`, command);
+  }
+  const message = err.message
+    .replace(/^error: /, '')
+    .replace(/\n\(Did you mean (.*)\)$/, ' (did you mean $1)')
+    .replace(/\n/g, ' ');
+  return new UsageError(message, command);
+}
+
+/** Each option given, checked by its own rule; the default for each one not given. */
+function settingsFrom(command: CommandName, values: Partial<Record<OptionName, string | true>>): Settings {
+  const settings: Record<string, unknown> = { command };
+  for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec<unknown>][]) {
+    const raw = values[name];
+    try {
+      settings[name] = raw === undefined ? spec.default : spec.parse(flagOf(name).slice(2), raw === true ? '' : raw);
+    } catch (err) {
+      if (err instanceof UsageError) err.command = command;
+      throw err;
     }
   }
+  return settings as Settings;
+}
 
-  const optimizer = oneOf('optimizer', values.optimizer, OPTIMIZER_NAMES) ?? DEFAULTS.optimizer;
-  const settings: Settings = {
-    command,
-    data: values.data === undefined ? (command === 'train' ? DEFAULTS.data : undefined) : nonEmpty('data', values.data),
-    label: values.label === undefined ? undefined : nonEmpty('label', values.label),
-    hidden: values.hidden === undefined ? DEFAULTS.hidden : parseHidden(values.hidden),
-    activation: oneOf('activation', values.activation, HIDDEN_ACTIVATIONS) ?? DEFAULTS.activation,
-    loss: parseLoss(values.loss),
-    optimizer,
-    lr: values.lr === undefined ? undefined : positiveNumber('lr', values.lr),
-    lrSchedule: oneOf('lr-schedule', values['lr-schedule'], LR_SCHEDULES) ?? DEFAULTS.lrSchedule,
-    dropout: values.dropout === undefined ? DEFAULTS.dropout : fraction('dropout', values.dropout, true),
-    clipNorm: values['clip-norm'] === undefined ? undefined : positiveNumber('clip-norm', values['clip-norm']),
-    epochs: values.epochs === undefined ? DEFAULTS.epochs : positiveInteger('epochs', values.epochs),
-    batchSize:
-      values['batch-size'] === undefined ? DEFAULTS.batchSize : positiveInteger('batch-size', values['batch-size']),
-    backend: oneOf('backend', values.backend, ['wasm', 'js'] as const) ?? DEFAULTS.backend,
-    relaxedSimd: values['relaxed-simd'] ?? false,
-    seed: values.seed === undefined ? undefined : seedValue(values.seed),
-    validationSplit:
-      values['validation-split'] === undefined
-        ? DEFAULTS.validationSplit
-        : fraction('validation-split', values['validation-split'], true),
-    testSplit:
-      values['test-split'] === undefined ? DEFAULTS.testSplit : fraction('test-split', values['test-split'], true),
-    augment: oneOf('augment', values.augment, AUGMENTATIONS),
-    save: values.save === undefined ? undefined : nonEmpty('save', values.save),
-    model: values.model === undefined ? undefined : nonEmpty('model', values.model),
-  };
+/** Values that are each valid but do not go together. */
+function checkCombinations(settings: Settings): void {
+  const { command } = settings;
   if (settings.validationSplit + settings.testSplit >= 1) {
     throw new UsageError(
       `--validation-split + --test-split must leave rows to train on (sum < 1), got ` +
         `${settings.validationSplit} + ${settings.testSplit}`,
+      command,
     );
   }
   if (settings.relaxedSimd && settings.backend !== 'wasm') {
-    throw new UsageError('--relaxed-simd selects a build of the wasm kernels; it does not apply to --backend js');
+    throw new UsageError('--relaxed-simd selects a build of the wasm kernels; it does not apply to --backend js', command);
   }
   if ((command === 'evaluate' || command === 'predict') && settings.model === undefined) {
-    throw new UsageError(`"simdnet ${command}" needs --model <path> (a file written by "simdnet train --save")`);
+    throw new UsageError(`"simdnet ${command}" needs --model <path> (a file written by "simdnet train --save")`, command);
   }
-  return { kind: 'run', settings };
 }
 
 function nonEmpty(name: string, raw: string): string {
@@ -197,8 +343,7 @@ function nonEmpty(name: string, raw: string): string {
   return raw;
 }
 
-function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
-  if (raw === undefined) return undefined;
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(raw)) {
     throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
   }
@@ -206,8 +351,7 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
 }
 
 /** A loss by the library's name or alias; the list in the message starts with cce, the default for classes. */
-function parseLoss(raw: string | undefined): LossName | undefined {
-  if (raw === undefined) return undefined;
+function parseLoss(_name: string, raw: string): LossName {
   const loss = lossNamed(raw);
   if (loss === undefined) {
     const aliases = Object.keys(LOSS_ALIASES) as (keyof typeof LOSS_ALIASES)[];
@@ -238,15 +382,15 @@ function positiveInteger(name: string, raw: string): number {
   return value;
 }
 
-function fraction(name: string, raw: string, allowZero: boolean): number {
+function fraction(name: string, raw: string): number {
   const value = DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
-  if (!(value >= 0 && value < 1) || (!allowZero && value === 0)) {
+  if (!(value >= 0 && value < 1)) {
     throw new UsageError(`--${name} must be a fraction in [0, 1), got "${raw}"`);
   }
   return value;
 }
 
-function seedValue(raw: string): number {
+function seedValue(_name: string, raw: string): number {
   const value = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value > 0xffffffff) {
     throw new UsageError(`--seed must be an integer from 0 to 4294967295, got "${raw}"`);
@@ -267,65 +411,4 @@ function parseHidden(raw: string): number[] {
     }
     return units;
   });
-}
-
-export function helpText(command?: CommandName): string {
-  const d = DEFAULTS;
-  const lines = [
-    'Usage: simdnet <command> [options]',
-    '',
-    'Commands:',
-    '  train      train a dense network, report validation per epoch and test accuracy at the end',
-    '  evaluate   loss and accuracy of a saved model (--model) on data',
-    '  predict    predictions of a saved model (--model), as CSV on stdout',
-    '  bench      run the quick benchmark (npm run bench:quick)',
-    '',
-    'Data:',
-    `  --data <name|file.csv>    mnist, spiral, moons, circles, xor, or a CSV file with a header (default: ${d.data})`,
-    '  --label <column>          label column of a CSV (default: its last column); class names or',
-    '                            numbers, or numeric targets (regression) with --loss mse',
-    `  --test-split <f>          fraction held out for the final test (default: ${d.testSplit};`,
-    '                            mnist: 8,000 training and 2,000 test digits)',
-    `  --validation-split <f>    fraction of the training rows scored after each epoch (default: ${d.validationSplit})`,
-    '  --augment shift|none      add copies of each training image moved one pixel in 8 directions',
-    '                            (default: shift for mnist, none otherwise)',
-    '',
-    'Model and training:',
-    `  --hidden <n,n,...>        hidden layer widths, or "none" (default: ${d.hidden.join(',')})`,
-    `  --activation <name>       hidden activation: ${HIDDEN_ACTIVATIONS.join(', ')} (default: ${d.activation})`,
-    '  --loss <name>             cce (categoricalCrossentropy), bce (binaryCrossentropy) or mse',
-    '                            (meanSquaredError) (default: cce, or bce for two classes)',
-    `  --optimizer <name>        ${OPTIMIZER_NAMES.join(', ')} (default: ${d.optimizer})`,
-    `  --lr <x>                  learning rate (default: the optimizer's: adam ${DEFAULT_LEARNING_RATES.adam},` +
-      ` sgd and momentum ${DEFAULT_LEARNING_RATES.sgd})`,
-    '  --lr-schedule <name>      constant, or cosine: decay from --lr to 0 over the run, which then',
-    `                            defaults to twice the optimizer's rate (default: ${d.lrSchedule})`,
-    `  --dropout <f>             dropout after each hidden layer, a rate in [0, 1), 0 for none (default: ${d.dropout})`,
-    '  --clip-norm <x>           rescale each step\'s gradient to this global norm when larger (default: none)',
-    `  --epochs <n>              passes over the training rows (default: ${d.epochs})`,
-    `  --batch-size <n>          rows per gradient step (default: ${d.batchSize})`,
-    `  --backend wasm|js         SIMD WebAssembly or plain JavaScript kernels (default: ${d.backend})`,
-    '  --relaxed-simd            train on the relaxed-SIMD build (fused multiply-add, about 15% faster;',
-    '                            results differ in the last bits); sets the V8 flag Node 20 needs',
-    `  --seed <n>                seeds the split, the weights and the shuffling (default: ${d.seed};`,
-    '                            evaluate and predict: the seed the model was trained with)',
-    '',
-    'Files:',
-    '  --save <path>             train: write the model (architecture, weights, preprocessing) here',
-    '  --model <path>            evaluate, predict: the model file to read',
-    '',
-    '  -h, --help                show this help',
-    '  -v, --version             show the version',
-    '',
-    'Examples:',
-    '  simdnet train                                   # MNIST, 784-128-64-10, Adam, 10 epochs',
-    '  simdnet train --data spiral --hidden 32 --epochs 50 --save spiral.simdnet',
-    '  simdnet train --data iris.csv --label species --save iris.simdnet',
-    '  simdnet evaluate --model iris.simdnet --data iris-test.csv',
-    '  simdnet predict --model iris.simdnet --data new-flowers.csv > predictions.csv',
-  ];
-  if (command !== undefined && command !== 'bench') {
-    lines.push('', `Options read by "${command}": ${ACCEPTED[command].map((o) => `--${o}`).join(' ')}`);
-  }
-  return lines.join('\n');
 }

@@ -6,9 +6,6 @@ export function packageRoot(): string {
   return fileURLToPath(new URL('../../', import.meta.url));
 }
 
-export function readPackageJson(): { version?: string; scripts?: Record<string, string> } {
-  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version?: string;
-    scripts?: Record<string, string>;
-  };
+export function readPackageJson(): { version?: string } {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
 }

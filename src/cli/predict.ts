@@ -5,7 +5,7 @@ import type { Settings } from './options.js';
 import { decodeClasses, decodeTargets, predictAll } from './scoring.js';
 
 export async function predict(settings: Settings, out: (line: string) => void, info: (line: string) => void): Promise<void> {
-  const { model, metadata } = await readModelFile(settings.model!, settings.backend);
+  const { model, metadata } = await readModelFile(settings.model!, settings.backend, settings.threads);
   try {
     const { data, description } = await loadForModel(
       metadata, settings.data, settings.seed, undefined, false, model.inputUnits,
@@ -18,7 +18,7 @@ export async function predict(settings: Settings, out: (line: string) => void, i
       const { index, probability } = decodeClasses(outputs, model.outputUnits);
       lines.push('prediction,probability');
       for (let r = 0; r < data.rows; r++) {
-        lines.push(`${csvField(metadata.classes[index[r]!]!)},${probability[r]!.toFixed(6)}`);
+        lines.push(`${csvField(metadata.classes[index[r]])},${probability[r].toFixed(6)}`);
       }
     } else {
       lines.push('prediction');

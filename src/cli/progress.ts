@@ -28,8 +28,10 @@ export interface ProgressOptions {
   samplesPerEpoch: number;
   /** Show accuracy (classification) or only the loss (regression). */
   accuracy: boolean;
+  /** Threads the model trains on, shown beside the speed (default 1). */
+  threads?: number;
   stream?: NodeJS.WriteStream;
-  /** Draw a bar; defaults to whether the stream is a terminal. */
+  /** Draw a bar; defaults to whether the stream is a terminal that can redraw a line (TERM is not dumb). */
   interactive?: boolean;
 }
 
@@ -38,12 +40,14 @@ const PLAIN_INTERVAL_S = 5;
 
 export function createProgress(options: ProgressOptions): TrainingProgress {
   const stream = options.stream ?? process.stdout;
-  const interactive = options.interactive ?? stream.isTTY === true;
+  const interactive = options.interactive ?? (stream.isTTY === true && process.env.TERM !== 'dumb');
   return interactive ? new BarProgress(options, stream) : new PlainProgress(options, stream);
 }
 
 export const formatInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const formatPercent = (fraction: number): string => `${(fraction * 100).toFixed(2)}%`;
+/** "1 row", "2 rows": a count and a word that takes an s. */
+export const plural = (n: number, word: string): string => `${formatInt(n)} ${word}${n === 1 ? '' : 's'}`;
 export const formatLoss = (loss: number): string => (Math.abs(loss) >= 1e4 ? loss.toExponential(3) : loss.toFixed(4));
 
 function epochLabel(epoch: number, epochs: number): string {
@@ -51,12 +55,17 @@ function epochLabel(epoch: number, epochs: number): string {
 }
 
 /** The line printed when an epoch ends, in both modes. */
-export function epochSummary(epoch: number, epochs: number, stats: EpochStats, samplesPerSec: number, seconds: number): string {
+/** "1,234 samples/s" with the thread count when there is more than one: "1,234 samples/s on 2 threads". */
+export function speedLabel(samplesPerSec: number, threads = 1): string {
+  return `${formatInt(samplesPerSec)} samples/s${threads > 1 ? ` on ${threads} threads` : ''}`;
+}
+
+export function epochSummary(epoch: number, epochs: number, stats: EpochStats, samplesPerSec: number, seconds: number, threads = 1): string {
   const parts = [`epoch ${epochLabel(epoch, epochs)}`, `loss ${formatLoss(stats.loss)}`];
   if (stats.acc !== undefined) parts.push(`acc ${formatPercent(stats.acc)}`);
   if (stats.val_loss !== undefined) parts.push(`val_loss ${formatLoss(stats.val_loss)}`);
   if (stats.val_acc !== undefined) parts.push(`val_acc ${formatPercent(stats.val_acc)}`);
-  parts.push(`${formatInt(samplesPerSec)} samples/s`, `${seconds.toFixed(1)} s`);
+  parts.push(speedLabel(samplesPerSec, threads), `${seconds.toFixed(1)} s`);
   return parts.join('  ');
 }
 
@@ -103,7 +112,7 @@ abstract class EpochClock {
   }
 
   protected finishLine(epoch: number, stats: EpochStats): string {
-    return epochSummary(epoch, this.options.epochs, stats, this.speed(), this.seconds());
+    return epochSummary(epoch, this.options.epochs, stats, this.speed(), this.seconds(), this.options.threads);
   }
 }
 
@@ -116,10 +125,11 @@ class BarProgress extends EpochClock implements TrainingProgress {
     this.bar = new cliProgress.SingleBar(
       {
         stream: this.stream,
-        format: `epoch {epoch} {bar} {percentage}% | {value}/{total} | loss {loss}${accuracy} | {speed} samples/s | ETA {eta_formatted}`,
+        format: `epoch {epoch} {bar} {percentage}% | {value}/{total} | loss {loss}${accuracy} | {speed} samples/s${(this.options.threads ?? 1) > 1 ? ` on ${this.options.threads} threads` : ''} | ETA {eta_formatted}`,
         barsize: 24,
         hideCursor: true,
-        clearOnComplete: false,
+        // The finished bar gives way to the epoch's line.
+        clearOnComplete: true,
         formatValue: (value, _options, type) => (type === 'value' || type === 'total' ? formatInt(value) : String(value)),
       },
       cliProgress.Presets.shades_classic,
@@ -175,7 +185,7 @@ class PlainProgress extends EpochClock implements TrainingProgress {
       `loss ${formatLoss(stats.loss)}`,
     ];
     if (stats.acc !== undefined) parts.push(`acc ${formatPercent(stats.acc)}`);
-    parts.push(`${formatInt(this.speed())} samples/s`);
+    parts.push(speedLabel(this.speed(), this.options.threads));
     this.stream.write(`${parts.join('  ')}\n`);
   }
 

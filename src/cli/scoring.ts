@@ -33,13 +33,13 @@ export function decodeClasses(outputs: Float32Array, units: number): { index: In
   for (let r = 0; r < rows; r++) {
     if (units === 1) {
       // One sigmoid output: the probability of class 1.
-      const p = outputs[r]!;
+      const p = outputs[r];
       index[r] = p >= 0.5 ? 1 : 0;
       probability[r] = p >= 0.5 ? p : 1 - p;
       continue;
     }
     let best = 0;
-    for (let j = 1; j < units; j++) if (outputs[r * units + j]! > outputs[r * units + best]!) best = j;
+    for (let j = 1; j < units; j++) if (outputs[r * units + j] > outputs[r * units + best]) best = j;
     index[r] = best;
     probability[r] = outputs[r * units + best]!;
   }
@@ -75,18 +75,18 @@ export function scoreClassification(outputs: Float32Array, units: number, labels
   let correct = 0;
   let total = 0;
   for (let r = 0; r < rows; r++) {
-    const y = labels[r]!;
+    const y = labels[r];
     if (index[r] === y) correct++;
     if (loss === 'categoricalCrossentropy') {
-      total -= Math.log(Math.max(outputs[r * units + y]!, EPSILON));
+      total -= Math.log(Math.max(outputs[r * units + y], EPSILON));
     } else if (loss === 'binaryCrossentropy') {
-      const p = Math.min(Math.max(outputs[r]!, EPSILON), 1 - EPSILON);
+      const p = Math.min(Math.max(outputs[r], EPSILON), 1 - EPSILON);
       total -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
     } else {
       // Squared error against the one-hot target (a 0/1 target for a single output).
       for (let j = 0; j < units; j++) {
         const t = units === 1 ? y : j === y ? 1 : 0;
-        total += (outputs[r * units + j]! - t) ** 2 / units;
+        total += (outputs[r * units + j] - t) ** 2 / units;
       }
     }
   }
@@ -101,8 +101,8 @@ export function scoreRegression(predictions: Float64Array, targets: Float32Array
   let sse = 0;
   let sst = 0;
   for (let r = 0; r < rows; r++) {
-    sse += (predictions[r]! - targets[r]!) ** 2;
-    sst += (targets[r]! - mean) ** 2;
+    sse += (predictions[r] - targets[r]) ** 2;
+    sst += (targets[r] - mean) ** 2;
   }
   const mse = sse / rows;
   return { mse, rmse: Math.sqrt(mse), r2: sst > 0 ? 1 - sse / sst : NaN, rows };

@@ -6,13 +6,14 @@ import { enableRelaxedSimd } from '../node.js';
 import { DataError } from './csv.js';
 import { SHIFT_COPIES, withShiftedCopies } from './data/augment.js';
 import { isBuiltin, loadBuiltin } from './data/builtin-sets.js';
-import { checkCsvPath, loadCsvForTraining } from './data/csv-sets.js';
+import { checkCsvPath, isNumberLabel, loadCsvForTraining } from './data/csv-sets.js';
 import type { Dataset } from './data/dataset.js';
+import { fingerprint } from './data/fingerprint.js';
 import { partitionRows, takeRows, type Split } from './data/split.js';
 import { fitStandardization, fitTargetScale, standardize, type Standardization, type TargetScale } from './data/standardize.js';
 import { checkSavePath, MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelFile, type CliMetadata } from './model-file.js';
 import { DEFAULTS, UsageError, type Augmentation, type Settings } from './options.js';
-import { createProgress, formatInt, formatPercent, formatLoss, type TrainingProgress } from './progress.js';
+import { createProgress, formatInt, formatPercent, formatLoss, plural, type TrainingProgress } from './progress.js';
 import { decodeTargets, predictAll, scoreClassification, scoreRegression } from './scoring.js';
 
 /** The accuracy the default MNIST run promises; the final line says whether it was reached. */
@@ -69,7 +70,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
     });
     out(`         ${formatInt(model.countParams())} parameters`);
     const fitSeconds = await fitWithProgress(model, settings, parts, loaded);
-    reportTest(out, model, loaded, parts, architecture);
+    reportTest(out, model, loaded, parts, architecture, settings.testSplit);
     if (settings.save !== undefined) {
       await writeModelFile(settings.save, model, metadataOf(settings, loaded, parts, architecture));
       out(`saved    ${settings.save}`);
@@ -143,17 +144,22 @@ function printPlan(out: Out, settings: Settings, loaded: Loaded, parts: Parts, a
   const { inputs, output, learningRate } = architecture;
   const widths = [inputs, ...settings.hidden, output.units];
   out(
-    `data     ${describeSource(all)}: ${formatInt(all.rows)} rows → ${formatInt(parts.train.rows)} train` +
+    `data     ${describeSource(all)}: ${plural(all.rows, 'row')} → ${formatInt(parts.train.rows)} train` +
       (augment === 'shift' ? ` (+ ${SHIFT_COPIES} one-pixel shifts of each = ${formatInt(parts.fit.rows)} samples/epoch)` : '') +
       `, ${formatInt(parts.validation.rows)} validation, ${formatInt(parts.test.rows)} test (seed ${seed})`,
   );
   out(
     `model    ${widths.join('-')}, ${settings.hidden.length > 0 ? `${settings.activation}/` : ''}${output.activation}, ` +
-      `${lossLabel(loss)}, ${settings.optimizer} lr ${learningRate}${settings.lrSchedule === 'cosine' ? ' (cosine decay)' : ''}` +
-      `${settings.clipNorm === undefined ? '' : `, clip norm ${settings.clipNorm}`}${settings.dropout > 0 ? `, dropout ${settings.dropout}` : ''}, ` +
-      `batch ${settings.batchSize}, ` +
-      `${settings.epochs} epochs, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
+      `${all.task === 'regression' ? `mean squared error of "${all.label}", in its units` : lossLabel(loss)}, ` +
+      `${optimizerLabel(settings, learningRate)}, batch ${settings.batchSize}, ` +
+      `${plural(settings.epochs, 'epoch')}, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
   );
+}
+
+/** "adam lr 0.002 (cosine decay), clip norm 1, dropout 0.2": how each step is taken. */
+function optimizerLabel(settings: Settings, learningRate: number): string {
+  return `${settings.optimizer} lr ${learningRate}${settings.lrSchedule === 'cosine' ? ' (cosine decay)' : ''}` +
+    `${settings.clipNorm === undefined ? '' : `, clip norm ${settings.clipNorm}`}${settings.dropout > 0 ? `, dropout ${settings.dropout}` : ''}`;
 }
 
 async function buildModel(settings: Settings, { inputs, output }: Architecture, seed: number): Promise<Sequential> {
@@ -171,24 +177,23 @@ async function buildModel(settings: Settings, { inputs, output }: Architecture, 
   if (settings.relaxedSimd && !enableRelaxedSimd()) {
     throw new SimdnetError('relaxedSimd', '--relaxed-simd: this JavaScript engine does not accept WebAssembly relaxed SIMD; leave the option off');
   }
-  return sequential({ layers, backend: settings.backend, relaxedSimd: settings.relaxedSimd, seed });
+  return sequential({ layers, backend: settings.backend, relaxedSimd: settings.relaxedSimd, threads: settings.threads, seed });
 }
 
 /** fit() with the progress display, which Ctrl-C also takes down; resolves to the seconds it took. */
 async function fitWithProgress(
-  model: Sequential, settings: Settings, { fit, validation }: Parts, { all, seed }: Loaded,
+  model: Sequential, settings: Settings, { fit, validation, targetScale }: Parts, { all, seed }: Loaded,
 ): Promise<number> {
   const progress = createProgress({
     epochs: settings.epochs,
     samplesPerEpoch: fit.rows,
     accuracy: all.task === 'classification',
+    threads: model.threads,
   });
-  // Ctrl-C in the middle of a bar would otherwise leave the cursor hidden.
-  const onInterrupt = (): void => {
-    progress.stop();
-    process.stdout.write('\ninterrupted; nothing saved\n');
-    process.exit(130);
-  };
+  // Ctrl-C aborts fit (which yields to the event loop, so the handler runs within a batch or two);
+  // the bar is taken down, so that the cursor is not left hidden, and nothing is saved.
+  const interrupted = new AbortController();
+  const onInterrupt = (): void => interrupted.abort();
   process.once('SIGINT', onInterrupt);
   const fitStarted = performance.now();
   try {
@@ -199,8 +204,15 @@ async function fitWithProgress(
       shuffle: true,
       seed,
       ...(validation.rows > 0 ? { validationData: [matrix(validation), validation.y] as const } : {}),
-      callbacks: progressCallbacks(progress, settings, fit.rows),
+      // The network fits a standardised target; its squared errors times std² are in the target's units.
+      callbacks: progressCallbacks(progress, settings, fit.rows, targetScale === null ? 1 : targetScale.std ** 2),
+      signal: interrupted.signal,
     });
+  } catch (error) {
+    if (!interrupted.signal.aborted) throw error;
+    progress.stop();
+    process.stdout.write('\ninterrupted; nothing saved\n');
+    process.exit(130); // 128 + SIGINT, as a shell reports a process Ctrl-C ended
   } finally {
     progress.stop();
     process.removeListener('SIGINT', onInterrupt);
@@ -208,8 +220,8 @@ async function fitWithProgress(
   return (performance.now() - fitStarted) / 1000;
 }
 
-/** fit() callbacks that drive the progress display. */
-function progressCallbacks(progress: TrainingProgress, settings: Settings, rows: number): Callbacks {
+/** fit() callbacks that drive the progress display, with losses multiplied by lossScale. */
+function progressCallbacks(progress: TrainingProgress, settings: Settings, rows: number, lossScale: number): Callbacks {
   const running = { rows: 0, loss: 0, correct: 0 };
   return {
     onBatchEnd(batch: number, logs: { loss: number; acc?: number }) {
@@ -217,7 +229,7 @@ function progressCallbacks(progress: TrainingProgress, settings: Settings, rows:
       const done = Math.min((batch + 1) * settings.batchSize, rows);
       const m = done - running.rows;
       running.rows = done;
-      running.loss += logs.loss * m;
+      running.loss += logs.loss * lossScale * m;
       running.correct += (logs.acc ?? 0) * m;
       progress.batchEnd(done, {
         loss: running.loss / done,
@@ -225,7 +237,11 @@ function progressCallbacks(progress: TrainingProgress, settings: Settings, rows:
       });
     },
     onEpochEnd(epoch: number, logs: { loss: number; acc?: number; val_loss?: number; val_acc?: number }) {
-      progress.epochEnd(epoch, logs);
+      progress.epochEnd(epoch, {
+        ...logs,
+        loss: logs.loss * lossScale,
+        ...(logs.val_loss === undefined ? {} : { val_loss: logs.val_loss * lossScale }),
+      });
       Object.assign(running, { rows: 0, loss: 0, correct: 0 });
       if (epoch + 1 < settings.epochs) progress.epochStart(epoch + 1);
     },
@@ -235,9 +251,12 @@ function progressCallbacks(progress: TrainingProgress, settings: Settings, rows:
 /** Scores on the held-out test rows, in the target's own units for regression. */
 function reportTest(
   out: Out, model: Sequential, { all, loss, source }: Loaded, { test, split, targetScale }: Parts, { output }: Architecture,
+  testSplit: number,
 ): void {
   if (test.rows === 0) {
-    out('test     no test rows (--test-split 0)');
+    // No test rows: asked for, or a split of a few rows that rounds to none.
+    const why = testSplit === 0 ? '--test-split 0' : `a test split of ${testSplit} of ${plural(all.rows, 'row')} rounds to none`;
+    out(`test     no test rows (${why})`);
     return;
   }
   const outputs = predictAll(model, test);
@@ -252,7 +271,7 @@ function reportTest(
   } else {
     const original = takeRows(all, split.test).y;
     const s = scoreRegression(decodeTargets(outputs, targetScale!), original);
-    out(`test     mse ${formatLoss(s.mse)}  rmse ${formatLoss(s.rmse)}  r² ${s.r2.toFixed(4)} (${formatInt(s.rows)} rows)`);
+    out(`test     mse ${formatLoss(s.mse)}  rmse ${formatLoss(s.rmse)}  r² ${s.r2.toFixed(4)} (${plural(s.rows, 'row')})`);
   }
 }
 
@@ -269,7 +288,10 @@ function metadataOf(settings: Settings, loaded: Loaded, parts: Parts, { learning
     loss,
     standardization: parts.standardization,
     target: parts.targetScale,
-    data: { source, builtin, seed, testSplit: settings.testSplit, validationSplit: settings.validationSplit },
+    data: {
+      source, builtin, seed, testSplit: settings.testSplit, validationSplit: settings.validationSplit,
+      ...(builtin ? {} : { fingerprint: fingerprint(all) }),
+    },
     training: {
       hidden: settings.hidden,
       activation: settings.activation,
@@ -286,11 +308,32 @@ function metadataOf(settings: Settings, loaded: Loaded, parts: Parts, { learning
 function chooseLoss(asked: LossName | undefined, data: Dataset): LossName {
   if (data.task === 'regression') return 'meanSquaredError';
   const k = data.classes.length;
-  if (asked === undefined) return k === 2 ? 'binaryCrossentropy' : 'categoricalCrossentropy';
+  if (asked === undefined) {
+    refuseNumericTarget(data);
+    return k === 2 ? 'binaryCrossentropy' : 'categoricalCrossentropy';
+  }
   if (asked === 'binaryCrossentropy' && k !== 2) {
     throw new UsageError(`--loss bce is for two classes; ${describeSource(data)} has ${k} (use --loss cce)`);
   }
   return asked;
+}
+
+/**
+ * Numbers as labels, most of them on one row only: a numeric target, which one class per value
+ * cannot learn (every test row would be a class never seen). Refused unless a loss is given.
+ */
+function refuseNumericTarget(data: Dataset): void {
+  const k = data.classes.length;
+  if (k < 3 || !data.classes.every(isNumberLabel)) return;
+  const rows = new Array<number>(k).fill(0);
+  for (const y of data.y) rows[y]++;
+  const once = rows.filter((n) => n === 1).length;
+  if (once * 2 <= k) return;
+  throw new UsageError(
+    `${data.source}: label column "${data.label}" holds ${formatInt(k)} different numbers in ${plural(data.rows, 'row')}, ` +
+      `${formatInt(once)} of them on one row only: a numeric target rather than classes. Use --loss mse to predict ` +
+      'the number (regression), or --loss cce to train one class per value',
+  );
 }
 
 /** The output layer each loss pairs with: one sigmoid for two classes, softmax for more. */
@@ -313,7 +356,7 @@ function lossLabel(loss: LossName): string {
 export function describeSource(data: Pick<Dataset, 'source' | 'task' | 'classes' | 'label' | 'features'>): string {
   if (data.source === 'mnist') return 'mnist digits';
   const what = data.task === 'regression' ? `target "${data.label}"` : `${data.classes.length} classes`;
-  return `${data.source} (${data.features.length} features, ${what})`;
+  return `${data.source} (${plural(data.features.length, 'feature')}, ${what})`;
 }
 
 export function matrix(data: Dataset): { data: Float32Array; shape: [number, number] } {

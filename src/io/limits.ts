@@ -4,6 +4,8 @@
  * dense network trained on a CPU needs; save() refuses a model outside them, so every file simdnet
  * writes, it can read.
  */
+import { plural } from '../errors.js';
+
 export const MODEL_LIMITS = Object.freeze({
   /** Dense layers in one model. */
   maxLayers: 1024,
@@ -24,20 +26,21 @@ export type ModelLimits = typeof MODEL_LIMITS;
 export const MAX_FILE_BYTES = 12 + MODEL_LIMITS.maxHeaderBytes + 4 + 3 * 4 * MODEL_LIMITS.maxParams;
 
 /**
- * Checks a stack of layer sizes against the limits; returns the parameter count, or a reason.
+ * Checks a stack of layer sizes against the limits; returns the parameter count, or a reason worded
+ * to follow "the model has" ("70000 units in layers[1], more than the limit of 1048576").
  * Sizes are checked before they are multiplied, so the count is exact (below 2^53).
  */
 export function checkSizes(inputUnits: number, units: readonly number[]): { params: number } | { problem: string } {
   const { maxLayers, maxUnits, maxParams } = MODEL_LIMITS;
-  if (units.length > maxLayers) return { problem: `${units.length} layers, more than the limit of ${maxLayers}` };
-  if (inputUnits > maxUnits) return { problem: `${inputUnits} input features, more than the limit of ${maxUnits}` };
+  if (units.length > maxLayers) return { problem: `${plural(units.length, 'layer')}, more than the limit of ${maxLayers}` };
+  if (inputUnits > maxUnits) return { problem: `${plural(inputUnits, 'input feature')}, more than the limit of ${maxUnits}` };
   let params = 0;
   let fanIn = inputUnits;
   for (let l = 0; l < units.length; l++) {
-    if (units[l] > maxUnits) return { problem: `layers[${l}] has ${units[l]} units, more than the limit of ${maxUnits}` };
+    if (units[l] > maxUnits) return { problem: `${plural(units[l], 'unit')} in layers[${l}], more than the limit of ${maxUnits}` };
     params += fanIn * units[l] + units[l];
     fanIn = units[l];
   }
-  if (params > maxParams) return { problem: `${params} parameters, more than the limit of ${maxParams}` };
+  if (params > maxParams) return { problem: `${plural(params, 'parameter')}, more than the limit of ${maxParams}` };
   return { params };
 }

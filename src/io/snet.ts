@@ -2,10 +2,16 @@
  * The saved-model format ('SNET'), little-endian throughout:
  *
  *   bytes 0–3    magic 'SNET'
- *   bytes 4–7    u32 format version (2; version 1 files, without lr, read the same)
+ *   bytes 4–7    u32 format version (3; versions 1 and 2 are read too)
  *   bytes 8–11   u32 byte length L of the JSON header
  *   12 … 12+L    JSON header, UTF-8: { layers, loss, optimizer, metrics, step, seed, metadata,
- *                paramCount, stateSlots, dtype, lr? }
+ *                paramCount, stateSlots, dtype, shuffleState, lr? }
+ *                shuffleState (version 2 on): the four uint32 words of the model's shuffle
+ *                generator, so that a fit without a seed continues the stream the saved model
+ *                would have drawn from. A version 1 file has none: its stream restarts from the seed.
+ *                lr (version 3 on, optional): the constant learning rate of the next update when
+ *                reduceLROnPlateau lowered it. Version 3 also brought the layers and optimizers
+ *                that older readers do not know (dropout, activation, rmsprop, …), hence the bump.
  *   zero padding to a multiple of 4 bytes
  *   paramCount × f32     parameters [W1, b1, W2, b2, …], W row-major [n_in × n_out], no padding
  *   stateSlots × paramCount × f32   optimizer state in slot order (optimizers.ts stateSlots:
@@ -15,7 +21,7 @@
  * the byte length, before anything proportional to a claimed size is allocated. What it returns
  * is a model that can be built as is.
  */
-import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
+import { describeValue, isPlainObject, plural, SimdnetError } from '../errors.js';
 import { resolveLayers, type Layer, type LayerSpec } from '../layers.js';
 import { checkLoss, type LossName } from '../losses.js';
 import { METRIC_NAMES, type MetricName } from '../metrics.js';
@@ -24,11 +30,15 @@ import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
 
 const MAGIC = [0x53, 0x4e, 0x45, 0x54]; // 'SNET'
-/** The version save() writes; files of every version from 1 up to it load. */
-export const SNET_VERSION = 2;
+/** The version save() writes; files of every version from OLDEST_VERSION up to it load. */
+export const SNET_VERSION = 3;
+/** The oldest version this decoder reads. */
+const OLDEST_VERSION = 1;
 const PREAMBLE_BYTES = 12;
 const DTYPE = 'float32';
-const HEADER_KEYS = ['layers', 'loss', 'optimizer', 'metrics', 'step', 'seed', 'metadata', 'paramCount', 'stateSlots', 'dtype', 'lr'];
+const HEADER_KEYS = ['layers', 'loss', 'optimizer', 'metrics', 'step', 'seed', 'metadata', 'paramCount', 'stateSlots', 'dtype'];
+/** Fields added by a version, known from it on (shuffleState is required from version 2). */
+const ADDED_KEYS: Readonly<Record<number, readonly string[]>> = { 2: ['shuffleState'], 3: ['lr'] };
 
 /** What the header holds, as save() writes it. */
 export interface ModelHeader {
@@ -41,7 +51,9 @@ export interface ModelHeader {
   metadata: unknown;
   paramCount: number;
   stateSlots: number;
-  /** The constant learning rate the next update uses, when reduceLROnPlateau lowered it (version 2). */
+  /** Random.state() of the model's shuffle generator. */
+  shuffleState: readonly number[];
+  /** The constant learning rate the next update uses, when reduceLROnPlateau lowered it. */
   lr?: number;
 }
 
@@ -49,7 +61,7 @@ export interface ModelHeader {
 export interface ModelFile {
   layers: Layer[];
   /** null for a model saved before compile(). */
-  compiled: { loss: LossName; optimizer: Optimizer; metrics: ('accuracy' | 'acc')[] } | null;
+  compiled: { loss: LossName; optimizer: Optimizer; metrics: MetricName[] } | null;
   step: number;
   seed: number;
   metadata: unknown;
@@ -58,6 +70,8 @@ export interface ModelFile {
   /** stateSlots × params.length floats (empty when no optimizer state was saved). */
   state: Float32Array;
   stateSlots: number;
+  /** The shuffle generator's state words; null in a version 1 file. */
+  shuffleState: number[] | null;
   /** The learning rate save() found lowered by reduceLROnPlateau (undefined when not). */
   lr?: number;
 }
@@ -79,12 +93,16 @@ export function encodeModel(header: ModelHeader, params: Float32Array, state: Fl
 export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   const fail = (what: string): SimdnetError =>
     new SimdnetError('bytes', `${where}: bytes must be a model written by model.save(), but ${what}`);
-  if (bytes.length < PREAMBLE_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw fail(bytes.length < 4 ? `they are only ${bytes.length} bytes long` : "they do not start with 'SNET'");
+  if (bytes.length < MAGIC.length) throw fail(`they are only ${plural(bytes.length, 'byte')} long`);
+  if (MAGIC.some((b, i) => bytes[i] !== b)) throw fail("they do not start with 'SNET'");
+  if (bytes.length < PREAMBLE_BYTES) {
+    throw fail(`they start with 'SNET' but are only ${plural(bytes.length, 'byte')} long, shorter than the ${PREAMBLE_BYTES}-byte preamble (truncated?)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(4, true);
-  if (version < 1 || version > SNET_VERSION) throw fail(`their format version is ${version}, and this simdnet reads versions 1 to ${SNET_VERSION}`);
+  if (version < OLDEST_VERSION || version > SNET_VERSION) {
+    throw fail(`their format version is ${version}, and this simdnet reads versions ${OLDEST_VERSION} to ${SNET_VERSION}`);
+  }
   const jsonLength = view.getUint32(8, true);
   if (jsonLength > MODEL_LIMITS.maxHeaderBytes) {
     throw fail(`their header claims ${jsonLength} bytes, more than the limit of ${MODEL_LIMITS.maxHeaderBytes}`);
@@ -92,7 +110,7 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   if (PREAMBLE_BYTES + jsonLength > bytes.length) {
     throw fail(`the header claims ${jsonLength} bytes and runs past the end of the ${bytes.length} bytes given (truncated?)`);
   }
-  const header = parseHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + jsonLength), fail);
+  const header = parseHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + jsonLength), version, fail);
   const { layers, specs, paramCount } = checkArchitecture(where, header, fail);
   const compiled = checkCompiled(where, header, specs[specs.length - 1], fail);
   const slots = header.stateSlots;
@@ -129,15 +147,15 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
       }
     }
   }
-  const lr = header.lr;
-  if (lr !== undefined && (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)) throw fail(`the header's lr is ${describeValue(lr)}, not a finite number ≥ 0`);
+  const shuffleState = version >= 2 ? checkShuffleState(header.shuffleState, fail) : null;
+  const lr = checkLearningRate(header.lr, fail);
   return {
-    layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots,
+    layers, compiled, step: step as number, seed: seed as number, metadata: header.metadata, params, state, stateSlots: slots, shuffleState,
     ...(lr === undefined ? {} : { lr }),
   };
 }
 
-function parseHeader(json: Uint8Array, fail: (what: string) => SimdnetError): Record<string, unknown> {
+function parseHeader(json: Uint8Array, version: number, fail: (what: string) => SimdnetError): Record<string, unknown> {
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
@@ -145,8 +163,10 @@ function parseHeader(json: Uint8Array, fail: (what: string) => SimdnetError): Re
     throw fail('the header is not valid UTF-8 JSON');
   }
   if (!isPlainObject(header)) throw fail(`the header is ${describeValue(header)}, not an object`);
-  const unknown = Object.keys(header).find((k) => !HEADER_KEYS.includes(k));
-  if (unknown !== undefined) throw fail(`the header has an unknown field ${JSON.stringify(unknown).slice(0, 60)}`);
+  const keys = [...HEADER_KEYS];
+  for (let v = OLDEST_VERSION + 1; v <= version; v++) keys.push(...(ADDED_KEYS[v] ?? []));
+  const unknown = Object.keys(header).find((k) => !keys.includes(k));
+  if (unknown !== undefined) throw fail(`the header has an unknown field ${JSON.stringify(unknown).slice(0, 60)} (format version ${version})`);
   if (header.dtype !== undefined && header.dtype !== DTYPE) {
     throw fail(`the header's dtype is ${describeValue(header.dtype)}; this simdnet stores ${DTYPE} only`);
   }
@@ -162,7 +182,7 @@ function checkArchitecture(
   if (raw.length > MODEL_LIMITS.maxLayers) throw fail(`the header has ${raw.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers}`);
   const { layers, specs } = rethrow(where, fail, 'a layer is invalid', () => resolveLayers(where, raw));
   const sizes = checkSizes(specs[0].inputUnits, specs.map((s) => s.units));
-  if ('problem' in sizes) throw fail(`the layers have ${sizes.problem}`);
+  if ('problem' in sizes) throw fail(`the model has ${sizes.problem}`);
   const paramCount = header.paramCount;
   if (paramCount !== sizes.params) {
     throw fail(`the header's paramCount is ${describeValue(paramCount)}, but its layers have ${sizes.params} parameters`);
@@ -197,6 +217,20 @@ function rethrow<T>(where: string, fail: (what: string) => SimdnetError, what: s
     if (!(err instanceof SimdnetError)) throw err;
     throw fail(`${what}: ${err.message.startsWith(`${where}: `) ? err.message.slice(where.length + 2) : err.message}`);
   }
+}
+
+/** Four uint32 words, not all zero (the one state xoshiro128** cannot leave). */
+function checkLearningRate(lr: unknown, fail: (what: string) => SimdnetError): number | undefined {
+  if (lr !== undefined && (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)) throw fail(`the header's lr is ${describeValue(lr)}, not a finite number ≥ 0`);
+  return lr;
+}
+
+function checkShuffleState(words: unknown, fail: (what: string) => SimdnetError): number[] {
+  const valid = Array.isArray(words) && words.length === 4
+    && words.every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffffffff)
+    && words.some((w) => w !== 0);
+  if (!valid) throw fail(`the header's shuffleState is ${describeValue(words)}, not four 32-bit unsigned integers (not all 0)`);
+  return [...(words as number[])];
 }
 
 function alignUp(bytes: number): number {

@@ -1,18 +1,32 @@
 /**
  * The non-finite guard: when training diverges, fit stops with NonFiniteError naming the epoch and
- * batch, and the model keeps its last finite weights, optimizer state and step, bit for bit.
+ * batch, and the model keeps weights that still work, bit for bit, with their optimizer state and step.
  *
- * A NaN or infinite gradient, or a finite one that overflows a weight or Adam's v (g² overflows
- * from |g| > 1.8e19), shows in what the update wrote: sgd moves the weights by a positive multiple
- * of g, momentum and Adam move m. So checking that span (params and the optimizer's state,
+ * What it promises: after NonFiniteError the weights and optimizer state are finite, and the
+ * weights gave a finite loss on the last batch they were used on (so finite outputs on its rows).
+ * - A NaN or infinite gradient, or a finite one whose update overflows a weight or Adam's v
+ *   ('gradients', 'weights'): the model is as before that update.
+ * - A non-finite loss ('loss'): the weights that produced it are finite, but the update before
+ *   made them so large that the outputs overflow (a learning rate of 1e20 does it in one step);
+ *   keeping them would leave a model whose predictions are Infinity. So the guard undoes that
+ *   update too: the model is as before the update of the previous batch, whose loss was finite.
+ *   If no update has run since fit started or a callback replaced the weights, those weights
+ *   are what the loss came from, and nothing is undone.
+ *
+ * How. A NaN or infinite gradient, or a finite one that overflows a weight or Adam's v (g²
+ * overflows from |g| > 1.8e19), shows in what the update wrote: sgd moves the weights by a positive
+ * multiple of g, momentum and Adam move m. So checking that span (params and the optimizer's state,
  * adjacent in the plan) after an update covers gradients too. To undo a bad update the span must
  * have been copied before it; copying and checking at every step cost 5–6% of a 784-128-64-10
- * step at batch 64 with Adam, 9% of a tiny XOR step. Instead fit saves the span every CHECK_INTERVAL steps (and at each epoch start, and after
- * a callback replaced the weights) and checks it at the end of each such run of steps and before
- * anything can look at the model (a batch callback, the end of an epoch). The loss is checked at
- * every step, for free. When a check fails, `locate` puts the saved span back and replays the
- * steps since, checking each one: the kernels are deterministic, so the replay reproduces the
- * same bits, and it stops right before the first bad update.
+ * step at batch 64 with Adam, 9% of a tiny XOR step. Instead fit saves the span every
+ * CHECK_INTERVAL steps, before the last step of each epoch, and after a callback replaced the
+ * weights, each time once the batch's loss is known to be finite (computing it changes no weight),
+ * so that a save never holds weights whose loss failed; it checks the span at the end of each run
+ * of steps and before anything can look at the model (a batch callback, the end of an epoch). The
+ * loss is checked at every step, for free. When a check fails, `locate` puts the saved span back
+ * and replays the steps since, checking each: the kernels are deterministic, so the replay
+ * reproduces the same bits, and it stops right before the first bad update. A non-finite loss in
+ * an epoch's first batch goes back to the save before the previous epoch's last step.
  */
 import type { Ptr } from '../backend/backend.js';
 import { SimdnetError } from '../errors.js';
@@ -32,15 +46,19 @@ export class NonFiniteError extends SimdnetError {
   /** 'weights': the gradients were finite but the update overflowed a weight or the optimizer's state. */
   readonly quantity: NonFiniteQuantity;
 
-  constructor(where: string, epoch: number, batch: number, quantity: NonFiniteQuantity, loss: number) {
+  constructor(where: string, epoch: number, batch: number, quantity: NonFiniteQuantity, loss: number, undone: 'this' | 'previous' | 'none' = 'this') {
     const what =
       quantity === 'loss' ? `the loss became ${loss}`
       : quantity === 'gradients' ? `a gradient became NaN or infinite (the loss was ${loss})`
       : `the update made a weight or the optimizer's state NaN or infinite from finite gradients (the loss was ${loss})`;
+    const kept =
+      undone === 'previous' ? 'training stopped and undid the update before that batch, which made the outputs overflow, so the model ' +
+        'keeps its last weights that gave a finite loss'
+      : undone === 'none' ? 'training stopped; these are the weights fit started with (or a callback set), so the model keeps them'
+      : 'training stopped before that update, so the model keeps its last finite weights';
     super(
       'loss',
-      `${where}: ${what} in epoch ${epoch}, batch ${batch} (counted from 0); training stopped before that ` +
-        'update, so the model keeps its last finite weights. Usual causes: a learning rate too high ' +
+      `${where}: ${what} in epoch ${epoch}, batch ${batch} (counted from 0); ${kept}. Usual causes: a learning rate too high ` +
         '(try one 10 times smaller), inputs that are not scaled (standardise each feature to mean 0 and ' +
         'standard deviation 1), or regression targets on a very large scale.',
     );
@@ -62,7 +80,10 @@ export class WeightGuard {
   #floats = 0;
   #backup: Ptr = 0;
   #savedStep = 0;
+  #savedEpoch = 0;
   #savedBatch = 0;
+  /** The step at which the weights were last set from outside (fit's start, setWeights): nothing before it is undone. */
+  #barrierStep = 0;
 
   constructor(net: Network, optimizer: Optimizer) {
     this.#net = net;
@@ -77,13 +98,21 @@ export class WeightGuard {
     this.#floats = (1 + stateSlots(optimizer)) * net.mem.layout.floats;
     this.#backup = net.backend.alloc(this.#floats);
     this.#savedStep = 0;
+    this.#savedEpoch = -1;
     this.#savedBatch = 0;
+    this.#barrierStep = net.step;
   }
 
-  /** Saves the model as it is before the epoch's `batch`. */
-  save(batch: number): void {
+  /** The weights were just replaced from outside (a callback's setWeights): no failure goes back past them. */
+  barrier(): void {
+    this.#barrierStep = this.#net.step;
+  }
+
+  /** Saves the model as it is before the update of the epoch's `batch` (whose loss was finite). */
+  save(epoch: number, batch: number): void {
     this.#net.backend.copy(this.#net.mem.params, this.#backup, this.#floats);
     this.#savedStep = this.#net.step;
+    this.#savedEpoch = epoch;
     this.#savedBatch = batch;
   }
 
@@ -94,16 +123,27 @@ export class WeightGuard {
 
   /**
    * After the loss at `batch` was non-finite, or a check after its update failed: returns the error
-   * for the first bad step since the last save, leaving the model as it was before that step.
+   * for the first bad step since the last save, leaving the model as the guard promises (above).
    * `runBatch(b)` must fill the gradients of the epoch's batch b as the epoch did and return its loss.
    */
   locate(where: string, epoch: number, batch: number, runBatch: (b: number) => number): NonFiniteError {
+    if (this.#net.step === this.#barrierStep) return new NonFiniteError(where, epoch, batch, 'loss', runBatch(batch), 'none');
+    if (this.#savedEpoch !== epoch) {
+      // The first batch's loss: the save before the previous epoch's last update is the one to go back to.
+      const value = runBatch(batch);
+      this.#restore();
+      return new NonFiniteError(where, epoch, batch, 'loss', value, 'previous');
+    }
     const from = this.#savedBatch;
     this.#restore();
     for (let b = from; b <= batch; b++) {
       const value = runBatch(b);
-      if (value - value !== 0) return new NonFiniteError(where, epoch, b, 'loss', value);
-      this.save(b);
+      if (value - value !== 0) {
+        if (b === from) return new NonFiniteError(where, epoch, b, 'loss', value, 'none');
+        this.#restore(); // saved before the update of batch b − 1
+        return new NonFiniteError(where, epoch, b, 'loss', value, 'previous');
+      }
+      this.save(epoch, b);
       applyUpdate(this.#net, this.#optimizer);
       if (!this.finite()) {
         this.#restore();
@@ -111,6 +151,19 @@ export class WeightGuard {
       }
     }
     throw new Error(`${where}: internal error: replaying batches ${from}–${batch} did not reproduce the non-finite value`);
+  }
+
+  /**
+   * After the threads stopped during the update of the epoch's `batch` (a part of the parameters
+   * may be updated, the rest not): puts the span saved before the run back and replays the steps
+   * since on one thread, which computes the same bits, so the model is as it was before `batch`.
+   */
+  rewind(batch: number, runBatch: (b: number) => number): void {
+    this.#restore();
+    for (let b = this.#savedBatch; b < batch; b++) {
+      runBatch(b);
+      applyUpdate(this.#net, this.#optimizer);
+    }
   }
 
   #restore(): void {

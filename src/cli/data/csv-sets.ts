@@ -34,7 +34,7 @@ export function loadCsvForTraining(file: string, labelName: string | undefined, 
     for (let r = 0; r < y.length; r++) y[r] = numberAt(table, r, labelColumn, 'label');
     return csvDataset(table, featureColumns, labelColumn, x, y, 'regression', []);
   }
-  const names = table.rows.map((row) => row[labelColumn]!);
+  const names = table.rows.map((row) => row[labelColumn]);
   names.forEach((name, r) => {
     if (name === '') {
       throw new DataError(
@@ -44,7 +44,7 @@ export function loadCsvForTraining(file: string, labelName: string | undefined, 
   });
   const classes = [...new Set(names)];
   // Numeric labels sort as numbers (2 before 10), names alphabetically: the order never depends on row order.
-  if (classes.every((c) => /^[+-]?\d+(\.\d+)?$/.test(c))) classes.sort((a, b) => Number(a) - Number(b));
+  if (classes.every(isNumberLabel)) classes.sort((a, b) => Number(a) - Number(b));
   else classes.sort();
   if (classes.length < 2) {
     throw new DataError(
@@ -59,7 +59,7 @@ export function loadCsvForTraining(file: string, labelName: string | undefined, 
 
 /**
  * A CSV file for a saved model: the model's feature columns by name (in any order, other columns
- * ignored) and, when present, its label column.
+ * ignored) and, when `needLabel` (evaluate), its label column; predict reads no labels.
  */
 export function loadCsvForModel(
   file: string,
@@ -72,17 +72,17 @@ export function loadCsvForModel(
   const table = readCsv(file);
   const featureColumns = features.map((name) => columnIndex(table, name, 'feature'));
   const x = featureMatrix(table, featureColumns);
-  let labelColumn = table.header.indexOf(labelName);
-  if (labelColumn < 0 && needLabel) labelColumn = columnIndex(table, labelName, 'label');
+  // Without labels to score, the label column is not read at all: it may be blank, "?" or missing.
+  const labelColumn = needLabel ? columnIndex(table, labelName, 'label') : -1;
   const y = new Float32Array(table.rows.length).fill(NaN);
-  if (labelColumn >= 0) {
+  if (needLabel) {
     const index = new Map(classes.map((c, i) => [c, i]));
     for (let r = 0; r < y.length; r++) {
       if (task === 'regression') {
         y[r] = numberAt(table, r, labelColumn, 'label');
         continue;
       }
-      const name = table.rows[r]![labelColumn]!;
+      const name = table.rows[r][labelColumn];
       const k = index.get(name);
       if (k === undefined) {
         throw new DataError(
@@ -96,10 +96,15 @@ export function loadCsvForModel(
   return csvDataset(table, featureColumns, labelColumn, x, y, task, classes);
 }
 
+/** A class name that is a plain number, such as 3 or -0.5. */
+export function isNumberLabel(name: string): boolean {
+  return /^[+-]?\d+(\.\d+)?$/.test(name);
+}
+
 function featureMatrix(table: CsvTable, columns: number[]): Float32Array {
   const x = new Float32Array(table.rows.length * columns.length);
   for (let r = 0; r < table.rows.length; r++) {
-    for (let j = 0; j < columns.length; j++) x[r * columns.length + j] = numberAt(table, r, columns[j]!, 'feature');
+    for (let j = 0; j < columns.length; j++) x[r * columns.length + j] = numberAt(table, r, columns[j], 'feature');
   }
   return x;
 }
@@ -117,10 +122,10 @@ function csvDataset(
     source: table.file,
     x,
     rows: table.rows.length,
-    features: featureColumns.map((i) => table.header[i]!),
+    features: featureColumns.map((i) => table.header[i]),
     task,
     classes,
     y,
-    label: labelColumn >= 0 ? table.header[labelColumn]! : '',
+    label: labelColumn >= 0 ? table.header[labelColumn] : '',
   };
 }

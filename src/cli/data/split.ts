@@ -37,7 +37,7 @@ export function takeRows(data: Dataset, rows: ArrayLike<number>): Dataset {
   const x = new Float32Array(rows.length * cols);
   const y = new Float32Array(rows.length);
   for (let r = 0; r < rows.length; r++) {
-    const from = rows[r]!;
+    const from = rows[r];
     x.set(data.x.subarray(from * cols, (from + 1) * cols), r * cols);
     y[r] = data.y[from]!;
   }

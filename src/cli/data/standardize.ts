@@ -15,13 +15,13 @@ export function fitStandardization(data: Dataset): Standardization {
   const mean = new Array<number>(cols).fill(0);
   const std = new Array<number>(cols).fill(0);
   // Two passes in float64: one-pass formulas lose precision when the mean is large.
-  for (let r = 0; r < data.rows; r++) for (let j = 0; j < cols; j++) mean[j]! += data.x[r * cols + j]!;
-  for (let j = 0; j < cols; j++) mean[j]! /= data.rows;
+  for (let r = 0; r < data.rows; r++) for (let j = 0; j < cols; j++) mean[j] += data.x[r * cols + j];
+  for (let j = 0; j < cols; j++) mean[j] /= data.rows;
   for (let r = 0; r < data.rows; r++) {
-    for (let j = 0; j < cols; j++) std[j]! += (data.x[r * cols + j]! - mean[j]!) ** 2;
+    for (let j = 0; j < cols; j++) std[j] += (data.x[r * cols + j] - mean[j]) ** 2;
   }
   // A constant column keeps std 1, so it maps to 0 instead of dividing by zero.
-  for (let j = 0; j < cols; j++) std[j] = Math.sqrt(std[j]! / data.rows) || 1;
+  for (let j = 0; j < cols; j++) std[j] = Math.sqrt(std[j] / data.rows) || 1;
   return { mean, std };
 }
 
@@ -31,7 +31,7 @@ export function standardize(data: Dataset, stats: Standardization): void {
   for (let r = 0; r < data.rows; r++) {
     for (let j = 0; j < cols; j++) {
       const i = r * cols + j;
-      data.x[i] = (data.x[i]! - stats.mean[j]!) / stats.std[j]!;
+      data.x[i] = (data.x[i] - stats.mean[j]) / stats.std[j];
     }
   }
 }

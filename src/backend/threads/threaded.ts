@@ -1,0 +1,362 @@
+/**
+ * The wasm backend on several threads. Every buffer lives in one shared WebAssembly.Memory, laid
+ * out by the same memory plan; the calling thread and each worker run the same kernels of a shared
+ * build over it, each with its own scratch. A kernel call large enough to repay a hand-off is cut
+ * by output: GEMM into ranges of rows or panels of columns of C, row-wise kernels into ranges of
+ * rows, the optimizers into ranges of parameters. Every output element is then computed by one
+ * thread with exactly the arithmetic one thread would use (the GEMM's k-slabs do not depend on
+ * m or n, and its edge tiles run the same micro-kernel over zero padding; activations give a value
+ * the same result wherever it sits, assembly/activations.ts), so results are bit-identical for every
+ * thread count. Smaller calls, the losses and the reductions run on the calling thread.
+ *
+ * The calling thread writes every part's arguments into the control block (protocol.ts), then
+ * claims and runs parts alongside the workers until none is left.
+ */
+import type { ActivationCode, Ptr } from '../backend.js';
+import { ACTIVATION, derivativeFromZ } from '../backend.js';
+import { type KernelExports, WasmBackend } from '../wasm.js';
+import { kernelIndex, ThreadPool, ThreadsStoppedError } from './pool.js';
+import { LAYOUT, SCRATCH_GEMM, SCRATCH_TMP } from './protocol.js';
+
+const K_GEMM_NN = kernelIndex('gemmNN');
+const K_GEMM_TN = kernelIndex('gemmTN');
+const K_GEMM_NT = kernelIndex('gemmNT');
+const K_GEMM_NT_BACKWARD = kernelIndex('gemmNTBackward');
+const K_ACTIVATION = kernelIndex('activation');
+const K_BIAS_ACTIVATION = kernelIndex('biasActivation');
+const K_ACTIVATION_BACKWARD = kernelIndex('activationBackward');
+const K_GATHER_ROWS = kernelIndex('gatherRows');
+const K_SGD = kernelIndex('sgd');
+const K_MOMENTUM = kernelIndex('momentum');
+const K_ADAM = kernelIndex('adam');
+const K_SPARSE_GEMM_NN = kernelIndex('sparseGemmNN');
+const K_SPARSE_GEMM_TN = kernelIndex('sparseGemmTN');
+
+/** The GEMM's register tile (assembly/gemm.ts): row parts start on MR, column parts on NR. */
+const MR = 2;
+const NR = 16;
+/** sparseGemmTN lists this many columns of X per pass (assembly/sparse.ts): its row parts start on it. */
+const SPARSE_GROUP = 32;
+/** The optimizers update two vectors per pass (assembly/optimizers.ts): their parts start on it. */
+const UPDATE_ALIGN = 8;
+
+/**
+ * The least work worth a part of its own, measured with bench/threads.ts: a smaller part costs
+ * more in hand-off than it saves. GEMM in multiply-adds, the others in floats.
+ */
+export interface SplitThresholds {
+  gemm: number;
+  rows: number;
+  update: number;
+  gather: number;
+}
+
+export const DEFAULT_THRESHOLDS: SplitThresholds = { gemm: 1 << 15, rows: 1 << 14, update: 1 << 13, gather: 1 << 14 };
+
+/** Start of part p of `total` items cut into `parts`, on a multiple of `align` (the last part takes the rest). */
+function bound(total: number, p: number, parts: number, align: number): number {
+  if (p >= parts) return total;
+  return Math.min(total, Math.round((total * p) / parts / align) * align);
+}
+
+/**
+ * Start of column panel p of a GEMM: on a multiple of NR, and never leaving the last panel one
+ * column wide, which would take the kernel's matrix-vector path, whose sums run in another order.
+ */
+function columnBound(total: number, p: number, parts: number): number {
+  if (p >= parts) return total;
+  const at = bound(total, parts - 1, parts, NR);
+  const last = total - at === 1 ? at - NR : at;
+  return Math.min(bound(total, p, parts, NR), Math.max(last, 0));
+}
+
+export class ThreadedWasmBackend extends WasmBackend {
+  readonly #pool: ThreadPool;
+  readonly #limits: SplitThresholds;
+  /** The control block's argument table, read when this thread runs a part. */
+  readonly #args: Float64Array;
+  #stopped: string | undefined;
+  /**
+   * The call's fractional arguments (alpha, the optimizers' hyper-parameters) as the caller passed
+   * them, for the parts this thread runs: read back from the float64 table they would be new
+   * HeapNumbers at each call, kept here they are the caller's shared ones (fields that first held
+   * null, docs/ARCHITECTURE.md 'Number boxing').
+   */
+  #x0: number | null = null;
+  #x1: number | null = null;
+  #x2: number | null = null;
+  #x3: number | null = null;
+  #x4: number | null = null;
+
+  constructor(ex: KernelExports, memory: WebAssembly.Memory, relaxed: boolean, pool: ThreadPool, limits: SplitThresholds) {
+    super(ex, memory, relaxed);
+    this.#pool = pool;
+    this.#limits = limits;
+    this.#args = pool.args;
+    for (let w = 0; w < pool.workers; w++) {
+      pool.setScratch(w, this.allocPermanent(ex.gemmScratchFloats()), this.allocPermanent(ex.tmpFloats()));
+    }
+  }
+
+  override get threads(): number {
+    return this.#stopped === undefined ? this.#pool.workers + 1 : 1;
+  }
+
+  override get threadsReason(): string | undefined {
+    return this.#stopped;
+  }
+
+  override dispose(): void {
+    this.#stopped ??= 'the model was disposed';
+    this.#pool.stop();
+  }
+
+  /** Parts for `work` units at `perPart` each: 1 (run here) when small, or once the threads have stopped. */
+  #parts(work: number, perPart: number): number {
+    if (this.#stopped !== undefined) return 1;
+    const parts = Math.min(this.#pool.workers + 1, Math.floor(work / perPart));
+    if (parts > 1 && this.#pool.failure !== null) this.#fail();
+    return parts;
+  }
+
+  /** Publishes the parts written since `begin`, runs parts here until none is left, waits for the rest. */
+  #run(kernel: number): void {
+    const pool = this.#pool;
+    pool.publish();
+    for (let p = pool.claim(); p >= 0; p = pool.claim()) {
+      this.#runHere(kernel, (LAYOUT.argsByte >> 3) + p * LAYOUT.args);
+      pool.partDone();
+    }
+    try {
+      pool.finish();
+    } catch (err) {
+      this.#stopped = err instanceof ThreadsStoppedError ? this.#pool.failure ?? err.message : String(err);
+      throw err;
+    }
+  }
+
+  #fail(): never {
+    const failure = this.#pool.failure ?? 'a worker thread stopped';
+    this.#stopped = failure;
+    this.#pool.stop();
+    throw new ThreadsStoppedError(failure);
+  }
+
+  /** Runs the part whose arguments start at f in the table, with this thread's scratch. */
+  #runHere(kernel: number, f: number): void {
+    const a = this.#args;
+    const ex = this.ex;
+    switch (kernel) {
+      case K_GEMM_NN: ex.gemmNN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
+      case K_GEMM_TN: ex.gemmTN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
+      case K_GEMM_NT: ex.gemmNT(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
+      case K_GEMM_NT_BACKWARD:
+        ex.gemmNTBackward(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], a[f + 10],
+          a[f + 11], this.#x0!, this.gemmScratch);
+        break;
+      case K_ACTIVATION: ex.activation(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], this.#x0!, this.tmp); break;
+      case K_BIAS_ACTIVATION: ex.biasActivation(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], this.#x0!, this.tmp); break;
+      case K_ACTIVATION_BACKWARD: ex.activationBackward(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], this.#x0!, this.tmp); break;
+      case K_GATHER_ROWS: ex.gatherRows(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4]); break;
+      case K_SPARSE_GEMM_NN:
+        ex.sparseGemmNN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch);
+        break;
+      case K_SPARSE_GEMM_TN:
+        ex.sparseGemmTN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch);
+        break;
+      case K_SGD: ex.sgd(a[f], a[f + 1], a[f + 2], this.#x0!, this.#x1!, this.tmp); break;
+      case K_MOMENTUM: ex.momentum(a[f], a[f + 1], a[f + 2], a[f + 3], this.#x0!, this.#x1!, a[f + 6], this.#x2!, this.tmp); break;
+      default:
+        ex.adam(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], this.#x0!, this.#x1!, this.#x2!, this.#x3!, a[f + 9], this.#x4!, this.tmp);
+    }
+  }
+
+  override gemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.gemmNN(m, n, k, a, b, c, accumulate);
+    this.#gemm(K_GEMM_NN, parts, m, n, k, a, k, k, b, n, 1, n, c, accumulate ? 1 : 0);
+  }
+
+  override gemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.gemmTN(m, n, k, a, b, c, accumulate);
+    this.#gemm(K_GEMM_TN, parts, m, n, k, a, m, 1, b, n, 1, n, c, accumulate ? 1 : 0);
+  }
+
+  override gemmNT(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.gemmNT(m, n, k, a, b, c, accumulate);
+    this.#gemm(K_GEMM_NT, parts, m, n, k, a, k, k, b, k, k, n, c, accumulate ? 1 : 0);
+  }
+
+  /**
+   * One GEMM in parts. op(A)'s row i starts at a + 4·i·aRow, op(B)'s column j at b + 4·j·bCol;
+   * lda, ldb are the strides the kernel takes. Rows of C are cut when C is at least as tall as it is
+   * wide (each part then packs all of op(B), the smaller operand), else columns (each packs op(A)).
+   */
+  #gemm(
+    kernel: number, parts: number, m: number, n: number, k: number, a: Ptr, lda: number, aRow: number,
+    b: Ptr, ldb: number, bCol: number, ldc: number, c: Ptr, accumulate: number,
+  ): void {
+    const byRows = m >= n;
+    const total = byRows ? m : n;
+    this.#pool.begin(kernel, parts, 10, SCRATCH_GEMM);
+    for (let p = 0; p < parts; p++) {
+      const from = byRows ? bound(total, p, parts, MR) : columnBound(total, p, parts);
+      const size = (byRows ? bound(total, p + 1, parts, MR) : columnBound(total, p + 1, parts)) - from;
+      if (byRows) this.#pool.part(p, size, n, k, a + 4 * from * aRow, lda, b, ldb, c + 4 * from * ldc, ldc, accumulate, 0, 0, 0, 0);
+      else this.#pool.part(p, m, size, k, a, lda, b + 4 * from * bCol, ldb, c + 4 * from, ldc, accumulate, 0, 0, 0, 0);
+    }
+    this.#run(kernel);
+  }
+
+  // The sparse first layer's products (assembly/sparse.ts): always by rows of C, so that each part
+  // lists the nonzeros of its own rows (NN) or columns (TN) of X only.
+  override sparseGemmNN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.sparseGemmNN(m, n, k, a, b, c, accumulate);
+    this.#sparse(K_SPARSE_GEMM_NN, parts, MR, m, n, k, a, k, k, b, c, accumulate ? 1 : 0);
+  }
+
+  override sparseGemmTN(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr, accumulate: boolean): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.sparseGemmTN(m, n, k, a, b, c, accumulate);
+    this.#sparse(K_SPARSE_GEMM_TN, parts, SPARSE_GROUP, m, n, k, a, m, 1, b, c, accumulate ? 1 : 0);
+  }
+
+  #sparse(
+    kernel: number, parts: number, align: number, m: number, n: number, k: number, a: Ptr, lda: number, aRow: number,
+    b: Ptr, c: Ptr, accumulate: number,
+  ): void {
+    this.#pool.begin(kernel, parts, 10, SCRATCH_GEMM);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(m, p, parts, align);
+      const rows = bound(m, p + 1, parts, align) - from;
+      this.#pool.part(p, rows, n, k, a + 4 * from * aRow, lda, b, n, c + 4 * from * n, n, accumulate, 0, 0, 0, 0);
+    }
+    this.#run(kernel);
+  }
+
+  override gemmNTBackward(
+    act: ActivationCode, m: number, n: number, k: number, dz: Ptr, w: Ptr, aPrev: Ptr, out: Ptr, alpha: number,
+  ): void {
+    const parts = this.#parts(m * n * k, this.#limits.gemm);
+    if (parts <= 1) return super.gemmNTBackward(act, m, n, k, dz, w, aPrev, out, alpha);
+    if (act === ACTIVATION.softmax || derivativeFromZ(act)) {
+      // As WasmBackend.gemmNTBackward: the product in parts, then the backward pass over it.
+      this.gemmNT(m, n, k, dz, w, out, false);
+      this.activationBackward(act, aPrev, out, out, m, n, alpha);
+      return;
+    }
+    // Rows of dZ_prev: each part reads its rows of dz and aPrev, and all of w.
+    this.#x0 = alpha;
+    this.#pool.begin(K_GEMM_NT_BACKWARD, parts, 13, SCRATCH_GEMM);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(m, p, parts, MR);
+      const rows = bound(m, p + 1, parts, MR) - from;
+      this.#pool.part(p, act, rows, n, k, dz + 4 * from * k, k, w, k, out + 4 * from * n, n, aPrev + 4 * from * n, n, alpha, 0);
+    }
+    this.#run(K_GEMM_NT_BACKWARD);
+  }
+
+  override activation(act: ActivationCode, x: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
+    const parts = this.#parts(m * n, this.#limits.rows);
+    if (parts <= 1) return super.activation(act, x, y, m, n, alpha);
+    this.#x0 = alpha;
+    this.#pool.begin(K_ACTIVATION, parts, 6, SCRATCH_TMP);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(m, p, parts, 1);
+      const at = 4 * from * n;
+      this.#pool.part(p, act, x + at, y + at, bound(m, p + 1, parts, 1) - from, n, alpha, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+    this.#run(K_ACTIVATION);
+  }
+
+  override biasActivation(act: ActivationCode, x: Ptr, bias: Ptr, y: Ptr, m: number, n: number, alpha: number): void {
+    const parts = this.#parts(m * n, this.#limits.rows);
+    if (parts <= 1) return super.biasActivation(act, x, bias, y, m, n, alpha);
+    this.#x0 = alpha;
+    this.#pool.begin(K_BIAS_ACTIVATION, parts, 7, SCRATCH_TMP);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(m, p, parts, 1);
+      const at = 4 * from * n;
+      this.#pool.part(p, act, x + at, bias, y + at, bound(m, p + 1, parts, 1) - from, n, alpha, 0, 0, 0, 0, 0, 0, 0);
+    }
+    this.#run(K_BIAS_ACTIVATION);
+  }
+
+  override activationBackward(act: ActivationCode, a: Ptr, dA: Ptr, dZ: Ptr, m: number, n: number, alpha: number): void {
+    const parts = this.#parts(m * n, this.#limits.rows);
+    if (parts <= 1) return super.activationBackward(act, a, dA, dZ, m, n, alpha);
+    this.#x0 = alpha;
+    this.#pool.begin(K_ACTIVATION_BACKWARD, parts, 7, SCRATCH_TMP);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(m, p, parts, 1);
+      const at = 4 * from * n;
+      this.#pool.part(p, act, a + at, dA + at, dZ + at, bound(m, p + 1, parts, 1) - from, n, alpha, 0, 0, 0, 0, 0, 0, 0);
+    }
+    this.#run(K_ACTIVATION_BACKWARD);
+  }
+
+  override gatherRows(src: Ptr, index: Ptr, count: number, rowLen: number, dst: Ptr): void {
+    const parts = this.#parts(count * rowLen, this.#limits.gather);
+    if (parts <= 1) return super.gatherRows(src, index, count, rowLen, dst);
+    this.#pool.begin(K_GATHER_ROWS, parts, 0, 0);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(count, p, parts, 1);
+      this.#pool.part(p, src, index + 4 * from, bound(count, p + 1, parts, 1) - from, rowLen, dst + 4 * from * rowLen, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+    this.#run(K_GATHER_ROWS);
+  }
+
+  // The optimizers: ranges of parameters, each a whole number of two-vector passes but the last.
+  override sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {
+    const parts = this.#parts(n, this.#limits.update);
+    if (parts <= 1) return super.sgd(w, g, n, lr, l2);
+    this.#x0 = lr;
+    this.#x1 = l2;
+    this.#pool.begin(K_SGD, parts, 5, SCRATCH_TMP);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(n, p, parts, UPDATE_ALIGN);
+      this.#pool.part(p, w + 4 * from, g + 4 * from, bound(n, p + 1, parts, UPDATE_ALIGN) - from, lr, l2, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+    this.#run(K_SGD);
+  }
+
+  override momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number): void {
+    const parts = this.#parts(n, this.#limits.update);
+    if (parts <= 1) return super.momentum(w, g, mom, n, lr, beta, t, l2);
+    this.#x0 = lr;
+    this.#x1 = beta;
+    this.#x2 = l2;
+    this.#pool.begin(K_MOMENTUM, parts, 8, SCRATCH_TMP);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(n, p, parts, UPDATE_ALIGN);
+      const at = 4 * from;
+      this.#pool.part(p, w + at, g + at, mom + at, bound(n, p + 1, parts, UPDATE_ALIGN) - from, lr, beta, t, l2, 0, 0, 0, 0, 0, 0);
+    }
+    this.#run(K_MOMENTUM);
+  }
+
+  override adam(
+    w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, epsilon: number, t: number, l2: number,
+  ): void {
+    const parts = this.#parts(n, this.#limits.update);
+    if (parts <= 1) return super.adam(w, g, m, v, n, lr, beta1, beta2, epsilon, t, l2);
+    this.#x0 = lr;
+    this.#x1 = beta1;
+    this.#x2 = beta2;
+    this.#x3 = epsilon;
+    this.#x4 = l2;
+    this.#pool.begin(K_ADAM, parts, 11, SCRATCH_TMP);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(n, p, parts, UPDATE_ALIGN);
+      const at = 4 * from;
+      this.#pool.part(p, w + at, g + at, m + at, v + at, bound(n, p + 1, parts, UPDATE_ALIGN) - from, lr, beta1, beta2, epsilon, t, l2, 0, 0, 0);
+    }
+    this.#run(K_ADAM);
+  }
+}
+
+export { ThreadsStoppedError };
