@@ -15,7 +15,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ACTIVATION, createThreadedBackend, createWasmBackend, threadTuning, type Backend, type Ptr,
 } from '../src/backend/index.js';
-import { dense, fromTfjs, loadModel, sequential, SimdnetError, type Sequential } from '../src/index.js';
+import {
+  dense, dropout, fromTfjs, loadModel, sequential, SimdnetError, type LayerConfig, type OptimizerConfig, type Sequential,
+} from '../src/index.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { GEMM_TILES } from './support/gemm-tiles.js';
 import { mulberry32, uniform } from './prng.js';
@@ -228,15 +230,24 @@ describe('a whole fit gives the same bits on 1, 2, 3 and 4 threads', () => {
   const sparse784 = dense784.map((v) => (v > 0.8 ? v : 0));
   const labels = Array.from({ length: ROWS }, (_, i) => (i * 7 + (i >> 3)) % 10);
 
-  async function train(threads: number, relaxed: boolean, batchSize: number, optimizer: 'adam' | 'momentum', x: Float32Array): Promise<unknown> {
-    const model = await sequential({
-      threads, relaxedSimd: relaxed, seed: 3,
-      layers: [
-        dense({ units: 128, activation: 'relu', inputShape: [784] }),
-        dense({ units: 64, activation: 'tanh' }),
-        dense({ units: 10, activation: 'softmax' }),
-      ],
-    });
+  /** The plain network, or one with the Keras features that add kernels: swish and gelu keep Z, dropout, a regularizer. */
+  function layers(keras: boolean): LayerConfig[] {
+    if (!keras) {
+      return [dense({ units: 128, activation: 'relu', inputShape: [784] }), dense({ units: 64, activation: 'tanh' }), dense({ units: 10, activation: 'softmax' })];
+    }
+    return [
+      // No dropout after swish: its backward product is the fused one, cut into parts.
+      dense({ units: 128, activation: 'swish', inputShape: [784], kernelRegularizer: { l1: 1e-5, l2: 1e-4 } }),
+      dense({ units: 64, activation: 'gelu' }),
+      dropout({ rate: 0.2 }),
+      dense({ units: 10, activation: 'softmax' }),
+    ];
+  }
+
+  async function train(
+    threads: number, relaxed: boolean, batchSize: number, optimizer: OptimizerConfig, x: Float32Array, keras = false,
+  ): Promise<unknown> {
+    const model = await sequential({ threads, relaxedSimd: relaxed, seed: 3, layers: layers(keras) });
     expect(model.threads).toBe(threads);
     model.compile({ loss: 'categoricalCrossentropy', optimizer, metrics: ['accuracy'] });
     const history = await model.fit({ data: x, shape: [ROWS, 784] }, labels, { epochs: 2, batchSize, validationSplit: 0.2, seed: 5 });
@@ -263,6 +274,17 @@ describe('a whole fit gives the same bits on 1, 2, 3 and 4 threads', () => {
       }
     },
   );
+
+  it('swish, gelu, dropout, a kernel regularizer, rmsprop with a cosine schedule and clipNorm, batch 64', async () => {
+    const optimizer: OptimizerConfig = {
+      type: 'rmsprop', momentum: 0.5, centered: true, clipNorm: 1, learningRate: { type: 'cosineDecay', initialLearningRate: 0.002, decaySteps: 20 },
+    };
+    const one = await train(1, false, 64, optimizer, dense784, true) as { history: { loss: number[] } };
+    expect(one.history.loss[1]).toBeLessThan(one.history.loss[0]);
+    for (const threads of [2, 4]) {
+      expect(difference(await train(threads, false, 64, optimizer, dense784, true), one), `${threads} threads`).toBeUndefined();
+    }
+  });
 });
 
 describe('life cycle', () => {
