@@ -18,7 +18,7 @@ import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.
 import { checkMetrics, METRIC_BITS, metricBits, type MetricName } from './metrics.js';
 import { initialState, parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import {
-  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, modelBytes, readFlat, upload, uploadRows, writeFlat,
+  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, layoutParams, modelBytes, readFlat, upload, uploadRows, writeFlat,
   type BatchNeeds, type MemoryParts,
 } from './plan.js';
 import { checkSeed, Random } from './random.js';
@@ -124,7 +124,7 @@ export async function build(where: string, config: unknown): Promise<Sequential>
   const threads = checkThreads(where, config.threads ?? 'auto');
   const seed = config.seed === undefined ? DEFAULT_SEED : checkSeed(where, 'seed', config.seed);
   const sparseInputs = checkSparseInputs(where, 'sparseInputs', config.sparseInputs ?? 'auto');
-  const backend = await createBackend(backendName, { relaxed, threads });
+  const backend = await createBackend(backendName, { relaxed, threads, modelParams: layoutParams(specs).count });
   try {
     checkMemory(backend, where, 'layers', [['for its weights, gradients and optimizer state', modelBytes(specs)]], 'use fewer or narrower layers');
   } catch (err) {

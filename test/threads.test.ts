@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +17,10 @@ import {
   ACTIVATION, createThreadedBackend, createWasmBackend, threadTuning, type Backend, type Ptr,
 } from '../src/backend/index.js';
 import {
-  dense, dropout, fromTfjs, loadModel, sequential, SimdnetError, type LayerConfig, type OptimizerConfig, type Sequential,
+  dense, dropout, fromTfjs, loadModel, sequential, SimdnetError, type LayerConfig, type OptimizerConfig, type OptimizerName, type Sequential,
 } from '../src/index.js';
 import { enableRelaxedSimd } from '../src/node.js';
+import { AUTO_MIN_PARAMS, AUTO_THREADS_CAP } from '../src/backend/index.js';
 import { GEMM_TILES } from './support/gemm-tiles.js';
 import { mulberry32, uniform } from './prng.js';
 
@@ -85,11 +87,25 @@ describe('the threads option', () => {
   const layers = [dense({ units: 4, activation: 'relu', inputShape: [3] }), dense({ units: 1, activation: 'sigmoid' })];
 
   it("defaults to 'auto' in Node: the cores available, with no reason given", async () => {
-    const model = await sequential({ layers });
-    expect(model.threads).toBeGreaterThanOrEqual(1);
+    // 128·128 + 128 weights and biases: just above AUTO_MIN_PARAMS.
+    const model = await sequential({ layers: [dense({ units: 128, inputShape: [128] })] });
+    expect(model.threads).toBe(Math.min(availableParallelism(), AUTO_THREADS_CAP));
     expect(model.threadsReason).toBeUndefined();
     model.dispose();
     expect(model.threads).toBe(0);
+  });
+
+  it("'auto' keeps a model below AUTO_MIN_PARAMS on one thread and says why; a number still gets threads", async () => {
+    expect(AUTO_MIN_PARAMS).toBeGreaterThan(128 * 127 + 127);
+    const small = await sequential({ layers: [dense({ units: 127, inputShape: [128] })] });
+    expect(small.threads).toBe(1);
+    if (availableParallelism() > 1) {
+      expect(small.threadsReason).toMatch(/^'auto' runs a model of 16,383 parameters on one thread: below 16,384 its kernel calls are too small/);
+    }
+    const tiny = await sequential({ layers, threads: 2 });
+    expect(tiny.threads).toBe(2);
+    small.dispose();
+    tiny.dispose();
   });
 
   it('takes a number; 1 is the one-thread backend, more than the cores is allowed', async () => {
@@ -245,7 +261,7 @@ describe('a whole fit gives the same bits on 1, 2, 3 and 4 threads', () => {
   }
 
   async function train(
-    threads: number, relaxed: boolean, batchSize: number, optimizer: OptimizerConfig, x: Float32Array, keras = false,
+    threads: number, relaxed: boolean, batchSize: number, optimizer: OptimizerConfig | OptimizerName, x: Float32Array, keras = false,
   ): Promise<unknown> {
     const model = await sequential({ threads, relaxedSimd: relaxed, seed: 3, layers: layers(keras) });
     expect(model.threads).toBe(threads);

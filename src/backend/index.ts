@@ -47,6 +47,11 @@ export interface BackendOptions {
    * run than asked, the backend's threadsReason says why.
    */
   threads?: number | 'auto';
+  /**
+   * The parameters of the model the backend is for: 'auto' keeps a model below AUTO_MIN_PARAMS on
+   * one thread. Unknown (undefined): no such cap.
+   */
+  modelParams?: number;
 }
 
 /**
@@ -55,6 +60,15 @@ export interface BackendOptions {
  * thresholds (threads/threaded.ts), so a batch of 64 has work for only a few threads.
  */
 export const AUTO_THREADS_CAP = 8;
+
+/**
+ * The smallest model 'auto' runs on threads. Below it, at the default batch of 32, no update and
+ * at most one product per step are large enough to be cut into parts (the split thresholds in
+ * threads/threaded.ts), while the shared build runs every small call some 5% slower than the
+ * one-thread build (V8's code over a shared memory, measured on an XOR 2-16-1 network): such
+ * models are faster, and start in well under a millisecond instead of tens, on one thread.
+ */
+export const AUTO_MIN_PARAMS = 16_384;
 
 /** The most threads a backend accepts. */
 export const MAX_THREADS = 64;
@@ -92,14 +106,21 @@ export async function createBackend(name: BackendName = 'wasm', options: Backend
           "support; use backend 'js' instead",
       );
     }
-    return await createThreadsOrOne(relaxed, threads);
+    return await createThreadsOrOne(relaxed, threads, options.modelParams);
   }
   throw invalid('createBackend', 'backend', "'wasm' or 'js'", name);
 }
 
 /** The wasm backend on `threads` threads where they can start, else on one with the reason. */
-async function createThreadsOrOne(relaxed: boolean, threads: number | 'auto'): Promise<Backend> {
+async function createThreadsOrOne(relaxed: boolean, threads: number | 'auto', modelParams: number | undefined): Promise<Backend> {
   const auto = threads === 'auto' ? autoThreads() : undefined;
+  if (auto && auto.threads > 1 && modelParams !== undefined && modelParams < AUTO_MIN_PARAMS) {
+    return createWasmBackend({
+      relaxed,
+      threadsReason: `'auto' runs a model of ${modelParams.toLocaleString('en-US')} parameters on one thread: below ` +
+        `${AUTO_MIN_PARAMS.toLocaleString('en-US')} its kernel calls are too small to gain from threads (ask for a number to have them anyway)`,
+    });
+  }
   const asked = auto ? auto.threads : (threads as number);
   if (asked <= 1) return createWasmBackend({ relaxed, threadsReason: auto?.reason });
   const threaded = await createThreadedBackend({ relaxed, threads: asked });

@@ -7,13 +7,22 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 // Shared by every consumer: train XOR briefly on a backend, report the loss before and after, and
-// the threads the model ran on (the default, 'auto').
+// the threads the model ran on: as many as 'auto', the default, gives a model large enough for
+// threads (XOR itself is too small: 'auto' keeps it on one).
 const xor = `import { dense, sequential } from 'simdnet';
+
+async function autoThreads(backend) {
+  const wide = await sequential({ layers: [dense({ units: 128, inputShape: [128] })], backend });
+  const threads = wide.threads;
+  wide.dispose();
+  return threads;
+}
 
 async function trainXor(backend) {
   const model = await sequential({
     layers: [dense({ units: 8, activation: 'tanh', inputShape: [2] }), dense({ units: 1, activation: 'sigmoid' })],
     backend,
+    threads: await autoThreads(backend),
     seed: 1,
   });
   model.compile({ loss: 'binaryCrossentropy', optimizer: { type: 'adam', learningRate: 0.05 }, metrics: ['accuracy'] });
