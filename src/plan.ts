@@ -261,7 +261,7 @@ export function rowAt(base: Ptr, row: number, width: number): Ptr {
 
 /** Copies rows into a fresh allocation and returns its pointer (read the view after alloc: it may grow). */
 export function upload(backend: Backend, data: Float32Array): Ptr {
-  const ptr = backend.alloc(data.length);
+  const ptr = backend.alloc(data.length, false); // overwritten whole just below: no zero-fill first
   backend.f32.set(data, ptr >>> 2);
   return ptr;
 }

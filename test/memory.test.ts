@@ -37,6 +37,18 @@ describe.each(BACKEND_NAMES)('memory on %s', (name) => {
     b.release(mark);
   });
 
+  it('alloc(count, false) leaves reused memory as it was, but zeroes the alignment padding after it', () => {
+    const mark = b.mark();
+    const p = b.alloc(103);
+    b.fill(p, 104, 7); // the 103 floats and the first float of padding
+    b.release(mark);
+    const q = b.alloc(101, false);
+    expect(q).toBe(p);
+    expect(Array.from(read(b, q, 101)).every((v) => v === 7)).toBe(true);
+    expect(Array.from(read(b, q + 4 * 101, 3))).toEqual([0, 0, 0]); // up to the next 16 bytes
+    b.release(mark);
+  });
+
   it('grows on demand and keeps earlier contents (views re-read after alloc)', () => {
     scoped(b, () => {
       const data = uniform(mulberry32(1), 1000, -1, 1);

@@ -74,8 +74,12 @@ export interface Backend {
   readonly f32: Float32Array;
   readonly i32: Int32Array;
 
-  /** Reserve `count` 4-byte elements, 16-byte aligned and zero-filled; grows memory as needed. */
-  alloc(count: number): Ptr;
+  /**
+   * `count` floats, 16-byte aligned, zero-filled; with `zero` false their content is whatever the
+   * memory held (for a buffer the caller overwrites whole at once, such as an upload), the
+   * alignment padding after them still zero.
+   */
+  alloc(count: number, zero?: boolean): Ptr;
   /** The allocation top; `release(mark)` frees everything allocated after it (stack discipline). */
   mark(): number;
   release(mark: number): void;

@@ -39,8 +39,11 @@ export class BumpAllocator {
     this.#floor = this.#top;
   }
 
-  /** Reserves `count` 4-byte elements, zero-filled; grows the memory as needed. */
-  alloc(count: number): Ptr {
+  /**
+   * Reserves `count` 4-byte elements, zero-filled (with `zero` false, only the alignment padding
+   * after them is: the caller writes them all); grows the memory as needed.
+   */
+  alloc(count: number, zero = true): Ptr {
     if (!Number.isSafeInteger(count) || count < 0) {
       throw new RangeError(`alloc: count must be a non-negative integer, got ${count}`);
     }
@@ -52,7 +55,8 @@ export class BumpAllocator {
     if (next > this.memory.byteLength) this.memory.growTo(next);
     // Released memory handed out again may hold old values; memory above the high-water mark is zero.
     const dirtyEnd = Math.min(next, this.#highWater);
-    if (ptr < dirtyEnd) this.memory.zero(ptr, dirtyEnd);
+    const from = zero ? ptr : ptr + count * 4;
+    if (from < dirtyEnd) this.memory.zero(from, dirtyEnd);
     this.#top = next;
     if (next > this.#highWater) this.#highWater = next;
     return ptr;

@@ -606,7 +606,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, th
     get f32() { return f32; },
     get i32() { return i32; },
 
-    alloc: (count: number): Ptr => heap.alloc(count),
+    alloc: (count: number, zero?: boolean): Ptr => heap.alloc(count, zero),
     mark: (): number => heap.mark(),
     release: (mark: number): void => heap.release(mark),
 

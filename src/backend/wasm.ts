@@ -255,8 +255,8 @@ export class WasmBackend implements Backend {
     return ptr;
   }
 
-  alloc(count: number): Ptr {
-    return this.heap.alloc(count);
+  alloc(count: number, zero?: boolean): Ptr {
+    return this.heap.alloc(count, zero);
   }
 
   mark(): number {
