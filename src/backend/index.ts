@@ -117,8 +117,8 @@ async function createThreadsOrOne(relaxed: boolean, threads: number | 'auto', mo
   if (auto && auto.threads > 1 && modelParams !== undefined && modelParams < AUTO_MIN_PARAMS) {
     return createWasmBackend({
       relaxed,
-      threadsReason: `'auto' runs a model of ${modelParams.toLocaleString('en-US')} parameters on one thread: below ` +
-        `${AUTO_MIN_PARAMS.toLocaleString('en-US')} its kernel calls are too small to gain from threads (ask for a number to have them anyway)`,
+      threadsReason: `'auto' runs models under ${AUTO_MIN_PARAMS.toLocaleString('en-US')} parameters on one thread (this one has ` +
+        `${modelParams.toLocaleString('en-US')}): their kernel calls are too small to gain from threads; ask for a number to have them anyway`,
     });
   }
   const asked = auto ? auto.threads : (threads as number);

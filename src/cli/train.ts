@@ -68,7 +68,7 @@ export async function train(settings: Settings, out: Out): Promise<void> {
       optimizer: optimizerConfig(settings, architecture.learningRate, Math.ceil(parts.fit.rows / settings.batchSize)),
       metrics: loaded.all.task === 'classification' ? ['accuracy'] : [],
     });
-    out(`         ${formatInt(model.countParams())} parameters`);
+    out(`         ${formatInt(model.countParams())} parameters, ${threadsLabel(model)}`);
     const fitSeconds = await fitWithProgress(model, settings, parts, loaded);
     reportTest(out, model, loaded, parts, architecture, settings.testSplit);
     if (settings.save !== undefined) {
@@ -154,6 +154,11 @@ function printPlan(out: Out, settings: Settings, loaded: Loaded, parts: Parts, a
       `${optimizerLabel(settings, learningRate)}, batch ${settings.batchSize}, ` +
       `${plural(settings.epochs, 'epoch')}, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
   );
+}
+
+/** "2 threads", or "1 thread: why" when more were asked for. */
+function threadsLabel(model: Sequential): string {
+  return `${plural(model.threads, 'thread')}${model.threadsReason === undefined ? '' : `: ${model.threadsReason}`}`;
 }
 
 /** "adam lr 0.002 (cosine decay), clip norm 1, dropout 0.2": how each step is taken. */
