@@ -25,6 +25,7 @@ import { derivativeFromZ, type Backend, type Ptr } from './backend/backend.js';
 import { notFiniteError, type Rows } from './data.js';
 import { SimdnetError } from './errors.js';
 import type { LayerSpec } from './layers.js';
+import type { UpdateMemory } from './optimizers.js';
 
 /** Floats per 16 bytes: tensor starts are rounded up to this. */
 const ALIGN_FLOATS = 4;
@@ -54,16 +55,13 @@ export function layoutParams(specs: readonly LayerSpec[]): ParamLayout {
   return { weightOffsets, biasOffsets, floats: at, count };
 }
 
-export interface ModelMemory {
+/**
+ * UpdateMemory's parts (params, grads, the three state slots: the third for centered RMSProp with
+ * momentum; scratch: four floats after the grads, for kernels that leave a value, such as
+ * clipping's squared norm), and the layout with a pointer per layer.
+ */
+export interface ModelMemory extends UpdateMemory {
   readonly layout: ParamLayout;
-  readonly params: Ptr;
-  readonly grads: Ptr;
-  readonly state0: Ptr;
-  readonly state1: Ptr;
-  /** A third state slot (RMSProp centered with momentum), same layout. */
-  readonly state2: Ptr;
-  /** Four floats after the grads, for kernels that leave a value (clipping's squared norm). */
-  readonly scratch: Ptr;
   /** Per layer: W_l, b_l and their gradients dW_l, db_l. */
   readonly w: readonly Ptr[];
   readonly b: readonly Ptr[];
