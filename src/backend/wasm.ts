@@ -1,5 +1,6 @@
 /**
- * The wasm backend: the kernels in assembly/, compiled to SIMD WebAssembly and embedded as base64.
+ * The wasm backend: the kernels in assembly/, compiled to SIMD WebAssembly and embedded in the
+ * script (deflated, then base64: see scripts/embed-wasm.mjs).
  * Two builds of the same sources are embedded: the default one (plain SIMD, the same bits on every
  * engine) and an opt-in relaxed-SIMD one whose GEMM uses fused multiply-add (see `relaxed` below).
  *
@@ -10,7 +11,7 @@
  */
 import { instantiate } from '@assemblyscript/loader';
 import { SimdnetError } from '../errors.js';
-import { wasmBase64 } from '../wasm/simdnet.generated.js';
+import { wasmDeflated } from '../wasm/simdnet.generated.js';
 import { ACTIVATION, derivativeFromZ, type ActivationCode, type Backend, type Ptr } from './backend.js';
 import { BumpAllocator, type GrowableMemory } from './bump.js';
 
@@ -109,14 +110,26 @@ export function wasmRelaxedSimdSupported(): boolean {
 type BuildName = 'plain' | 'relaxed' | 'shared' | 'relaxedShared';
 const embeddedModules: Partial<Record<BuildName, Promise<WebAssembly.Module>>> = {};
 
-/** The base64 text of a build: every build but the default sits in its own module, fetched by bundles only when used. */
-function embeddedBase64(key: BuildName): Promise<string> {
+/** The embedded text of a build: every build but the default sits in its own module, fetched by bundles only when used. */
+function embeddedText(key: BuildName): Promise<string> {
   switch (key) {
-    case 'plain': return Promise.resolve(wasmBase64);
-    case 'relaxed': return import('../wasm/simdnet-relaxed.generated.js').then((m) => m.wasmRelaxedBase64);
-    case 'shared': return import('../wasm/simdnet-shared.generated.js').then((m) => m.wasmSharedBase64);
-    default: return import('../wasm/simdnet-relaxed-shared.generated.js').then((m) => m.wasmRelaxedSharedBase64);
+    case 'plain': return Promise.resolve(wasmDeflated);
+    case 'relaxed': return import('../wasm/simdnet-relaxed.generated.js').then((m) => m.wasmRelaxedDeflated);
+    case 'shared': return import('../wasm/simdnet-shared.generated.js').then((m) => m.wasmSharedDeflated);
+    default: return import('../wasm/simdnet-relaxed-shared.generated.js').then((m) => m.wasmRelaxedSharedDeflated);
   }
+}
+
+/**
+ * The bytes of an embedded build: base64, then zlib-inflated by the engine's DecompressionStream
+ * (Node 18+, every current browser), or where there is none by the JavaScript inflate of
+ * ./inflate.ts, which bundles then fetch only there.
+ */
+export async function embeddedBytes(text: string): Promise<Uint8Array<ArrayBuffer>> {
+  const deflated = decodeBase64(text);
+  if (typeof DecompressionStream !== 'function') return (await import('./inflate.js')).inflateZlib(deflated);
+  const inflated = new Blob([deflated]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
 }
 
 /**
@@ -127,9 +140,7 @@ export function loadEmbeddedModule(relaxed: boolean, shared = false): Promise<We
   const key: BuildName = shared ? (relaxed ? 'relaxedShared' : 'shared') : relaxed ? 'relaxed' : 'plain';
   let module = embeddedModules[key];
   if (module === undefined) {
-    module = key === 'plain'
-      ? WebAssembly.compile(decodeBase64(wasmBase64))
-      : embeddedBase64(key).then((text) => WebAssembly.compile(decodeBase64(text)));
+    module = embeddedText(key).then(embeddedBytes).then((bytes) => WebAssembly.compile(bytes));
     embeddedModules[key] = module;
     // Let a failed compile be retried rather than cached.
     module.catch(() => { embeddedModules[key] = undefined; });
