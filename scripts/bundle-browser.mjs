@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The pre-bundled browser build, dist/browser/simdnet.js: the whole library as one ES module (every
-// export, the embedded wasm and @assemblyscript/loader included), minified, for a page that imports
+// export and the embedded wasm included), minified, for a page that imports
 // it without a bundler or an import map. The relaxed-SIMD build stays a separate chunk beside it,
 // fetched only when a model asks for it. Prints what a page loads, gzipped.
 // Usage: npm run build:browser (part of npm run build), or npm run size; needs the generated wasm

@@ -1,13 +1,15 @@
 /**
  * How the wasm builds travel inside the script (scripts/embed-wasm.mjs, src/backend/wasm.ts):
  * zlib-deflated, then base64, inflated at load by the engine's DecompressionStream, or by the
- * JavaScript inflate of src/backend/inflate.ts where the engine has none.
+ * JavaScript inflate of src/backend/inflate.ts where the engine has none; and how a build is
+ * instantiated (its AssemblyScript abort turned into an Error).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { constants, deflateSync, inflateSync } from 'node:zlib';
+import asc from 'assemblyscript/asc';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { inflateZlib } from '../src/backend/inflate.js';
-import { embeddedBytes } from '../src/backend/wasm.js';
+import { embeddedBytes, instantiateKernels } from '../src/backend/wasm.js';
 import { wasmRelaxedSharedDeflated } from '../src/wasm/simdnet-relaxed-shared.generated.js';
 import { wasmRelaxedDeflated } from '../src/wasm/simdnet-relaxed.generated.js';
 import { wasmSharedDeflated } from '../src/wasm/simdnet-shared.generated.js';
@@ -78,5 +80,19 @@ describe('inflateZlib, the JavaScript inflate', () => {
     flipped[flipped.length - 1] ^= 1;
     expect(() => inflateZlib(flipped)).toThrow(/corrupt \(its checksum does not match\)/);
     expect(() => inflateZlib(Buffer.from('not zlib at all'))).toThrow(/corrupt \(not a zlib stream\)/);
+  });
+});
+
+describe('instantiateKernels', () => {
+  it("turns AssemblyScript's abort (a build with assertions kept) into an Error with its message and place", async () => {
+    const { error, binary } = await asc.compileString(
+      "export function half(n: i32): i32 { assert(n % 2 == 0, 'n must be even'); return n / 2; }",
+      { runtime: 'stub', optimizeLevel: 0 },
+    );
+    expect(error).toBeNull();
+    const instance = await instantiateKernels(await WebAssembly.compile(new Uint8Array(binary!)));
+    const half = instance.exports.half as (n: number) => number;
+    expect(half(8)).toBe(4);
+    expect(() => half(3)).toThrow(/^abort: n must be even at input\.ts:1:\d+$/);
   });
 });

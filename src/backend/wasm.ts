@@ -9,7 +9,6 @@
  * creation the scratch the kernels need (GEMM packing panels and a small hyper-parameter slot);
  * the threaded backend (threads/threaded.ts) gives each worker its own as well.
  */
-import { instantiate } from '@assemblyscript/loader';
 import { SimdnetError } from '../errors.js';
 import { wasmDeflated } from '../wasm/simdnet.generated.js';
 import { ACTIVATION, derivativeFromZ, type ActivationCode, type Backend, type Ptr } from './backend.js';
@@ -148,6 +147,34 @@ export function loadEmbeddedModule(relaxed: boolean, shared = false): Promise<We
   return module;
 }
 
+/**
+ * Instantiates a build of the kernels that owns its memory. The embedded builds import nothing; a
+ * build with assertions kept (asc without --noAssert) imports AssemblyScript's env.abort, which
+ * throws here an Error with the message, file, line and column, as @assemblyscript/loader's does.
+ * The loader itself is not needed: the kernels take and return numbers only, so its string and
+ * array helpers would go unused, and it would add about 2 kB (gzipped) to the browser bundle.
+ */
+export async function instantiateKernels(module: WebAssembly.Module): Promise<WebAssembly.Instance> {
+  const exported: { memory?: WebAssembly.Memory } = {};
+  const abort = (message: number, file: number, line: number, column: number): never => {
+    const memory = exported.memory;
+    throw new Error(`abort: ${readString(memory, message)} at ${readString(memory, file)}:${line}:${column}`);
+  };
+  const instance = await WebAssembly.instantiate(module, { env: { abort } });
+  exported.memory = instance.exports.memory as WebAssembly.Memory | undefined;
+  return instance;
+}
+
+/** An AssemblyScript string in `memory`: UTF-16 code units, their byte length in the 4 bytes before. */
+function readString(memory: WebAssembly.Memory | undefined, ptr: number): string {
+  if (memory === undefined || ptr < 4 || ptr > memory.buffer.byteLength) return '<unknown>';
+  const view = new DataView(memory.buffer);
+  const end = Math.min(ptr + view.getUint32(ptr - 4, true), memory.buffer.byteLength, ptr + 2048);
+  let text = '';
+  for (let p = ptr; p + 2 <= end; p += 2) text += String.fromCharCode(view.getUint16(p, true));
+  return text;
+}
+
 export interface WasmBackendOptions {
   /** Another build of the kernels, compiled or as bytes (default: the embedded build). */
   module?: WebAssembly.Module;
@@ -189,9 +216,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const module = options.module
     ?? (options.bytes !== undefined ? await WebAssembly.compile(options.bytes) : await loadEmbeddedModule(relaxed));
-  const { instance } = await instantiate(module, {});
-  // The raw exports, not the loader's demangled wrappers: those add a rest-argument call per kernel.
-  const exports = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
+  const exports = (await instantiateKernels(module)).exports as unknown as KernelExports & { memory: WebAssembly.Memory };
   return new WasmBackend(exports, exports.memory, relaxed, options.threadsReason);
 }
 
