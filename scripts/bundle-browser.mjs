@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
+import { minifyThreadSource } from './minify-thread-source.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const wasmFile = join(repo, 'build/simdnet.wasm');
@@ -28,12 +29,20 @@ const recordBuiltins = {
     return null;
   },
 };
+// The worker threads' source is a string the minifier cannot see into: minify it on the way in.
+const minifyWorkerSource = {
+  name: 'minify-thread-source',
+  enforce: 'pre',
+  transform(code, id) {
+    return id.endsWith('/src/backend/threads/worker-source.ts') ? { code: minifyThreadSource(code, id), map: null } : null;
+  },
+};
 const result = await build({
   configFile: false,
   root: repo,
   publicDir: false,
   logLevel: 'error',
-  plugins: [recordBuiltins],
+  plugins: [recordBuiltins, minifyWorkerSource],
   build: {
     outDir: join(repo, 'dist/browser'),
     emptyOutDir: true,
