@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The pre-bundled browser build, dist/browser/simdnet.js: the whole library as one ES module (every
 // export and the embedded wasm included), minified, for a page that imports
-// it without a bundler or an import map. The relaxed-SIMD build stays a separate chunk beside it,
-// fetched only when a model asks for it. Prints what a page loads, gzipped.
+// it without a bundler or an import map. What only some pages need stays in chunks beside it,
+// fetched only when a model asks for it: the relaxed-SIMD build, the threads' code with the two
+// shared-memory builds, and the JavaScript inflate for engines without DecompressionStream.
+// Prints what a page loads, gzipped.
 // Usage: npm run build:browser (part of npm run build), or npm run size; needs the generated wasm
 // module (npm run build:wasm).
 import { existsSync, readFileSync } from 'node:fs';
@@ -29,6 +31,8 @@ const recordBuiltins = {
     return null;
   },
 };
+// The chunks loaded on demand, named for what they hold (the wasm builds' are already).
+const CHUNK_NAMES = { create: 'simdnet-threads', inflate: 'simdnet-inflate' };
 // The worker threads' source is a string the minifier cannot see into: minify it on the way in.
 const minifyWorkerSource = {
   name: 'minify-thread-source',
@@ -53,8 +57,11 @@ const result = await build({
     modulePreload: false,
     rollupOptions: {
       input: join(repo, 'src/index.ts'),
-      preserveEntrySignatures: 'strict',
-      output: { entryFileNames: 'simdnet.js', chunkFileNames: '[name].js' },
+      // One file for every page: the threads' chunk shares code with the library (the wasm backend
+      // it extends), which it imports from simdnet.js itself, as a few extra exports with one-letter
+      // names; 'strict' would move that code into a second file that every page loads.
+      preserveEntrySignatures: 'allow-extension',
+      output: { entryFileNames: 'simdnet.js', chunkFileNames: (chunk) => `${CHUNK_NAMES[chunk.name] ?? chunk.name}.js` },
     },
   },
 });
@@ -64,6 +71,8 @@ const assets = outputs.filter((o) => o.type === 'asset');
 if (assets.length) throw new Error(`expected scripts only, got extra files: ${assets.map((a) => a.fileName).join(', ')}`);
 
 const chunks = outputs.filter((o) => o.type === 'chunk');
+const shared = chunks.filter((c) => !c.isEntry && !c.isDynamicEntry);
+if (shared.length) throw new Error(`expected one file loaded up front, got also ${shared.map((c) => c.fileName).join(', ')}`);
 const eager = Buffer.from(chunks.filter((c) => !c.isDynamicEntry).map((c) => c.code).join('\n'));
 console.log(`dist/browser/simdnet.js (the library with the wasm embedded), minified: ${kB(eager.length)}, gzipped: ${kB(gz(eager))}`);
 for (const c of chunks.filter((c) => c.isDynamicEntry)) {

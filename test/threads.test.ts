@@ -13,8 +13,9 @@ import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ACTIVATION, createThreadedBackend, createWasmBackend, threadTuning, type Backend, type Ptr,
+  ACTIVATION, createThreadedBackend, createWasmBackend, type Backend, type Ptr,
 } from '../src/backend/index.js';
+import { threadTuning } from '../src/backend/threads/create.js';
 import { dense, fromTfjs, loadModel, sequential, SimdnetError, type Sequential } from '../src/index.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { GEMM_TILES } from './support/gemm-tiles.js';
