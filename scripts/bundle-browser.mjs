@@ -52,16 +52,17 @@ const result = await build({
     emptyOutDir: true,
     minify: true,
     target: 'es2022',
-    // An app build with the entry's exports kept, rather than library mode, which leaves the
-    // whitespace of an ES bundle unminified.
-    modulePreload: false,
+    // Library mode: an app build would wrap each dynamic import in Vite's preload helper (1 kB
+    // gzipped, for CSS and module preloads a library has none of, and which reaches for `window`
+    // and `document`). Library mode leaves an ES bundle's whitespace unminified unless the output
+    // asks for it, hence output.minify.
+    lib: { entry: join(repo, 'src/index.ts'), formats: ['es'], fileName: () => 'simdnet.js' },
     rollupOptions: {
-      input: join(repo, 'src/index.ts'),
       // One file for every page: the threads' chunk shares code with the library (the wasm backend
       // it extends), which it imports from simdnet.js itself, as a few extra exports with one-letter
       // names; 'strict' would move that code into a second file that every page loads.
       preserveEntrySignatures: 'allow-extension',
-      output: { entryFileNames: 'simdnet.js', chunkFileNames: (chunk) => `${CHUNK_NAMES[chunk.name] ?? chunk.name}.js` },
+      output: { minify: true, chunkFileNames: (chunk) => `${CHUNK_NAMES[chunk.name] ?? chunk.name}.js` },
     },
   },
 });
