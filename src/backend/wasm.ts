@@ -127,8 +127,26 @@ function embeddedText(key: BuildName): Promise<string> {
 export async function embeddedBytes(text: string): Promise<Uint8Array<ArrayBuffer>> {
   const deflated = decodeBase64(text);
   if (typeof DecompressionStream !== 'function') return (await import('./inflate.js')).inflateZlib(deflated);
-  const inflated = new Blob([deflated]).stream().pipeThrough(new DecompressionStream('deflate'));
-  return new Uint8Array(await new Response(inflated).arrayBuffer());
+  // The stream's own reader rather than new Response(stream): in Node, Response (and Blob) load
+  // a good part of fetch on first use, some 15 ms.
+  const stream = new DecompressionStream('deflate');
+  const writer = stream.writable.getWriter();
+  // A corrupt stream errors the reading side, which throws below; the writer's promises would only repeat it.
+  writer.write(deflated).then(() => writer.close()).catch(() => undefined);
+  const reader = stream.readable.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    chunks.push(read.value);
+    length += read.value.length;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
 }
 
 /**
