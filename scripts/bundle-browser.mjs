@@ -17,6 +17,7 @@ import { minifyThreadSource } from './minify-thread-source.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const wasmFile = join(repo, 'build/simdnet.wasm');
+const generatedFile = join(repo, 'src/wasm/simdnet.generated.ts');
 
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
 const kB = (n) => `${(n / 1024).toFixed(1)} kB`;
@@ -75,12 +76,20 @@ const chunks = outputs.filter((o) => o.type === 'chunk');
 const shared = chunks.filter((c) => !c.isEntry && !c.isDynamicEntry);
 if (shared.length) throw new Error(`expected one file loaded up front, got also ${shared.map((c) => c.fileName).join(', ')}`);
 const eager = Buffer.from(chunks.filter((c) => !c.isDynamicEntry).map((c) => c.code).join('\n'));
-console.log(`dist/browser/simdnet.js (the library with the wasm embedded), minified: ${kB(eager.length)}, gzipped: ${kB(gz(eager))}`);
+console.log(
+  `dist/browser/simdnet.js (the library with the default wasm build embedded), minified: ${kB(eager.length)}, ` +
+    `gzipped: ${kB(gz(eager))} (at most 60 kB: test/bundle.test.ts)`,
+);
+const embedded = /'([A-Za-z0-9+/=]+)'/.exec(readFileSync(generatedFile, 'utf8'))?.[1];
+if (existsSync(wasmFile) && embedded) {
+  const wasm = readFileSync(wasmFile);
+  const deflated = Buffer.from(embedded, 'base64');
+  console.log(
+    `  of which the default wasm build: ${kB(wasm.length)}, deflated to ${kB(deflated.length)}, ` +
+      `as base64 ${kB(embedded.length)}, gzipped ${kB(gz(Buffer.from(embedded)))}`,
+  );
+}
 for (const c of chunks.filter((c) => c.isDynamicEntry)) {
   const b = Buffer.from(c.code);
   console.log(`  loaded only on demand: dist/browser/${c.fileName}, minified ${kB(b.length)}, gzipped ${kB(gz(b))}`);
-}
-if (existsSync(wasmFile)) {
-  const wasm = readFileSync(wasmFile);
-  console.log(`  of which the wasm module alone: ${kB(wasm.length)} raw, ${kB(gz(wasm))} gzipped (base64 in the bundle)`);
 }
