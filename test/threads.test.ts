@@ -14,13 +14,13 @@ import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ACTIVATION, createThreadedBackend, createWasmBackend, threadTuning, type Backend, type Ptr,
+  ACTIVATION, AUTO_MIN_PARAMS, AUTO_THREADS_CAP, createThreadedBackend, createWasmBackend, type Backend, type Ptr,
 } from '../src/backend/index.js';
+import { threadTuning } from '../src/backend/threads/create.js';
 import {
   dense, dropout, fromTfjs, loadModel, sequential, SimdnetError, type LayerConfig, type OptimizerConfig, type OptimizerName, type Sequential,
 } from '../src/index.js';
 import { enableRelaxedSimd } from '../src/node.js';
-import { AUTO_MIN_PARAMS, AUTO_THREADS_CAP } from '../src/backend/index.js';
 import { GEMM_TILES } from './support/gemm-tiles.js';
 import { mulberry32, uniform } from './prng.js';
 

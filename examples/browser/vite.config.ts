@@ -46,7 +46,7 @@ export default defineConfig({
   worker: { format: 'es', plugins: () => [keepTfjsNames()] },
   // Pre-bundled at start-up: found later (through a worker), they would make Vite reload the page.
   optimizeDeps: {
-    include: ['@assemblyscript/loader', 'uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-wasm'],
+    include: ['uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-wasm'],
   },
   server: { host: 'localhost', port: 5173, headers: ISOLATION_HEADERS },
   preview: { host: 'localhost', port: 4173, headers: ISOLATION_HEADERS },

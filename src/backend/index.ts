@@ -2,15 +2,31 @@
 import { invalid, SimdnetError } from '../errors.js';
 import { BACKEND_NAMES, type Backend, type BackendName } from './backend.js';
 import { createJsBackend } from './js.js';
-import { createThreadedBackend, threadTuning, type ThreadedOptions } from './threads/create.js';
+import type { ThreadedOptions } from './threads/create.js';
 import { threadHost } from './threads/host.js';
-import { ThreadsStoppedError } from './threads/pool.js';
+import { ThreadsStoppedError } from './threads/stopped.js';
+import type { ThreadedWasmBackend } from './threads/threaded.js';
 import { createWasmBackend, wasmRelaxedSimdSupported } from './wasm.js';
 
 export * from './backend.js';
-export { createJsBackend, createWasmBackend, wasmRelaxedSimdSupported, createThreadedBackend, threadTuning, ThreadsStoppedError };
+export { createJsBackend, createWasmBackend, wasmRelaxedSimdSupported, ThreadsStoppedError };
 export type { WasmBackendOptions } from './wasm.js';
 export type { ThreadedOptions };
+
+/**
+ * A wasm backend on `options.threads` threads (threads/create.ts), or the reason it could not be
+ * had. The threads' code, the source of the worker threads included, is imported here on first
+ * use, so bundles load it (like the shared wasm builds it runs) only when threads are asked for.
+ */
+export async function createThreadedBackend(options: ThreadedOptions): Promise<ThreadedWasmBackend | { reason: string }> {
+  let threads: typeof import('./threads/create.js');
+  try {
+    threads = await import('./threads/create.js');
+  } catch (err) {
+    return { reason: `the code of the threads could not be loaded (${(err as Error).message})` };
+  }
+  return threads.createThreadedBackend(options);
+}
 
 /**
  * The smallest module that uses a v128 instruction: `(func (result v128) i32.const 0 i32x4.splat)`.

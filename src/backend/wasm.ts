@@ -1,5 +1,6 @@
 /**
- * The wasm backend: the kernels in assembly/, compiled to SIMD WebAssembly and embedded as base64.
+ * The wasm backend: the kernels in assembly/, compiled to SIMD WebAssembly and embedded in the
+ * script (deflated, then base64: see scripts/embed-wasm.mjs).
  * Two builds of the same sources are embedded: the default one (plain SIMD, the same bits on every
  * engine) and an opt-in relaxed-SIMD one whose GEMM uses fused multiply-add (see `relaxed` below).
  *
@@ -8,9 +9,8 @@
  * creation the scratch the kernels need (GEMM packing panels and a small hyper-parameter slot);
  * the threaded backend (threads/threaded.ts) gives each worker its own as well.
  */
-import { instantiate } from '@assemblyscript/loader';
 import { SimdnetError } from '../errors.js';
-import { wasmBase64 } from '../wasm/simdnet.generated.js';
+import { wasmDeflated } from '../wasm/simdnet.generated.js';
 import { ACTIVATION, derivativeFromZ, type ActivationCode, type Backend, type Ptr } from './backend.js';
 import { BumpAllocator, type GrowableMemory } from './bump.js';
 
@@ -109,14 +109,44 @@ export function wasmRelaxedSimdSupported(): boolean {
 type BuildName = 'plain' | 'relaxed' | 'shared' | 'relaxedShared';
 const embeddedModules: Partial<Record<BuildName, Promise<WebAssembly.Module>>> = {};
 
-/** The base64 text of a build: every build but the default sits in its own module, fetched by bundles only when used. */
-function embeddedBase64(key: BuildName): Promise<string> {
+/** The embedded text of a build: every build but the default sits in its own module, fetched by bundles only when used. */
+function embeddedText(key: BuildName): Promise<string> {
   switch (key) {
-    case 'plain': return Promise.resolve(wasmBase64);
-    case 'relaxed': return import('../wasm/simdnet-relaxed.generated.js').then((m) => m.wasmRelaxedBase64);
-    case 'shared': return import('../wasm/simdnet-shared.generated.js').then((m) => m.wasmSharedBase64);
-    default: return import('../wasm/simdnet-relaxed-shared.generated.js').then((m) => m.wasmRelaxedSharedBase64);
+    case 'plain': return Promise.resolve(wasmDeflated);
+    case 'relaxed': return import('../wasm/simdnet-relaxed.generated.js').then((m) => m.wasmRelaxedDeflated);
+    case 'shared': return import('../wasm/simdnet-shared.generated.js').then((m) => m.wasmSharedDeflated);
+    default: return import('../wasm/simdnet-relaxed-shared.generated.js').then((m) => m.wasmRelaxedSharedDeflated);
   }
+}
+
+/**
+ * The bytes of an embedded build: base64, then zlib-inflated by the engine's DecompressionStream
+ * (Node 18+, every current browser), or where there is none by the JavaScript inflate of
+ * ./inflate.ts, which bundles then fetch only there.
+ */
+export async function embeddedBytes(text: string): Promise<Uint8Array<ArrayBuffer>> {
+  const deflated = decodeBase64(text);
+  if (typeof DecompressionStream !== 'function') return (await import('./inflate.js')).inflateZlib(deflated);
+  // The stream's own reader rather than new Response(stream): in Node, Response (and Blob) load
+  // a good part of fetch on first use, some 15 ms.
+  const stream = new DecompressionStream('deflate');
+  const writer = stream.writable.getWriter();
+  // A corrupt stream errors the reading side, which throws below; the writer's promises would only repeat it.
+  writer.write(deflated).then(() => writer.close()).catch(() => undefined);
+  const reader = stream.readable.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    chunks.push(read.value);
+    length += read.value.length;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
 }
 
 /**
@@ -127,14 +157,40 @@ export function loadEmbeddedModule(relaxed: boolean, shared = false): Promise<We
   const key: BuildName = shared ? (relaxed ? 'relaxedShared' : 'shared') : relaxed ? 'relaxed' : 'plain';
   let module = embeddedModules[key];
   if (module === undefined) {
-    module = key === 'plain'
-      ? WebAssembly.compile(decodeBase64(wasmBase64))
-      : embeddedBase64(key).then((text) => WebAssembly.compile(decodeBase64(text)));
+    module = embeddedText(key).then(embeddedBytes).then((bytes) => WebAssembly.compile(bytes));
     embeddedModules[key] = module;
     // Let a failed compile be retried rather than cached.
     module.catch(() => { embeddedModules[key] = undefined; });
   }
   return module;
+}
+
+/**
+ * Instantiates a build of the kernels that owns its memory. The embedded builds import nothing; a
+ * build with assertions kept (asc without --noAssert) imports AssemblyScript's env.abort, which
+ * throws here an Error with the message, file, line and column, as @assemblyscript/loader's does.
+ * The loader itself is not needed: the kernels take and return numbers only, so its string and
+ * array helpers would go unused, and it would add about 2 kB (gzipped) to the browser bundle.
+ */
+export async function instantiateKernels(module: WebAssembly.Module): Promise<WebAssembly.Instance> {
+  const exported: { memory?: WebAssembly.Memory } = {};
+  const abort = (message: number, file: number, line: number, column: number): never => {
+    const memory = exported.memory;
+    throw new Error(`abort: ${readString(memory, message)} at ${readString(memory, file)}:${line}:${column}`);
+  };
+  const instance = await WebAssembly.instantiate(module, { env: { abort } });
+  exported.memory = instance.exports.memory as WebAssembly.Memory | undefined;
+  return instance;
+}
+
+/** An AssemblyScript string in `memory`: UTF-16 code units, their byte length in the 4 bytes before. */
+function readString(memory: WebAssembly.Memory | undefined, ptr: number): string {
+  if (memory === undefined || ptr < 4 || ptr > memory.buffer.byteLength) return '<unknown>';
+  const view = new DataView(memory.buffer);
+  const end = Math.min(ptr + view.getUint32(ptr - 4, true), memory.buffer.byteLength, ptr + 2048);
+  let text = '';
+  for (let p = ptr; p + 2 <= end; p += 2) text += String.fromCharCode(view.getUint16(p, true));
+  return text;
 }
 
 export interface WasmBackendOptions {
@@ -178,9 +234,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const module = options.module
     ?? (options.bytes !== undefined ? await WebAssembly.compile(options.bytes) : await loadEmbeddedModule(relaxed));
-  const { instance } = await instantiate(module, {});
-  // The raw exports, not the loader's demangled wrappers: those add a rest-argument call per kernel.
-  const exports = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
+  const exports = (await instantiateKernels(module)).exports as unknown as KernelExports & { memory: WebAssembly.Memory };
   return new WasmBackend(exports, exports.memory, relaxed, options.threadsReason);
 }
 

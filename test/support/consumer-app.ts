@@ -75,8 +75,7 @@ window.done = true;
 const importMap = `
 <script type="importmap">
 { "imports": {
-  "simdnet": "./node_modules/simdnet/dist/index.js",
-  "@assemblyscript/loader": "./node_modules/@assemblyscript/loader/index.js"
+  "simdnet": "./node_modules/simdnet/dist/index.js"
 } }
 </script>`;
 

@@ -6,7 +6,7 @@
  * browser stay clean); in Node it reaches worker_threads and os through process.getBuiltinModule
  * (Node ≥ 20.16), which no bundler follows.
  */
-import { THREAD_SOURCE, type ChildThread, type ThreadInit } from './worker-source.js';
+import type { ChildThread, ThreadInit } from './worker-source.js';
 
 export interface ThreadHost {
   /** Cores available to this process (Node's os.availableParallelism, navigator.hardwareConcurrency). */
@@ -14,8 +14,9 @@ export interface ThreadHost {
   /** Whether this thread may sleep in Atomics.wait (a browser page's main thread may not). */
   readonly canBlock: boolean;
   /**
-   * Starts a thread running THREAD_SOURCE with `init`. Node threads are unref'd: they never keep
-   * the process alive. Throws when the platform refuses (a Content-Security-Policy without blob:).
+   * Starts a thread running `init.source` (THREAD_SOURCE, which the pool passes, so that this file
+   * loads without it) with `init`. Node threads are unref'd: they never keep the process alive.
+   * Throws when the platform refuses (a Content-Security-Policy without blob:).
    */
   start(init: ThreadInit, onMessage: (message: unknown) => void, onFailure: (why: string) => void): ChildThread;
 }
@@ -55,7 +56,7 @@ function nodeHost(node: NodeBuiltins): ThreadHost {
     parallelism: node.os.availableParallelism?.() ?? node.os.cpus().length,
     canBlock: true,
     start(init, onMessage, onFailure) {
-      const worker = new node.worker.Worker(THREAD_SOURCE, { eval: true, workerData: init, execArgv: [] });
+      const worker = new node.worker.Worker(init.source, { eval: true, workerData: init, execArgv: [] });
       worker.on('message', onMessage);
       worker.on('error', (err: Error) => onFailure(err.message));
       worker.on('exit', (code: number) => onFailure(`the supervising thread exited with code ${code}`));
@@ -71,7 +72,7 @@ function browserHost(): ThreadHost {
     parallelism: Math.max(1, navigator.hardwareConcurrency || 1),
     canBlock: canBlockHere(),
     start(init, onMessage, onFailure) {
-      const url = URL.createObjectURL(new Blob([THREAD_SOURCE], { type: 'text/javascript' }));
+      const url = URL.createObjectURL(new Blob([init.source], { type: 'text/javascript' }));
       let worker: Worker;
       try {
         worker = new Worker(url);

@@ -8,9 +8,9 @@
  * sleep: calls within a training step follow each other within microseconds, and a hand-off to a
  * polling thread takes under a microsecond, against tens of microseconds to wake a sleeping one.
  */
-import { SimdnetError } from '../../errors.js';
 import type { ThreadHost } from './host.js';
 import { CONTROL_BYTES, KERNEL_NAMES, LAYOUT, MAX_PARTS, type KernelName } from './protocol.js';
+import { ThreadsStoppedError } from './stopped.js';
 import { THREAD_SOURCE, type ChildThread, type ThreadInit } from './worker-source.js';
 
 /** Atomics.load polls before a thread sleeps: about 0.1–0.3 ms here. */
@@ -20,13 +20,7 @@ const START_TIMEOUT_MS = 20_000;
 /** A sleeping caller wakes this often to check the failure word (the supervisor also notifies it). */
 const WAIT_SLICE_MS = 200;
 
-/** A kernel call failed because a worker thread stopped; the backend then runs on one thread. */
-export class ThreadsStoppedError extends SimdnetError {
-  constructor(message: string) {
-    super('threads', `${message}; the model now runs on one thread`);
-    this.name = 'ThreadsStoppedError';
-  }
-}
+export { ThreadsStoppedError };
 
 export interface PoolOptions {
   host: ThreadHost;
