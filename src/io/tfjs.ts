@@ -62,7 +62,11 @@ const INITIALIZERS: Record<KernelInitializer, TfjsLayerJson> = {
   zeros: { class_name: 'Zeros', config: {} },
 };
 
-/** `weights` is [W1, b1, (γ1, β1, moving mean 1, moving variance 1,) W2, b2, …] as getWeights() returns them. */
+/**
+ * `weights` is [W1, b1, (γ1, β1, moving mean 1, moving variance 1,) W2, b2, …] as getWeights()
+ * returns them. The manifest lists them as tf.LayersModel.save does: the trainable weights of every
+ * layer first, then the non-trainable ones (the moving statistics).
+ */
 export function encodeTfjs(layers: readonly Layer[], inputUnits: number, weights: readonly Float32Array[]): TfjsModel {
   const topology: TfjsLayerJson[] = [];
   const specs: TfjsWeightSpec[] = [];
@@ -75,28 +79,26 @@ export function encodeTfjs(layers: readonly Layer[], inputUnits: number, weights
       topology.push(batchNormJson(layer, name));
       const kinds = [...(layer.scale ? ['gamma'] : []), ...(layer.center ? ['beta'] : []), 'moving_mean', 'moving_variance'];
       for (const kind of kinds) specs.push({ name: `${name}/${kind}`, shape: [fanIn], dtype: 'float32' });
-      return;
-    }
-    if (layer.type === 'dropout') {
+    } else if (layer.type === 'dropout') {
       topology.push({ class_name: 'Dropout', config: { rate: layer.rate, noise_shape: null, seed: layer.seed ?? null, name: `dropout_${i + 1}`, trainable: true, dtype: 'float32' } });
-      return;
-    }
-    if (layer.type === 'activation') {
+    } else if (layer.type === 'activation') {
       topology.push(activationLayerJson(layer.activation, layer.alpha, `l${i + 1}`));
-      return;
+    } else {
+      const name = `dense_${++dense}`;
+      topology.push(denseJson(layer, name, dense === 1 ? inputUnits : undefined));
+      if (layer.activation === 'leakyRelu') topology.push(activationLayerJson('leakyRelu', layer.alpha, dense));
+      specs.push({ name: `${name}/kernel`, shape: [fanIn, layer.units], dtype: 'float32' });
+      specs.push({ name: `${name}/bias`, shape: [layer.units], dtype: 'float32' });
+      fanIn = layer.units;
     }
-    const name = `dense_${++dense}`;
-    topology.push(denseJson(layer, name, dense === 1 ? inputUnits : undefined));
-    if (layer.activation === 'leakyRelu') topology.push(activationLayerJson('leakyRelu', layer.alpha, dense));
-    specs.push({ name: `${name}/kernel`, shape: [fanIn, layer.units], dtype: 'float32' });
-    specs.push({ name: `${name}/bias`, shape: [layer.units], dtype: 'float32' });
-    fanIn = layer.units;
   });
+  const moving = (spec: TfjsWeightSpec): boolean => /\/moving_(mean|variance)$/.test(spec.name);
+  const order = [...specs.keys()].sort((a, b) => Number(moving(specs[a])) - Number(moving(specs[b])) || a - b);
   const weightsBin = new Uint8Array(4 * weights.reduce((n, w) => n + w.length, 0));
   let at = 0;
-  for (const w of weights) {
-    writeFloat32LE(weightsBin, at, w);
-    at += 4 * w.length;
+  for (const k of order) {
+    writeFloat32LE(weightsBin, at, weights[k]);
+    at += 4 * weights[k].length;
   }
   return {
     modelJson: {
@@ -104,7 +106,7 @@ export function encodeTfjs(layers: readonly Layer[], inputUnits: number, weights
       generatedBy: 'simdnet',
       convertedBy: null,
       modelTopology: { class_name: 'Sequential', config: { name: 'sequential', layers: topology }, keras_version: 'simdnet', backend: 'tensor_flow.js' },
-      weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: specs }],
+      weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: order.map((k) => specs[k]) }],
     },
     weightsBin,
   };
