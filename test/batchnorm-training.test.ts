@@ -93,7 +93,7 @@ describe.each(BACKEND_NAMES)('training with batch normalization on %s', (backend
       earlyStopping: { monitor: 'val_loss', patience: 8, restoreBestWeights: true },
       callbacks: { onEpochEnd: () => { byEpoch.push(model.getWeights()); } },
     });
-    const losses = history.val_loss;
+    const losses = history.val_loss ?? [];
     const best = losses.indexOf(Math.min(...losses));
     expect(model.getWeights()).toEqual(byEpoch[best]);
     model.dispose();
