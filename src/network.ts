@@ -15,6 +15,11 @@
  *   dA[l−1] = W[l]ᵀ·dZ[l]                      dA_{l−1} = dZ_l·W_lᵀ                 gemmNTBackward: one
  *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    pass, g' (from A) fused
  *   w ← w − α·∇w (and momentum, Adam)          one call over all parameters        sgd / momentum / adam
+ *
+ * A batch normalization (docs/ARCHITECTURE.md, 'Batch normalization') of Z_l ('pre') or A_l
+ * ('post'): y = γ·(x − μ_B)/σ_B + β in training (batchNormTrain; batchNormBackward through μ_B and
+ * σ_B), with the moving statistics in inference (batchNormInference); the moving statistics take in
+ * the batch's in applyUpdate (movingAverage), after the optimizer.
  */
 import { ACTIVATION, type Ptr } from './backend/backend.js';
 import { lossAndGradient, type LossName } from './losses.js';
