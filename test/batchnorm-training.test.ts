@@ -125,3 +125,18 @@ describe.runIf(BACKEND_NAMES.includes('wasm'))('batch normalization on threads',
     expect(await run(2)).toEqual(one);
   });
 });
+
+describe('model files with batch normalization trust nothing', () => {
+  it('a negative moving variance, or bytes cut short, is refused naming the bytes', async () => {
+    const model = await sequential({ layers: LAYERS(), backend: 'js', seed: 1 });
+    model.compile({ loss: 'bce', optimizer: 'adam' });
+    const bytes = model.save();
+    // The first layer's moving variance: after W (24), b (12), γ (12), β (12) and the moving mean (12).
+    const floatsAt = bytes.length - 4 * (model.countParams() + 2 * (model.countParams() - 2 * (12 + 8)));
+    const bad = bytes.slice();
+    new DataView(bad.buffer).setFloat32(floatsAt + 4 * (24 + 12 + 12 + 12 + 12 + 3), -1, true);
+    await expect(loadModel(bad)).rejects.toThrow(/weight 75 \(the moving variance of layer 1's batch normalization\) is -1, but a variance cannot be negative/);
+    await expect(loadModel(bytes.slice(0, bytes.length - 4))).rejects.toThrow(/where the header implies \d+ \(truncated\)/);
+    model.dispose();
+  });
+});
