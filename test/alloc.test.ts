@@ -12,7 +12,7 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { BackendName } from '../src/backend/index.js';
-import { dense, sequential } from '../src/index.js';
+import { activation, batchNormalization, dense, sequential, type LayerConfig } from '../src/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { mulberry32, uniform } from './prng.js';
 
@@ -59,16 +59,34 @@ const STEP_ALLOWANCE = 48;
  */
 const YIELD_ALLOWANCE = 2048;
 
-/** The plain model, and one with the features added after it: a schedule, clipping, AdamW, a regularizer, swish. */
+/**
+ * The plain model, one with the features added after it (a schedule, clipping, AdamW, a
+ * regularizer, swish), and one with batch normalization before the first activation and after the
+ * second.
+ */
 const VARIANTS = [
-  { name: 'adam', optimizer: 'adam', hidden: 'relu', regularizer: undefined },
+  { name: 'adam', optimizer: 'adam', hidden: 'relu', regularizer: undefined, norm: false },
   {
     name: 'adamw with a cosine schedule, clipNorm, a kernel regularizer and swish',
     optimizer: { type: 'adamw', learningRate: { type: 'cosineDecay', initialLearningRate: 0.001, decaySteps: 10000 }, clipNorm: 1 },
     hidden: 'swish',
     regularizer: { l1: 1e-5, l2: 1e-4 },
+    norm: false,
   },
+  { name: 'adam with batch normalization before and after an activation', optimizer: 'adam', hidden: 'relu', regularizer: undefined, norm: true },
 ] as const;
+
+function layersOf(variant: (typeof VARIANTS)[number], features: number, hidden: number[]): LayerConfig[] {
+  const first = { units: hidden[0], inputShape: [features] as [number], kernelRegularizer: variant.regularizer };
+  if (!variant.norm) {
+    return [dense({ ...first, activation: variant.hidden }), dense({ units: hidden[1], activation: 'tanh' }), dense({ units: CLASSES, activation: 'softmax' })];
+  }
+  return [
+    dense(first), batchNormalization(), activation({ activation: variant.hidden }),
+    dense({ units: hidden[1], activation: 'tanh' }), batchNormalization(),
+    dense({ units: CLASSES, activation: 'softmax' }),
+  ];
+}
 
 interface Setup {
   name: string;
@@ -97,11 +115,7 @@ describe.each(SETUPS)('$name', ({ backend, threads, features, hidden }) => {
     const x = { data: uniform(rng, rows * features), shape: [rows, features] as [number, number] };
     const y = Array.from({ length: rows }, () => Math.floor(rng() * CLASSES));
     const model = await sequential({
-      layers: [
-        dense({ units: hidden[0], activation: variant.hidden, inputShape: [features], kernelRegularizer: variant.regularizer }),
-        dense({ units: hidden[1], activation: 'tanh' }),
-        dense({ units: CLASSES, activation: 'softmax' }),
-      ],
+      layers: layersOf(variant, features, hidden),
       backend,
       threads,
       seed: 3,

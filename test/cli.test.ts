@@ -107,6 +107,19 @@ describe('MNIST', () => {
   });
 });
 
+describe('--batch-norm', () => {
+  test('a batchNormalization in each hidden layer: named in the model line, saved with the model, evaluated again', async () => {
+    const save = join(dir, 'batch-norm.simdnet');
+    const run = await simdnet(['train', '--data', 'spiral', '--hidden', '16,8', '--epochs', '3', '--batch-norm', '--save', save]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('2-16-8-1, relu/sigmoid, batch norm, binary cross-entropy');
+    const again = await simdnet(['evaluate', '--model', save]);
+    expect(again.code).toBe(0);
+    expect(percentAfter(again.stdout, /accuracy/)).toBe(percentAfter(run.stdout, /test accuracy/));
+  });
+});
+
 describe('counts in what train prints', () => {
   test('one epoch is "1 epoch"', async () => {
     const { code, stdout } = await simdnet(['train', '--data', 'xor', '--epochs', '1']);

@@ -8,7 +8,7 @@
  * engines reserve such memory lazily, so this costs little real memory or time.
  */
 import { describe, expect, it } from 'vitest';
-import { dense, dropout, sequential, SimdnetError, type Sequential } from '../src/index.js';
+import { activation, batchNormalization, dense, dropout, sequential, SimdnetError, type Sequential } from '../src/index.js';
 import { allocateBatch, allocateModel, allocBytes, batchBytes, layoutParams, modelBytes } from '../src/plan.js';
 import { resolveLayers } from '../src/layers.js';
 import { BACKEND_NAMES } from './backends.js';
@@ -41,8 +41,13 @@ describe('the memory plan says what allocation takes', () => {
     const kept = resolveLayers('test', [
       dense({ units: 5, inputShape: [7], activation: 'swish' }), dropout({ rate: 0.5 }), dense({ units: 9 }), dropout({ rate: 0.1 }), dense({ units: 2 }),
     ]).specs;
+    // Batch normalization: x̂ and 1/σ per normalised layer, and the normalised output after an activation.
+    const normed = resolveLayers('test', [
+      dense({ units: 5, inputShape: [7] }), batchNormalization(), activation({ activation: 'gelu' }), dropout({ rate: 0.5 }),
+      dense({ units: 9, activation: 'tanh' }), batchNormalization({ center: false }), dense({ units: 2 }), batchNormalization({ scale: false }),
+    ]).specs;
     const backend = model.backend;
-    for (const specs of [plain, kept]) {
+    for (const specs of [plain, kept, normed]) {
       for (const rows of [1, 3, 64]) {
         for (const needs of [
           { gather: false, loss: false, backward: false }, { gather: true, loss: true, backward: true }, { gather: false, loss: true, backward: false },
@@ -65,7 +70,7 @@ describe('the memory plan says what allocation takes', () => {
 
   it("fit's parts add up to what it allocates", async () => {
     const model = await small('wasm');
-    const floats = layoutParams(resolveLayers('test', model.layers).specs).floats;
+    const floats = layoutParams(resolveLayers('test', model.layers).specs).partFloats;
     const start = model.backend.mark();
     let used = 0;
     await model.fit(X, Y, {

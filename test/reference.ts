@@ -444,3 +444,70 @@ export function clip(g: Vec, clipNorm: number, clipValue: number): Float64Array 
   if (clipValue > 0) for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], -clipValue), clipValue);
   return out;
 }
+
+// --- Batch normalization (assembly/batchnorm.ts), per column of an m×n block -------------------
+
+export interface BatchNormRef {
+  mean: Float64Array;
+  /** Biased: Σ (x − μ)²/m, as TF.js' tf.moments. */
+  variance: Float64Array;
+  xhat: Float64Array;
+  y: Float64Array;
+}
+
+/** Training forward: μ, v over the rows, xhat = (x − μ)/√(v + ε), y = γ·xhat + β. */
+export function batchNormTrain(x: Vec, m: number, n: number, gamma: Vec, beta: Vec, epsilon: number): BatchNormRef {
+  const mean = new Float64Array(n), variance = new Float64Array(n);
+  const xhat = new Float64Array(m * n), y = new Float64Array(m * n);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < m; i++) mean[j] += x[i * n + j] / m;
+    for (let i = 0; i < m; i++) variance[j] += (x[i * n + j] - mean[j]) ** 2 / m;
+    for (let i = 0; i < m; i++) {
+      xhat[i * n + j] = (x[i * n + j] - mean[j]) / Math.sqrt(variance[j] + epsilon);
+      y[i * n + j] = gamma[j] * xhat[i * n + j] + beta[j];
+    }
+  }
+  return { mean, variance, xhat, y };
+}
+
+/**
+ * The backward pass by the chain rule through the batch statistics, step by step (the textbook
+ * form, not the kernels' compact one): dxhat = dy·γ, dv = Σ dxhat·(x − μ)·(−½)(v + ε)^(−3/2),
+ * dμ = −Σ dxhat/√(v + ε) + dv·Σ −2(x − μ)/m, dx = dxhat/√(v + ε) + dv·2(x − μ)/m + dμ/m.
+ */
+export function batchNormBackward(
+  dy: Vec, x: Vec, m: number, n: number, gamma: Vec, epsilon: number,
+): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
+  const { mean, variance, xhat } = batchNormTrain(x, m, n, gamma, new Float64Array(n), epsilon);
+  const dx = new Float64Array(m * n), dgamma = new Float64Array(n), dbeta = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const sd = Math.sqrt(variance[j] + epsilon);
+    let dv = 0, dmu = 0, centred = 0;
+    for (let i = 0; i < m; i++) {
+      const g = dy[i * n + j];
+      dbeta[j] += g;
+      dgamma[j] += g * xhat[i * n + j];
+      dv += g * gamma[j] * (x[i * n + j] - mean[j]) * -0.5 * sd ** -3;
+      dmu -= (g * gamma[j]) / sd;
+      centred += -2 * (x[i * n + j] - mean[j]);
+    }
+    dmu += (dv * centred) / m;
+    for (let i = 0; i < m; i++) {
+      dx[i * n + j] = (dy[i * n + j] * gamma[j]) / sd + (dv * 2 * (x[i * n + j] - mean[j])) / m + dmu / m;
+    }
+  }
+  return { dx, dgamma, dbeta };
+}
+
+/** Inference: y = γ·(x − μ)/√(v + ε) + β with the moving statistics. */
+export function batchNormInference(x: Vec, m: number, n: number, gamma: Vec, beta: Vec, mean: Vec, variance: Vec, epsilon: number): Float64Array {
+  return Float64Array.from({ length: m * n }, (_, k) => {
+    const j = k % n;
+    return (gamma[j] * (x[k] - mean[j])) / Math.sqrt(variance[j] + epsilon) + beta[j];
+  });
+}
+
+/** Keras' moving average: moving·momentum + batch·(1 − momentum). */
+export function movingAverage(moving: Vec, batch: Vec, momentum: number): Float64Array {
+  return Float64Array.from(moving, (v, i) => v * momentum + batch[i] * (1 - momentum));
+}

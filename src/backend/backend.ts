@@ -238,4 +238,30 @@ export interface Backend {
    * are int32.
    */
   dropout(x: Ptr, y: Ptr, n: number, first: number, rate: number, seed: number, step: number, layer: number): void;
+
+  // --- Batch normalization over the m rows of an m×n block, one unit per column (assembly/batchnorm.ts).
+  // The column vectors (mean, variance, invStd, gamma, beta, dgamma, dbeta, scale) are n floats.
+  /**
+   * Training forward: z = x + bias (written back into x; bias 0: none), per column the batch mean μ
+   * and biased variance v = Σ(z − μ)²/m, invStd = 1/√(v + ε), xhat = (z − μ)·invStd,
+   * y = xhat·γ + β. Writes mean, variance, invStd, xhat and y; xhat and y may each alias x, not each other.
+   */
+  batchNormTrain(
+    x: Ptr, m: number, n: number, bias: Ptr, gamma: Ptr, beta: Ptr, epsilon: number,
+    mean: Ptr, variance: Ptr, invStd: Ptr, xhat: Ptr, y: Ptr,
+  ): void;
+  /**
+   * Its backward pass from dy: dβ = Σ_rows dy, dγ = Σ_rows dy·xhat, and
+   * dx = γ·invStd·(dy − dβ/m − xhat·dγ/m). dx may alias dy.
+   */
+  batchNormBackward(dy: Ptr, xhat: Ptr, m: number, n: number, gamma: Ptr, invStd: Ptr, dgamma: Ptr, dbeta: Ptr, dx: Ptr): void;
+  /**
+   * Inference from the moving statistics: y = (x + bias − μ)·s + β with s = γ/√(v + ε), written
+   * to scale (bias 0: none). y may alias x.
+   */
+  batchNormInference(
+    x: Ptr, m: number, n: number, bias: Ptr, gamma: Ptr, beta: Ptr, mean: Ptr, variance: Ptr, epsilon: number, scale: Ptr, y: Ptr,
+  ): void;
+  /** moving ← moving − (moving − batch)·(1 − momentum) over n floats, as TF.js; 1 − momentum rounded to float32. */
+  movingAverage(moving: Ptr, batch: Ptr, n: number, momentum: number): void;
 }

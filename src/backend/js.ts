@@ -9,6 +9,7 @@
  */
 import { ACTIVATION, type ActivationCode, type Backend, type Ptr } from './backend.js';
 import { ALIGN, alignUp, BumpAllocator } from './bump.js';
+import * as norm from './js-batchnorm.js';
 import * as updates from './js-updates.js';
 
 const DEFAULT_INITIAL_BYTES = 1 << 20;
@@ -629,6 +630,14 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, th
     regularizerGradient: (w, dw, n, l1, l2) => updates.regularizerGradient(f32, w >>> 2, dw >>> 2, n, l1, l2),
     regularizerPenalty: (w, n, l1, l2, out) => updates.regularizerPenalty(f32, w >>> 2, n, l1, l2, out >>> 2),
     dropout: (x, y, n, first, rate, seed, step, layer) => updates.dropout(f32, x >>> 2, y >>> 2, n, first, rate, seed, step, layer),
+    // The kernels of js-batchnorm.ts.
+    batchNormTrain: (x, m, n, bias, gamma, beta, epsilon, mean, variance, invStd, xhat, y) => norm.batchNormTrain(
+      f32, x >>> 2, m, n, bias >>> 2, gamma >>> 2, beta >>> 2, epsilon, mean >>> 2, variance >>> 2, invStd >>> 2, xhat >>> 2, y >>> 2),
+    batchNormBackward: (dy, xhat, m, n, gamma, invStd, dgamma, dbeta, dx) => norm.batchNormBackward(
+      f32, dy >>> 2, xhat >>> 2, m, n, gamma >>> 2, invStd >>> 2, dgamma >>> 2, dbeta >>> 2, dx >>> 2),
+    batchNormInference: (x, m, n, bias, gamma, beta, mean, variance, epsilon, scale, y) => norm.batchNormInference(
+      f32, x >>> 2, m, n, bias >>> 2, gamma >>> 2, beta >>> 2, mean >>> 2, variance >>> 2, epsilon, scale >>> 2, y >>> 2),
+    movingAverage: (moving, batch, n, momentum) => norm.movingAverage(f32, moving >>> 2, batch >>> 2, n, momentum),
   };
 }
 

@@ -64,6 +64,12 @@ export interface KernelExports {
   regularizerGradient(w: Ptr, dw: Ptr, n: number, l1: number, l2: number, tmp: Ptr): void;
   regularizerPenalty(w: Ptr, n: number, l1: number, l2: number, out: Ptr): void;
   dropout(x: Ptr, y: Ptr, n: number, first: number, rate: number, seed: number, step: number, layer: number, tmp: Ptr): void;
+  batchNormTrain(x: Ptr, m: number, n: number, bias: Ptr, gamma: Ptr, beta: Ptr, epsilon: number,
+    mean: Ptr, variance: Ptr, invStd: Ptr, xhat: Ptr, y: Ptr): void;
+  batchNormBackward(dy: Ptr, xhat: Ptr, m: number, n: number, gamma: Ptr, invStd: Ptr, dgamma: Ptr, dbeta: Ptr, dx: Ptr): void;
+  batchNormInference(x: Ptr, m: number, n: number, bias: Ptr, gamma: Ptr, beta: Ptr, mean: Ptr, variance: Ptr, epsilon: number,
+    scale: Ptr, y: Ptr): void;
+  movingAverage(moving: Ptr, batch: Ptr, n: number, momentum: number): void;
 }
 
 export const PAGE_BYTES = 65536;
@@ -482,6 +488,28 @@ export class WasmBackend implements Backend {
 
   dropout(x: Ptr, y: Ptr, n: number, first: number, rate: number, seed: number, step: number, layer: number): void {
     this.ex.dropout(x, y, n, first, rate, seed, step, layer, this.tmp);
+  }
+
+  // Batch normalization runs on the calling thread (column sums over all rows; small next to the GEMMs).
+  batchNormTrain(
+    x: Ptr, m: number, n: number, bias: Ptr, gamma: Ptr, beta: Ptr, epsilon: number,
+    mean: Ptr, variance: Ptr, invStd: Ptr, xhat: Ptr, y: Ptr,
+  ): void {
+    this.ex.batchNormTrain(x, m, n, bias, gamma, beta, epsilon, mean, variance, invStd, xhat, y);
+  }
+
+  batchNormBackward(dy: Ptr, xhat: Ptr, m: number, n: number, gamma: Ptr, invStd: Ptr, dgamma: Ptr, dbeta: Ptr, dx: Ptr): void {
+    this.ex.batchNormBackward(dy, xhat, m, n, gamma, invStd, dgamma, dbeta, dx);
+  }
+
+  batchNormInference(
+    x: Ptr, m: number, n: number, bias: Ptr, gamma: Ptr, beta: Ptr, mean: Ptr, variance: Ptr, epsilon: number, scale: Ptr, y: Ptr,
+  ): void {
+    this.ex.batchNormInference(x, m, n, bias, gamma, beta, mean, variance, epsilon, scale, y);
+  }
+
+  movingAverage(moving: Ptr, batch: Ptr, n: number, momentum: number): void {
+    this.ex.movingAverage(moving, batch, n, momentum);
   }
 }
 

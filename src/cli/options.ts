@@ -130,6 +130,10 @@ export const OPTIONS = {
     value: '<f>', group: MODEL, commands: TRAIN, parse: fraction, default: DEFAULTS.dropout,
     help: 'dropout rate after each hidden layer, 0 for none',
   }),
+  batchNorm: flag({
+    group: MODEL, commands: TRAIN,
+    help: 'a batchNormalization layer in each hidden layer, between its product and its activation',
+  }),
   clipNorm: option<number | undefined>({
     value: '<x>', group: MODEL, commands: TRAIN, parse: positiveNumber, default: undefined,
     help: "rescale each step's gradient to this global norm when it is larger (default: none)",

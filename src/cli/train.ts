@@ -1,6 +1,7 @@
 /** `simdnet train`: load and split the data, train with a progress display, test, save. */
 import {
-  DEFAULT_LEARNING_RATES, dense, dropout, sequential, SimdnetError, type Callbacks, type LayerConfig, type LossName, type OptimizerConfig, type Sequential,
+  activation, batchNormalization, DEFAULT_LEARNING_RATES, dense, dropout, sequential, SimdnetError,
+  type Callbacks, type LayerConfig, type LossName, type OptimizerConfig, type Sequential,
 } from '../index.js';
 import { enableRelaxedSimd } from '../node.js';
 import { DataError } from './csv.js';
@@ -150,6 +151,7 @@ function printPlan(out: Out, settings: Settings, loaded: Loaded, parts: Parts, a
   );
   out(
     `model    ${widths.join('-')}, ${settings.hidden.length > 0 ? `${settings.activation}/` : ''}${output.activation}, ` +
+      `${settings.batchNorm && settings.hidden.length > 0 ? 'batch norm, ' : ''}` +
       `${all.task === 'regression' ? `mean squared error of "${all.label}", in its units` : lossLabel(loss)}, ` +
       `${optimizerLabel(settings, learningRate)}, batch ${settings.batchSize}, ` +
       `${plural(settings.epochs, 'epoch')}, backend ${settings.backend}${settings.relaxedSimd ? ' (relaxed SIMD)' : ''}`,
@@ -170,7 +172,9 @@ function optimizerLabel(settings: Settings, learningRate: number): string {
 async function buildModel(settings: Settings, { inputs, output }: Architecture, seed: number): Promise<Sequential> {
   const layers: LayerConfig[] = [
     ...settings.hidden.flatMap((units, i) => [
-      dense({ units, activation: settings.activation, ...(i === 0 ? { inputShape: [inputs] as [number] } : {}) }),
+      ...(settings.batchNorm
+        ? [dense({ units, ...(i === 0 ? { inputShape: [inputs] as [number] } : {}) }), batchNormalization(), activation({ activation: settings.activation })]
+        : [dense({ units, activation: settings.activation, ...(i === 0 ? { inputShape: [inputs] as [number] } : {}) })]),
       ...(settings.dropout > 0 ? [dropout({ rate: settings.dropout })] : []),
     ]),
     dense({

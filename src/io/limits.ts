@@ -12,8 +12,9 @@ export const MODEL_LIMITS = Object.freeze({
   /** Units of any layer, and input features. */
   maxUnits: 1 << 20,
   /**
-   * Trainable parameters. A model keeps four regions of this size (weights, gradients, two
-   * optimizer slots): 2^26 parameters are 1 GiB of the 4 GiB a wasm32 memory can address.
+   * Parameters, batch normalization's moving statistics included. A model keeps four regions of
+   * this size (weights, gradients, two optimizer slots): 2^26 parameters are 1 GiB of the 4 GiB a
+   * wasm32 memory can address.
    */
   maxParams: 1 << 26,
   /** UTF-8 bytes of a file's JSON header (layers, settings and metadata), and of a model.json. */
@@ -26,11 +27,12 @@ export type ModelLimits = typeof MODEL_LIMITS;
 export const MAX_FILE_BYTES = 12 + MODEL_LIMITS.maxHeaderBytes + 4 + 3 * 4 * MODEL_LIMITS.maxParams;
 
 /**
- * Checks a stack of layer sizes against the limits; returns the parameter count, or a reason worded
- * to follow "the model has" ("70000 units in layers[1], more than the limit of 1048576").
- * Sizes are checked before they are multiplied, so the count is exact (below 2^53).
+ * Checks a stack of layer sizes against the limits; returns the parameter count (with `extra[l]`
+ * more weights for layer l: batch normalization's), or a reason worded to follow "the model has"
+ * ("70000 units in layers[1], more than the limit of 1048576"). Sizes are checked before they are
+ * multiplied, so the count is exact (below 2^53).
  */
-export function checkSizes(inputUnits: number, units: readonly number[]): { params: number } | { problem: string } {
+export function checkSizes(inputUnits: number, units: readonly number[], extra: readonly number[] = []): { params: number } | { problem: string } {
   const { maxLayers, maxUnits, maxParams } = MODEL_LIMITS;
   if (units.length > maxLayers) return { problem: `${plural(units.length, 'layer')}, more than the limit of ${maxLayers}` };
   if (inputUnits > maxUnits) return { problem: `${plural(inputUnits, 'input feature')}, more than the limit of ${maxUnits}` };
@@ -38,7 +40,7 @@ export function checkSizes(inputUnits: number, units: readonly number[]): { para
   let fanIn = inputUnits;
   for (let l = 0; l < units.length; l++) {
     if (units[l] > maxUnits) return { problem: `${plural(units[l], 'unit')} in layers[${l}], more than the limit of ${maxUnits}` };
-    params += fanIn * units[l] + units[l];
+    params += fanIn * units[l] + units[l] + (extra[l] ?? 0);
     fanIn = units[l];
   }
   if (params > maxParams) return { problem: `${plural(params, 'parameter')}, more than the limit of ${maxParams}` };

@@ -11,21 +11,27 @@
  *                would have drawn from. A version 1 file has none: its stream restarts from the seed.
  *                lr (version 3 on, optional): the constant learning rate of the next update when
  *                reduceLROnPlateau lowered it. Version 3 also brought the layers and optimizers
- *                that older readers do not know (dropout, activation, rmsprop, …), hence the bump.
+ *                that older readers do not know (dropout, activation, batchNormalization, rmsprop,
+ *                …), hence the bump.
  *   zero padding to a multiple of 4 bytes
- *   paramCount × f32     parameters [W1, b1, W2, b2, …], W row-major [n_in × n_out], no padding
- *   stateSlots × paramCount × f32   optimizer state in slot order (optimizers.ts stateSlots:
- *                momentum m; Adam and AdamW m then v; RMSProp ms, mom, mg; …), same order
+ *   paramCount × f32     parameters [W1, b1, W2, b2, …], W row-major [n_in × n_out], no padding;
+ *                a layer with a batchNormalization layer after it adds, after its b, γ (scale),
+ *                β (center), the moving mean and the moving variance (getWeights()' order, TF.js')
+ *   stateSlots × trainable × f32   optimizer state in slot order (optimizers.ts stateSlots:
+ *                momentum m; Adam and AdamW m then v; RMSProp ms, mom, mg; …), of the trainable
+ *                parameters only (all but the moving statistics: paramCount without batch
+ *                normalization), in the same order
  *
  * Decoding trusts nothing: every field is checked, and the sizes against MODEL_LIMITS and against
  * the byte length, before anything proportional to a claimed size is allocated. What it returns
  * is a model that can be built as is.
  */
 import { describeValue, isPlainObject, plural, SimdnetError } from '../errors.js';
-import { resolveLayers, type Layer, type LayerSpec } from '../layers.js';
+import { normWeights, resolveLayers, type Layer, type LayerSpec } from '../layers.js';
 import { checkLoss, type LossName } from '../losses.js';
 import { METRIC_NAMES, type MetricName } from '../metrics.js';
 import { nonNegativeSlots, parseOptimizer, stateSlots, type Optimizer } from '../optimizers.js';
+import { layoutParams } from '../plan.js';
 import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
 
@@ -112,6 +118,8 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   }
   const header = parseHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + jsonLength), version, fail);
   const { layers, specs, paramCount } = checkArchitecture(where, header, fail);
+  const layout = layoutParams(specs);
+  const trainable = layout.count;
   const compiled = checkCompiled(where, header, specs[specs.length - 1], fail);
   const slots = header.stateSlots;
   if (slots !== 0 && (compiled === null || slots !== stateSlots(compiled.optimizer))) {
@@ -123,7 +131,7 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   if (!Number.isSafeInteger(seed)) throw fail(`the header's seed is ${describeValue(seed)}, not a safe integer`);
 
   const floatsAt = alignUp(PREAMBLE_BYTES + jsonLength);
-  const expected = floatsAt + 4 * paramCount * (1 + (slots));
+  const expected = floatsAt + 4 * (paramCount + slots * trainable);
   if (bytes.length !== expected) {
     const how = bytes.length < expected ? 'truncated' : 'extra bytes at the end';
     throw fail(`they hold ${bytes.length} bytes where the header implies ${expected} (${how})`);
@@ -133,20 +141,11 @@ export function decodeModel(where: string, bytes: Uint8Array): ModelFile {
   }
   // Sizes are now consistent with the bytes in hand, so these allocations are bounded by them.
   const params = readFloat32LE(bytes, floatsAt, paramCount);
-  const state = readFloat32LE(bytes, floatsAt + 4 * paramCount, paramCount * (slots));
+  const state = readFloat32LE(bytes, floatsAt + 4 * paramCount, trainable * slots);
   const badParam = firstNonFinite(params);
   if (badParam >= 0) throw fail(`weight ${badParam} is ${params[badParam]}; every weight must be finite`);
-  const badState = firstNonFinite(state);
-  if (badState >= 0) throw fail(`optimizer state value ${badState} is ${state[badState]}; the state must be finite`);
-  if (slots > 0 && compiled !== null) {
-    // Adam's v, RMSProp's mean square and Adagrad's accumulator are sums of squares: a negative
-    // value would make the next step's square root NaN.
-    for (const slot of nonNegativeSlots(compiled.optimizer)) {
-      for (let i = slot * paramCount; i < (slot + 1) * paramCount; i++) {
-        if (state[i] < 0) throw fail(`the optimizer's state slot ${slot} (a mean of squares) holds ${state[i]} at ${i - slot * paramCount}, but it cannot be negative`);
-      }
-    }
-  }
+  checkVariances(layout.tensors, params, fail);
+  if (compiled !== null) checkState(state, slots, trainable, compiled.optimizer, fail);
   const shuffleState = version >= 2 ? checkShuffleState(header.shuffleState, fail) : null;
   const lr = checkLearningRate(header.lr, fail);
   return {
@@ -181,7 +180,7 @@ function checkArchitecture(
   if (!Array.isArray(raw) || raw.length === 0) throw fail(`the header's layers are ${describeValue(raw)}, not a non-empty array`);
   if (raw.length > MODEL_LIMITS.maxLayers) throw fail(`the header has ${raw.length} layers, more than the limit of ${MODEL_LIMITS.maxLayers}`);
   const { layers, specs } = rethrow(where, fail, 'a layer is invalid', () => resolveLayers(where, raw));
-  const sizes = checkSizes(specs[0].inputUnits, specs.map((s) => s.units));
+  const sizes = checkSizes(specs[0].inputUnits, specs.map((s) => s.units), normWeights(specs));
   if ('problem' in sizes) throw fail(`the model has ${sizes.problem}`);
   const paramCount = header.paramCount;
   if (paramCount !== sizes.params) {
@@ -219,12 +218,40 @@ function rethrow<T>(where: string, fail: (what: string) => SimdnetError, what: s
   }
 }
 
-/** Four uint32 words, not all zero (the one state xoshiro128** cannot leave). */
+/**
+ * Optimizer state finite, and the slots that are sums of squares (Adam's v, RMSProp's mean square,
+ * Adagrad's accumulator) not negative: that would make the next step's square root NaN.
+ */
+function checkState(state: Float32Array, slots: number, count: number, optimizer: Optimizer, fail: (what: string) => SimdnetError): void {
+  const bad = firstNonFinite(state);
+  if (bad >= 0) throw fail(`optimizer state value ${bad} is ${state[bad]}; the state must be finite`);
+  if (slots === 0) return;
+  for (const slot of nonNegativeSlots(optimizer)) {
+    for (let i = slot * count; i < (slot + 1) * count; i++) {
+      if (state[i] < 0) throw fail(`the optimizer's state slot ${slot} (a mean of squares) holds ${state[i]} at ${i - slot * count}, but it cannot be negative`);
+    }
+  }
+}
+
+/** Batch normalization's moving variances are variances: a negative one would make inference NaN. */
+function checkVariances(tensors: ReturnType<typeof layoutParams>['tensors'], params: Float32Array, fail: (what: string) => SimdnetError): void {
+  let at = 0;
+  for (const t of tensors) {
+    if (t.kind === 'moving_variance') {
+      for (let i = at; i < at + t.size; i++) {
+        if (params[i] < 0) throw fail(`weight ${i} (the moving variance of layer ${t.layer + 1}'s batch normalization) is ${params[i]}, but a variance cannot be negative`);
+      }
+    }
+    at += t.size;
+  }
+}
+
 function checkLearningRate(lr: unknown, fail: (what: string) => SimdnetError): number | undefined {
   if (lr !== undefined && (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)) throw fail(`the header's lr is ${describeValue(lr)}, not a finite number ≥ 0`);
   return lr;
 }
 
+/** Four uint32 words, not all zero (the one state xoshiro128** cannot leave). */
 function checkShuffleState(words: unknown, fail: (what: string) => SimdnetError): number[] {
   const valid = Array.isArray(words) && words.length === 4
     && words.every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffffffff)

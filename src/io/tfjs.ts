@@ -6,10 +6,14 @@
  *
  * tfjs has no 'leakyRelu' activation string: a simdnet leakyRelu layer is written as a linear
  * Dense followed by a LeakyReLU layer, and that pair (or a Dense followed by an Activation, ReLU
- * or Softmax layer) is read back as one dense layer.
+ * or Softmax layer) is read back as one dense layer. A BatchNormalization layer moves both ways as
+ * simdnet's batchNormalization layer, with its weights gamma, beta, moving_mean and
+ * moving_variance (TF.js' order, the one getWeights() returns).
  */
 import { describeValue, isPlainObject, SimdnetError } from '../errors.js';
-import { dense, dropout, type DenseLayer, type KernelInitializer, type Layer } from '../layers.js';
+import {
+  activation, batchNormalization, dense, dropout, type BatchNormalizationLayer, type DenseLayer, type KernelInitializer, type Layer,
+} from '../layers.js';
 import type { ActivationName } from '../backend/backend.js';
 import { firstNonFinite, readFloat32LE, writeFloat32LE } from './bytes.js';
 import { checkSizes, MODEL_LIMITS } from './limits.js';
@@ -58,33 +62,43 @@ const INITIALIZERS: Record<KernelInitializer, TfjsLayerJson> = {
   zeros: { class_name: 'Zeros', config: {} },
 };
 
-/** `weights` is [W1, b1, W2, b2, …] as getWeights() returns them. */
+/**
+ * `weights` is [W1, b1, (γ1, β1, moving mean 1, moving variance 1,) W2, b2, …] as getWeights()
+ * returns them. The manifest lists them as tf.LayersModel.save does: the trainable weights of every
+ * layer first, then the non-trainable ones (the moving statistics).
+ */
 export function encodeTfjs(layers: readonly Layer[], inputUnits: number, weights: readonly Float32Array[]): TfjsModel {
   const topology: TfjsLayerJson[] = [];
   const specs: TfjsWeightSpec[] = [];
   let fanIn = inputUnits;
   let dense = 0;
+  let norms = 0;
   layers.forEach((layer, i) => {
-    if (layer.type === 'dropout') {
+    if (layer.type === 'batchNormalization') {
+      const name = `batch_normalization_${++norms}`;
+      topology.push(batchNormJson(layer, name));
+      const kinds = [...(layer.scale ? ['gamma'] : []), ...(layer.center ? ['beta'] : []), 'moving_mean', 'moving_variance'];
+      for (const kind of kinds) specs.push({ name: `${name}/${kind}`, shape: [fanIn], dtype: 'float32' });
+    } else if (layer.type === 'dropout') {
       topology.push({ class_name: 'Dropout', config: { rate: layer.rate, noise_shape: null, seed: layer.seed ?? null, name: `dropout_${i + 1}`, trainable: true, dtype: 'float32' } });
-      return;
-    }
-    if (layer.type === 'activation') {
+    } else if (layer.type === 'activation') {
       topology.push(activationLayerJson(layer.activation, layer.alpha, `l${i + 1}`));
-      return;
+    } else {
+      const name = `dense_${++dense}`;
+      topology.push(denseJson(layer, name, dense === 1 ? inputUnits : undefined));
+      if (layer.activation === 'leakyRelu') topology.push(activationLayerJson('leakyRelu', layer.alpha, dense));
+      specs.push({ name: `${name}/kernel`, shape: [fanIn, layer.units], dtype: 'float32' });
+      specs.push({ name: `${name}/bias`, shape: [layer.units], dtype: 'float32' });
+      fanIn = layer.units;
     }
-    const name = `dense_${++dense}`;
-    topology.push(denseJson(layer, name, dense === 1 ? inputUnits : undefined));
-    if (layer.activation === 'leakyRelu') topology.push(activationLayerJson('leakyRelu', layer.alpha, dense));
-    specs.push({ name: `${name}/kernel`, shape: [fanIn, layer.units], dtype: 'float32' });
-    specs.push({ name: `${name}/bias`, shape: [layer.units], dtype: 'float32' });
-    fanIn = layer.units;
   });
+  const moving = (spec: TfjsWeightSpec): boolean => /\/moving_(mean|variance)$/.test(spec.name);
+  const order = [...specs.keys()].sort((a, b) => Number(moving(specs[a])) - Number(moving(specs[b])) || a - b);
   const weightsBin = new Uint8Array(4 * weights.reduce((n, w) => n + w.length, 0));
   let at = 0;
-  for (const w of weights) {
-    writeFloat32LE(weightsBin, at, w);
-    at += 4 * w.length;
+  for (const k of order) {
+    writeFloat32LE(weightsBin, at, weights[k]);
+    at += 4 * weights[k].length;
   }
   return {
     modelJson: {
@@ -92,7 +106,7 @@ export function encodeTfjs(layers: readonly Layer[], inputUnits: number, weights
       generatedBy: 'simdnet',
       convertedBy: null,
       modelTopology: { class_name: 'Sequential', config: { name: 'sequential', layers: topology }, keras_version: 'simdnet', backend: 'tensor_flow.js' },
-      weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: specs }],
+      weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: order.map((k) => specs[k]) }],
     },
     weightsBin,
   };
@@ -118,6 +132,21 @@ function denseJson(layer: DenseLayer, name: string, inputUnits: number | undefin
   };
 }
 
+/** A BatchNormalization layer as tf.layers.batchNormalization writes it (its initializers the defaults). */
+function batchNormJson(layer: BatchNormalizationLayer, name: string): TfjsLayerJson {
+  const init = (className: string): TfjsLayerJson => ({ class_name: className, config: {} });
+  return {
+    class_name: 'BatchNormalization',
+    config: {
+      axis: -1, momentum: layer.momentum, epsilon: layer.epsilon, center: layer.center, scale: layer.scale,
+      beta_initializer: init('Zeros'), gamma_initializer: init('Ones'),
+      moving_mean_initializer: init('Zeros'), moving_variance_initializer: init('Ones'),
+      beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null,
+      name, trainable: true, dtype: 'float32',
+    },
+  };
+}
+
 /** tfjs has no 'leakyRelu' activation string: a LeakyReLU layer; every other one an Activation layer. */
 function activationLayerJson(act: ActivationName, alpha: number, k: number | string): TfjsLayerJson {
   if (act === 'leakyRelu') return { class_name: 'LeakyReLU', config: { alpha, name: `leaky_re_lu_${k}`, trainable: true, dtype: 'float32' } };
@@ -126,10 +155,9 @@ function activationLayerJson(act: ActivationName, alpha: number, k: number | str
 
 interface PendingNorm {
   name: string;
-  where: 'pre' | 'post';
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
+  /** Right after the Dense layer's linear product ('pre', before its activation), or after its activation ('post'). */
+  position: 'pre' | 'post';
+  layer: BatchNormalizationLayer;
   label: string;
 }
 
@@ -143,12 +171,8 @@ interface PendingDense {
   regularizer?: { l1: number; l2: number };
   /** A Dropout layer after it. */
   dropout?: { rate: number; seed?: number };
-  /**
-   * A BatchNormalization layer after it, folded into its weights for inference: 'pre' right after
-   * the linear product (into this layer's W and b), 'post' after its activation (into the next
-   * dense layer's W and b).
-   */
-  norms: PendingNorm[];
+  /** A BatchNormalization layer after it. */
+  norm?: PendingNorm;
   /** The layer's name and class as the error messages give it. */
   label: string;
 }
@@ -164,35 +188,40 @@ export function decodeTfjs(where: string, modelJson: unknown, weightsBin: Uint8A
   const firstKernel = find(`${denses[0].name}/kernel`);
   const inputUnits = declaredInput ?? firstKernel?.shape[0];
   if (inputUnits === undefined) throw fail(`the model does not say its input width: no batch_input_shape and no weight ${denses[0].name}/kernel`);
-  const sizes = checkSizes(inputUnits, denses.map((d) => d.units));
+  const normWeights = denses.map((d) => (d.norm ? d.units * (2 + (d.norm.layer.scale ? 1 : 0) + (d.norm.layer.center ? 1 : 0)) : 0));
+  const sizes = checkSizes(inputUnits, denses.map((d) => d.units), normWeights);
   if ('problem' in sizes) throw fail(`the model has ${sizes.problem}`);
 
   const weights: Float32Array[] = [];
   let fanIn = inputUnits;
-  let incoming: { scale: Float32Array; shift: Float32Array }[] = [];
   for (const d of denses) {
-    const kernel = readWeight(find(`${d.name}/kernel`), `${d.name}/kernel`, [fanIn, d.units], d.label, weightsBin, fail);
-    const bias = d.useBias ? readWeight(find(`${d.name}/bias`), `${d.name}/bias`, [d.units], d.label, weightsBin, fail) : new Float32Array(d.units);
-    for (const affine of incoming) foldIntoInputs(kernel, bias, fanIn, d.units, affine);
-    const read = (norm: PendingNorm): { scale: Float32Array; shift: Float32Array } => readNorm(norm, d.units, find, weightsBin, fail);
-    for (const norm of d.norms.filter((n) => n.where === 'pre')) foldIntoOutputs(kernel, bias, fanIn, d.units, read(norm));
-    incoming = d.norms.filter((n) => n.where === 'post').map(read);
-    weights.push(kernel, bias);
+    weights.push(readWeight(find(`${d.name}/kernel`), `${d.name}/kernel`, [fanIn, d.units], d.label, weightsBin, fail));
+    weights.push(d.useBias ? readWeight(find(`${d.name}/bias`), `${d.name}/bias`, [d.units], d.label, weightsBin, fail) : new Float32Array(d.units));
+    if (d.norm) weights.push(...readNorm(d.norm, d.units, find, weightsBin, fail));
     fanIn = d.units;
   }
   const layers = denses.flatMap((d, l): Layer[] => {
     try {
-      const made = dense({
-        units: d.units, activation: d.activation, alpha: d.alpha,
-        ...(l === 0 ? { inputShape: [inputUnits] as [number] } : {}),
-        ...(d.regularizer ? { kernelRegularizer: d.regularizer } : {}),
-      });
-      return d.dropout ? [made, dropout(d.dropout)] : [made];
+      return layersOf(d, l === 0 ? inputUnits : undefined);
     } catch (err) {
-      throw err instanceof SimdnetError ? fail(`${d.label}: ${err.message.replace(/^(dense|dropout)\(\): /, '')}`) : err;
+      throw err instanceof SimdnetError ? fail(`${d.label}: ${err.message.replace(/^(dense|dropout|activation|batchNormalization)\(\): /, '')}`) : err;
     }
   });
   return { layers, weights };
+}
+
+/** simdnet's layers for a Dense layer and what followed it, in their order. */
+function layersOf(d: PendingDense, inputUnits: number | undefined): Layer[] {
+  const pre = d.norm?.position === 'pre';
+  const out: Layer[] = [dense({
+    units: d.units, activation: pre ? 'linear' : d.activation, alpha: d.alpha,
+    ...(inputUnits === undefined ? {} : { inputShape: [inputUnits] as [number] }),
+    ...(d.regularizer ? { kernelRegularizer: d.regularizer } : {}),
+  })];
+  if (d.norm) out.push(d.norm.layer);
+  if (pre && d.activation !== 'linear') out.push(activation({ activation: d.activation, alpha: d.alpha }));
+  if (d.dropout) out.push(dropout(d.dropout));
+  return out;
 }
 
 function parseModelJson(where: string, value: unknown): Record<string, unknown> {
@@ -300,63 +329,39 @@ function readActivationLayer(cls: string, cfg: Record<string, unknown>, label: s
 }
 
 /**
- * A BatchNormalization layer in inference form, y = (x − moving_mean)·γ/√(moving_variance + ε) + β,
- * an affine map per unit, folded into the Dense layer before it (when it directly follows that
- * layer's linear product) or into the one after it (when it follows an activation). Predictions
- * are TF.js'; training goes on without batch statistics.
+ * A BatchNormalization layer, kept with the Dense layer before it: 'pre' when it directly follows
+ * that layer's linear product (an activation layer may follow it), 'post' after its activation.
  */
 function readBatchNorm(previous: PendingDense | undefined, cfg: Record<string, unknown>, label: string, last: boolean, fail: Fail): void {
-  if (previous === undefined || previous.dropout !== undefined) throw fail(`${label} must follow a Dense layer (or its activation)`);
-  const { axis = -1, epsilon = 1e-3, center = true, scale = true, name } = cfg;
+  if (previous === undefined || previous.dropout !== undefined || previous.norm !== undefined) {
+    throw fail(`${label} must follow a Dense layer (or its activation), one per Dense layer, before any Dropout`);
+  }
+  const { axis = -1, momentum = 0.99, epsilon = 1e-3, center = true, scale = true, name } = cfg;
   const axisOk = axis === -1 || axis === 1 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 1));
   if (!axisOk) throw fail(`${label} normalizes axis ${describeValue(axis)}; simdnet's layers have one, the units`);
-  if (typeof epsilon !== 'number' || !(epsilon > 0)) throw fail(`${label} has epsilon ${describeValue(epsilon)}, not a positive number`);
-  if (typeof center !== 'boolean' || typeof scale !== 'boolean') throw fail(`${label} has center or scale that is not true or false`);
   if (typeof name !== 'string' || name.length === 0) throw fail(`${label} has no name, which its weights are found by`);
-  const where = previous.activation === 'linear' && !previous.label.includes(' + ') ? 'pre' : 'post';
-  if (where === 'post' && last) throw fail(`${label} after the last layer's activation cannot be folded into a Dense layer`);
-  previous.norms.push({ name, where, epsilon, center, scale, label });
+  for (const key of ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint', 'renorm', 'virtual_batch_size']) {
+    if (cfg[key] !== undefined && cfg[key] !== null && cfg[key] !== false) throw fail(`${label} has ${key} ${describeValue(cfg[key])}, which simdnet does not support`);
+  }
+  let layer: BatchNormalizationLayer;
+  try {
+    layer = batchNormalization({ momentum: momentum as number, epsilon: epsilon as number, center: center as boolean, scale: scale as boolean });
+  } catch (err) {
+    throw err instanceof SimdnetError ? fail(`${label}: ${err.message.replace(/^batchNormalization\(\): config\./, '')}`) : err;
+  }
+  const position = previous.activation === 'linear' && !previous.label.includes(' + ') ? 'pre' : 'post';
+  if (position === 'post' && last) throw fail(`${label} after the last layer's activation is not supported: the loss reads that activation`);
+  previous.norm = { name, position, layer, label };
   previous.label += ` + ${label}`;
 }
 
-/** A BatchNormalization layer's inference map per unit: y = x·scale + shift. */
-function readNorm(
-  norm: PendingNorm, units: number, find: (name: string) => WeightEntry | undefined, bin: Uint8Array, fail: Fail,
-): { scale: Float32Array; shift: Float32Array } {
+/** A BatchNormalization layer's weights, in getWeights() order: γ (scale), β (center), moving mean, moving variance. */
+function readNorm(norm: PendingNorm, units: number, find: (name: string) => WeightEntry | undefined, bin: Uint8Array, fail: Fail): Float32Array[] {
   const get = (what: string): Float32Array => readWeight(find(`${norm.name}/${what}`), `${norm.name}/${what}`, [units], norm.label, bin, fail);
-  const gamma = norm.scale ? get('gamma') : new Float32Array(units).fill(1);
-  const beta = norm.center ? get('beta') : new Float32Array(units);
-  const mean = get('moving_mean');
   const variance = get('moving_variance');
-  const scale = new Float32Array(units);
-  const shift = new Float32Array(units);
-  for (let j = 0; j < units; j++) {
-    if (!(variance[j] >= 0)) throw fail(`${norm.label}: moving_variance[${j}] is ${variance[j]}, but a variance cannot be negative`, 'weightsBin');
-    const s = gamma[j] / Math.sqrt(variance[j] + norm.epsilon);
-    scale[j] = s;
-    shift[j] = beta[j] - mean[j] * s;
-  }
-  return { scale, shift };
-}
-
-/** W·diag(scale), b·scale + shift: the map applied to the layer's outputs. */
-type Affine = { scale: Float32Array; shift: Float32Array };
-
-function foldIntoOutputs(kernel: Float32Array, bias: Float32Array, rows: number, units: number, { scale, shift }: Affine): void {
-  for (let i = 0; i < rows; i++) for (let j = 0; j < units; j++) kernel[i * units + j] *= scale[j];
-  for (let j = 0; j < units; j++) bias[j] = bias[j] * scale[j] + shift[j];
-}
-
-/** The map applied to the layer's inputs: (x·s + t)·W + b = x·(diag(s)·W) + (t·W + b). */
-function foldIntoInputs(kernel: Float32Array, bias: Float32Array, rows: number, units: number, { scale, shift }: Affine): void {
-  const extra = new Float64Array(units);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < units; j++) {
-      extra[j] += shift[i] * kernel[i * units + j];
-      kernel[i * units + j] *= scale[i];
-    }
-  }
-  for (let j = 0; j < units; j++) bias[j] += extra[j];
+  const bad = variance.findIndex((v) => !(v >= 0));
+  if (bad >= 0) throw fail(`${norm.label}: moving_variance[${bad}] is ${variance[bad]}, but a variance cannot be negative`, 'weightsBin');
+  return [...(norm.layer.scale ? [get('gamma')] : []), ...(norm.layer.center ? [get('beta')] : []), get('moving_mean'), variance];
 }
 
 /** A Dropout layer, kept with the Dense layer before it (simdnet's dropout follows a dense layer). */
@@ -372,7 +377,7 @@ function readDropout(previous: PendingDense | undefined, cfg: Record<string, unk
 
 /** simdnet's dense layers have one activation each: an activation layer sets that of a linear Dense before it. */
 function foldActivation(previous: PendingDense | undefined, act: { activation: ActivationName; alpha: number }, label: string, fail: Fail): void {
-  if (previous === undefined || previous.activation !== 'linear' || previous.dropout !== undefined) {
+  if (previous === undefined || previous.activation !== 'linear' || previous.dropout !== undefined || previous.norm?.position === 'post') {
     throw fail(`${label} must follow a Dense layer with a linear activation: simdnet's dense layers have one activation each`);
   }
   previous.activation = act.activation;
@@ -396,7 +401,7 @@ function readDense(cfg: Record<string, unknown>, label: string, fail: Fail): Pen
   if (typeof name !== 'string' || name.length === 0) throw fail(`${label} has no name, which its weights are found by`);
   const regularizer = readRegularizer(cfg.kernel_regularizer, label, fail);
   return {
-    name, units: units as number, activation: readActivation(cfg.activation, label, fail), alpha: 0.01, useBias, label, norms: [],
+    name, units: units as number, activation: readActivation(cfg.activation, label, fail), alpha: 0.01, useBias, label,
     ...(regularizer ? { regularizer } : {}),
   };
 }

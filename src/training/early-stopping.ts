@@ -53,7 +53,7 @@ export class EarlyStopping {
     this.#monitor = new Monitor(config.monitor, config.minDelta);
     this.#patience = config.patience;
     this.#net = net;
-    this.#best = config.restoreBestWeights ? net.backend.alloc(net.mem.layout.floats) : 0;
+    this.#best = config.restoreBestWeights ? net.backend.alloc(net.mem.layout.partFloats) : 0;
   }
 
   /** Called after each epoch; true when training should stop. */
@@ -62,7 +62,7 @@ export class EarlyStopping {
       this.#wait = 0;
       if (this.#best !== 0) {
         const { backend, mem } = this.#net;
-        backend.copy(mem.params, this.#best, mem.layout.floats);
+        backend.copy(mem.params, this.#best, mem.layout.partFloats);
         this.#saved = true;
       }
       return false;
@@ -76,6 +76,6 @@ export class EarlyStopping {
   restoreBest(): void {
     if (!this.#saved) return;
     const { backend, mem } = this.#net;
-    backend.copy(this.#best, mem.params, mem.layout.floats);
+    backend.copy(this.#best, mem.params, mem.layout.partFloats);
   }
 }

@@ -157,7 +157,7 @@ function abortedError(signal: AbortSignal, what: string): SimdnetError {
 /** What runFit allocates, by part, against the backend's limit: refused before anything is allocated. */
 function checkFitMemory(job: FitJob, shuffle: boolean): void {
   const { net, options, trainRows } = job;
-  const { floats } = net.mem.layout;
+  const floats = net.mem.layout.partFloats;
   const rows = Math.min(options.batchSize, trainRows);
   const batch = batchBytes(net.specs, rows, { gather: shuffle, loss: true, backward: true });
   const validation = job.validation ? allocBytes(job.validation.x.data.length) + allocBytes(job.validation.y.data.length) : 0;

@@ -95,7 +95,7 @@ export class WeightGuard {
   reset(net: Network, optimizer: Optimizer): void {
     this.#net = net;
     this.#optimizer = optimizer;
-    this.#floats = (1 + stateSlots(optimizer)) * net.mem.layout.floats;
+    this.#floats = (1 + stateSlots(optimizer)) * net.mem.layout.partFloats;
     this.#backup = net.backend.alloc(this.#floats);
     this.#savedStep = 0;
     this.#savedEpoch = -1;
