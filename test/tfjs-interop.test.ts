@@ -14,6 +14,7 @@ import { exportTfjs, importTfjs } from '../src/node.js';
 import { expectClose } from './assert.js';
 import { BACKEND_NAMES } from './backends.js';
 import { mulberry32, uniform } from './prng.js';
+import { toFiles } from './support/tfjs-files.js';
 
 // Both compute in float32, in different orders: agreement to a few float32 roundings.
 const TOLERANCE = { rtol: 1e-5, atol: 1e-6 };
@@ -36,20 +37,6 @@ function fromSimdnet(modelJson: unknown, weightsBin: Uint8Array): tf.io.IOHandle
     weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
     weightData: weightsBin.slice().buffer,
   });
-}
-
-/** A tfjs model as model.json (object) and weights, as tfjs itself saves it. */
-async function toFiles(model: tf.LayersModel): Promise<{ modelJson: object; weightsBin: Uint8Array }> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler((a) => {
-    artifacts = a;
-    return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
-  }));
-  const data = tf.io.CompositeArrayBuffer.join(artifacts!.weightData);
-  return {
-    modelJson: { format: 'layers-model', modelTopology: artifacts!.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts!.weightSpecs }] },
-    weightsBin: new Uint8Array(data),
-  };
 }
 
 async function simdnetModel(backend: 'js' | 'wasm'): Promise<Sequential> {
