@@ -10,6 +10,7 @@ import {
 } from '../src/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { mulberry32, uniform } from './prng.js';
+import { fitUntilDiverged } from './support/diverge.js';
 
 const LAYERS = (): LayerConfig[] => [
   dense({ units: 12, inputShape: [2] }), batchNormalization({ momentum: 0.9 }), activation({ activation: 'relu' }), dropout({ rate: 0.2 }),
@@ -57,15 +58,7 @@ describe.each(BACKEND_NAMES)('training with batch normalization on %s', (backend
         return model;
       };
       const model = await make();
-      let previous = model.getWeights();
-      let last = previous;
-      let steps = 0;
-      const onBatchEnd = (): void => {
-        previous = last;
-        last = model.getWeights();
-        steps++;
-      };
-      const error = await model.fit(x, y, { epochs: 50, batchSize: 8, seed: 1, callbacks: { onBatchEnd } }).then(() => undefined, (e: unknown) => e);
+      const { error, previous, last, steps } = await fitUntilDiverged(model, x, y);
       expect(error).toBeInstanceOf(NonFiniteError);
       const e = error as NonFiniteError;
       expect(e.quantity).toBe(quantity);

@@ -10,6 +10,7 @@ import {
 } from '../src/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { mulberry32 } from './prng.js';
+import { fitUntilDiverged } from './support/diverge.js';
 
 const { x: X, y: Y } = moons(120, 7);
 const FLIPPED = Y.map((v) => 1 - v);
@@ -176,15 +177,7 @@ describe.each(BACKEND_NAMES)('non-finite guard on %s', (backend) => {
     const model = await sequential({ layers: [dense({ units: 1, inputShape: [2] })], backend, seed: 1 });
     await using(model, async () => {
       model.compile({ loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 0.5 } });
-      let previous = model.getWeights();
-      let last = previous;
-      let steps = 0;
-      const onBatchEnd = (): void => {
-        previous = last;
-        last = model.getWeights();
-        steps++;
-      };
-      const error = await model.fit(x, y, { epochs: 50, batchSize: 8, seed: 1, callbacks: { onBatchEnd } }).then(() => undefined, (e: unknown) => e);
+      const { error, previous, last, steps } = await fitUntilDiverged(model, x, y);
       expect(error).toBeInstanceOf(NonFiniteError);
       expect(error).toBeInstanceOf(SimdnetError);
       const e = error as NonFiniteError;
