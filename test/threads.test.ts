@@ -27,7 +27,7 @@ import { mulberry32, uniform } from './prng.js';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
 /** Every call cut into as many parts as there are threads, however small. */
-const SPLIT_ALL = { gemm: 1, rows: 1, update: 1, gather: 1 };
+const SPLIT_ALL = { gemm: 1, rows: 1, update: 1, gather: 1, scan: 1 };
 
 function resetTuning(): void {
   for (const key of Object.keys(threadTuning)) delete (threadTuning as Record<string, unknown>)[key];
@@ -56,7 +56,9 @@ function random(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   return Float32Array.from(uniform(mulberry32(seed), n, lo, hi));
 }
 
+/** The float32 bits of a: a Uint32Array is taken as bits already (converting its integers to floats would round them). */
 function bits(a: ArrayLike<number>): Uint32Array {
+  if (a instanceof Uint32Array) return a;
   return new Uint32Array(Float32Array.from(a).buffer);
 }
 
@@ -233,6 +235,30 @@ describe('every kernel cut into parts gives the bits of one thread', () => {
       for (const which of ['sgd', 'momentum', 'adam']) {
         const [u1, u2] = both(backends, [w, g, mo, v], n, (be, p, out) => run(be, p, out, which));
         expect(difference(u2, u1), `${which} n=${n}`).toBeUndefined();
+      }
+    }
+    for (const b of backends) b.dispose();
+  });
+
+  it('copies, finiteness checks and nonzero counts, 3 threads, with a NaN or an infinity in any part', async () => {
+    const backends = await pair(3, false);
+    for (const n of [1, 5, 9, 100, 4097]) {
+      const x = random(n, n).map((v) => (v > 0.3 ? v : 0));
+      const [c1, c2] = both(backends, [x], n, (be, [px], out) => be.copy(px, out, n));
+      expect(difference(c2, c1), `copy n=${n}`).toBeUndefined();
+      expect(Array.from(c2)).toEqual(Array.from(bits(x)));
+      const expected = x.reduce((count, v) => count + (v !== 0 ? 1 : 0), 0);
+      for (const at of [-1, 0, Math.floor(n / 2), n - 1]) {
+        const data = x.slice();
+        if (at >= 0) data[at] = at % 2 === 0 ? Number.NaN : -Infinity;
+        const found = backends.map((be) => {
+          const p = be.alloc(n);
+          be.f32.set(data, p >> 2);
+          return [be.allFinite(p, n), be.countNonzero(p, n)];
+        });
+        expect(found[1], `n=${n}, non-finite at ${at}`).toEqual(found[0]);
+        expect(found[1][0], `allFinite n=${n}, non-finite at ${at}`).toBe(at < 0 ? 1 : 0);
+        expect(found[1][1], `countNonzero n=${n}`).toBe(expected + (at >= 0 && x[at] === 0 ? 1 : 0));
       }
     }
     for (const b of backends) b.dispose();

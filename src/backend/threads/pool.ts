@@ -146,7 +146,7 @@ export class ThreadPool {
     const i32 = this.i32;
     Atomics.store(i32, LAYOUT.done, 0);
     this.generation = (this.generation + 1) & 0x7ffff;
-    Atomics.store(i32, LAYOUT.claim, (this.generation << 12) | (this.parts << 6));
+    Atomics.store(i32, LAYOUT.claim, (this.generation << 12) | (this.parts << 6) | 1);
     if (Atomics.load(i32, LAYOUT.sleepers) > 0) Atomics.notify(i32, LAYOUT.claim);
   }
 

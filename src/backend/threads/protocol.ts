@@ -22,13 +22,15 @@
  *   DONE        parts finished
  *   slot(w)     worker w: STATE (non-zero while it claims or runs a part), DEAD (set by the
  *               supervisor), its GEMM scratch and tmp pointers (written once, before any call)
- * and from byte ARGS_BYTE, ARGS float64 arguments per part.
+ * and from byte ARGS_BYTE, ARGS float64 arguments per part; the last of them, RESULT, receives
+ * what the part's kernel returned (allFinite, countNonzero), for the caller to combine in part order.
  */
 
 /** The kernels a worker can run, by index: the raw exports of the shared builds. */
 export const KERNEL_NAMES = [
   'gemmNN', 'gemmTN', 'gemmNT', 'gemmNTBackward', 'activation', 'biasActivation',
   'activationBackward', 'gatherRows', 'sgd', 'momentum', 'adam', 'sparseGemmNN', 'sparseGemmTN',
+  'copy', 'allFinite', 'countNonzero',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
@@ -58,6 +60,7 @@ export interface ControlLayout {
   readonly tmp: number;
   readonly argsByte: number;
   readonly args: number;
+  readonly result: number;
 }
 
 const SLOT0 = 512;
@@ -85,6 +88,7 @@ export const LAYOUT: ControlLayout = {
   tmp: 3,
   argsByte: (SLOT0 + MAX_WORKERS * SLOT_INTS) * 4,
   args: 16,
+  result: 15,
 };
 
 /** Bytes of the control block. */

@@ -31,6 +31,9 @@ const K_MOMENTUM = kernelIndex('momentum');
 const K_ADAM = kernelIndex('adam');
 const K_SPARSE_GEMM_NN = kernelIndex('sparseGemmNN');
 const K_SPARSE_GEMM_TN = kernelIndex('sparseGemmTN');
+const K_COPY = kernelIndex('copy');
+const K_ALL_FINITE = kernelIndex('allFinite');
+const K_COUNT_NONZERO = kernelIndex('countNonzero');
 
 /** The GEMM's register tile (assembly/gemm.ts): row parts start on MR, column parts on NR. */
 const MR = 2;
@@ -49,9 +52,11 @@ export interface SplitThresholds {
   rows: number;
   update: number;
   gather: number;
+  /** copy, allFinite and countNonzero, in floats. */
+  scan: number;
 }
 
-export const DEFAULT_THRESHOLDS: SplitThresholds = { gemm: 1 << 15, rows: 1 << 14, update: 1 << 13, gather: 1 << 14 };
+export const DEFAULT_THRESHOLDS: SplitThresholds = { gemm: 1 << 15, rows: 1 << 14, update: 1 << 13, gather: 1 << 14, scan: 1 << 15 };
 
 /** Start of part p of `total` items cut into `parts`, on a multiple of `align` (the last part takes the rest). */
 function bound(total: number, p: number, parts: number, align: number): number {
@@ -119,10 +124,19 @@ export class ThreadedWasmBackend extends WasmBackend {
     return parts;
   }
 
-  /** Publishes the parts written since `begin`, runs parts here until none is left, waits for the rest. */
+  /**
+   * Publishes the parts written since `begin`, runs part 0 here, then claims parts until none is
+   * left, and waits for the rest. Part 0 is always this thread's, and the workers claim from part 1
+   * on, so when none is late each part of a split falls to the same thread at every step: the
+   * optimizer's state, the weights and the gradients of a range of parameters stay in that core's
+   * cache instead of moving between cores (Adam over 109,386 parameters 86 → 44 µs a step on two
+   * threads, when parts went to whichever thread claimed first).
+   */
   #run(kernel: number): void {
     const pool = this.#pool;
     pool.publish();
+    this.#runHere(kernel, LAYOUT.argsByte >> 3);
+    pool.partDone();
     for (let p = pool.claim(); p >= 0; p = pool.claim()) {
       this.#runHere(kernel, (LAYOUT.argsByte >> 3) + p * LAYOUT.args);
       pool.partDone();
@@ -147,6 +161,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     const a = this.#args;
     const ex = this.ex;
     switch (kernel) {
+      case K_COPY: ex.copy(a[f], a[f + 1], a[f + 2]); break;
+      case K_ALL_FINITE: a[f + LAYOUT.result] = ex.allFinite(a[f], a[f + 1]); break;
+      case K_COUNT_NONZERO: a[f + LAYOUT.result] = ex.countNonzero(a[f], a[f + 1]); break;
       case K_GEMM_NN: ex.gemmNN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
       case K_GEMM_TN: ex.gemmTN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
       case K_GEMM_NT: ex.gemmNT(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
@@ -307,6 +324,48 @@ export class ThreadedWasmBackend extends WasmBackend {
       this.#pool.part(p, src, index + 4 * from, bound(count, p + 1, parts, 1) - from, rowLen, dst + 4 * from * rowLen, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
     this.#run(K_GATHER_ROWS);
+  }
+
+  // Scans and copies of long spans (the non-finite guard's saves and checks, the checks and the
+  // density of fit's and predict's inputs): ranges of floats, results combined in part order.
+  override copy(src: Ptr, dst: Ptr, n: number): void {
+    const parts = this.#scan(K_COPY, n, src, dst);
+    if (parts <= 1) super.copy(src, dst, n);
+  }
+
+  override allFinite(x: Ptr, n: number): number {
+    const parts = this.#scan(K_ALL_FINITE, n, x, 0);
+    if (parts <= 1) return super.allFinite(x, n);
+    let all = 1;
+    for (let p = 0; p < parts; p++) if (this.#result(p) === 0) all = 0;
+    return all;
+  }
+
+  override countNonzero(x: Ptr, n: number): number {
+    const parts = this.#scan(K_COUNT_NONZERO, n, x, 0);
+    if (parts <= 1) return super.countNonzero(x, n);
+    let count = 0;
+    for (let p = 0; p < parts; p++) count += this.#result(p);
+    return count;
+  }
+
+  /** Runs a scan of n floats from x (and to y, for copy) in parts; returns the parts, 1: not split, run nothing. */
+  #scan(kernel: number, n: number, x: Ptr, y: Ptr): number {
+    const parts = this.#parts(n, this.#limits.scan);
+    if (parts <= 1) return parts;
+    this.#pool.begin(kernel, parts, 0, 0);
+    for (let p = 0; p < parts; p++) {
+      const from = bound(n, p, parts, UPDATE_ALIGN);
+      const count = bound(n, p + 1, parts, UPDATE_ALIGN) - from;
+      if (kernel === K_COPY) this.#pool.part(p, x + 4 * from, y + 4 * from, count, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      else this.#pool.part(p, x + 4 * from, count, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+    this.#run(kernel);
+    return parts;
+  }
+
+  #result(p: number): number {
+    return this.#args[(LAYOUT.argsByte >> 3) + p * LAYOUT.args + LAYOUT.result];
   }
 
   // The optimizers: ranges of parameters, each a whole number of two-vector passes but the last.
