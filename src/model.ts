@@ -302,8 +302,8 @@ export class Sequential {
     checkCallMemory(net, where, xs, undefined, batchSize, needs);
     const out = new Float32Array(xs.rows * this.outputUnits);
     this.#scoped(net, () => {
-      const xData = uploadRows(net.backend, xs, where, 'x');
-      measureInputs(net, xData, xs.rows);
+      const { ptr: xData, nonzero } = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, nonzero, xs.data.length);
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
       predictRows(net, xData, xs.rows, bufs, out);
     });
@@ -323,8 +323,8 @@ export class Sequential {
     checkCallMemory(net, where, xs, ys, batchSize, needs);
     const totals = new Totals();
     this.#scoped(net, () => {
-      const xData = uploadRows(net.backend, xs, where, 'x');
-      measureInputs(net, xData, xs.rows);
+      const { ptr: xData, nonzero } = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, nonzero, xs.data.length);
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
       evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, bits, totals);
@@ -470,8 +470,8 @@ export class Sequential {
     const ys = toLabels(where, 'y', y, xs.rows, this.outputUnits, compiled.loss);
     const totals = new Totals();
     this.#scoped(net, () => {
-      const xData = uploadRows(net.backend, xs, where, 'x');
-      measureInputs(net, xData, xs.rows);
+      const { ptr: xData, nonzero } = uploadRows(net.backend, xs, where, 'x');
+      measureInputs(net, nonzero, xs.data.length);
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, xs.rows, { gather: false, loss: true, backward: true });
       forward(net, xData, xs.rows, bufs, true);

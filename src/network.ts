@@ -67,33 +67,12 @@ export type SparseInputs = 'auto' | false;
 export const SPARSE_MAX_DENSITY = 0.35;
 
 /**
- * Rows the density is measured on: all of them up to this, else this many in DENSITY_BLOCKS blocks
- * of contiguous rows spread evenly (one countNonzero call per block: a call per row cost more in
- * calls than in counting).
+ * Sets the density of the call's inputs, `nonzero` of `elements` (counted by uploadRows in the pass
+ * that checks them, plan.ts), and picks the first layer's kernels for the call (net.inputDensity,
+ * net.sparseInput).
  */
-const DENSITY_SAMPLE_ROWS = 1024;
-const DENSITY_BLOCKS = 32;
-
-/**
- * Measures the density of `rows` input rows at x and picks the first layer's kernels for the call
- * (net.inputDensity, net.sparseInput). countNonzero over at most DENSITY_SAMPLE_ROWS rows, once
- * per call: about 0.1 ms against a whole epoch.
- */
-export function measureInputs(net: Network, x: Ptr, rows: number): void {
-  const width = net.specs[0].inputUnits;
-  const { backend } = net;
-  let nonzero = 0, counted = 0;
-  if (rows <= DENSITY_SAMPLE_ROWS) {
-    nonzero = backend.countNonzero(x, rows * width);
-    counted = rows;
-  } else {
-    const blockRows = DENSITY_SAMPLE_ROWS / DENSITY_BLOCKS;
-    for (let i = 0; i < DENSITY_BLOCKS; i++) {
-      nonzero += backend.countNonzero(rowAt(x, Math.floor((i * rows) / DENSITY_BLOCKS), width), blockRows * width);
-    }
-    counted = DENSITY_SAMPLE_ROWS;
-  }
-  net.inputDensity = counted > 0 ? nonzero / (counted * width) : 0;
+export function measureInputs(net: Network, nonzero: number, elements: number): void {
+  net.inputDensity = elements > 0 ? nonzero / elements : 0;
   net.sparseInput = net.sparseInputs === 'auto' && net.inputDensity <= SPARSE_MAX_DENSITY;
 }
 

@@ -385,16 +385,39 @@ export function upload(backend: Backend, data: Float32Array): Ptr {
   return ptr;
 }
 
+/** Input rows in backend memory, and how many of their elements are nonzero (their density, network.ts). */
+export interface UploadedRows {
+  ptr: Ptr;
+  nonzero: number;
+}
+
 /**
- * upload, then the finiteness check of user inputs, run by the backend's allFinite kernel on the
- * copy: SIMD wasm checks a data set several times faster than a JS loop, and fit checks on every
- * call. Throws (naming `where` and `arg`) on NaN or ±Infinity; the caller's mark/release frees
- * the copy.
+ * Floats uploadRows copies and scans at a time: 64 KiB, read back while still in the core's cache.
+ * Scanning the whole copy afterwards read it from memory again: copying and scanning 8,000 MNIST
+ * rows (25 MB) took 3.1 ms that way and 2.4 ms in chunks (Intel Xeon); a chunk is also too small
+ * for a threaded backend to split, since other cores would have to fetch it from this one's cache.
  */
-export function uploadRows(backend: Backend, rows: Rows, where: string, arg: string): Ptr {
-  const ptr = upload(backend, rows.data);
-  if (backend.allFinite(ptr, rows.data.length) === 0) throw notFiniteError(where, arg, rows);
-  return ptr;
+const UPLOAD_CHUNK = 1 << 14;
+
+/**
+ * upload, chunk by chunk each followed by the backend's countNonzeroFinite kernel: the finiteness
+ * check of user inputs and the count of their nonzeros. SIMD wasm checks a data set several times
+ * faster than a JS loop, and fit checks on every call. Throws (naming `where` and `arg`) on NaN or
+ * ±Infinity; the caller's mark/release frees the copy.
+ */
+export function uploadRows(backend: Backend, rows: Rows, where: string, arg: string): UploadedRows {
+  const { data } = rows;
+  const ptr = backend.alloc(data.length, false); // overwritten whole just below: no zero-fill first
+  const f32 = backend.f32;
+  let nonzero = 0;
+  for (let at = 0; at < data.length; at += UPLOAD_CHUNK) {
+    const count = Math.min(UPLOAD_CHUNK, data.length - at);
+    f32.set(data.subarray(at, at + count), (ptr >>> 2) + at);
+    const found = backend.countNonzeroFinite(ptr + 4 * at, count);
+    if (found < 0) throw notFiniteError(where, arg, rows);
+    nonzero += found;
+  }
+  return { ptr, nonzero };
 }
 
 function alignUp(floats: number): number {

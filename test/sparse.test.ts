@@ -139,6 +139,22 @@ describe.each(builds)('sparse kernels on %s', (_name, create) => {
       expect(scoped(b, () => b.countNonzero(upload(b, x), n)), `n=${n}`).toBe(want);
     }
   });
+
+  it('countNonzeroFinite counts as countNonzero, or gives −1 for a NaN or ±Infinity anywhere', () => {
+    const rng = mulberry32(6);
+    for (const n of [0, 1, 3, 4, 7, 8, 9, 31, 1000]) {
+      const x = sparseValues(rng, n, 0.3);
+      const want = Array.from(x).filter((value) => value !== 0).length;
+      expect(scoped(b, () => b.countNonzeroFinite(upload(b, x), n)), `n=${n}`).toBe(want);
+      for (const at of n > 0 ? [0, n >> 1, n - 1] : []) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const y = x.slice();
+          y[at] = bad;
+          expect(scoped(b, () => b.countNonzeroFinite(upload(b, y), n)), `n=${n}, ${bad} at ${at}`).toBe(-1);
+        }
+      }
+    }
+  });
 });
 
 // --- The model's switch -------------------------------------------------------------------------
@@ -177,6 +193,20 @@ describe.each(BACKEND_NAMES)('sparseInputs on a %s model', (backend) => {
     expect(off.summary()).toMatch(/Sparse inputs: off/);
     on.dispose();
     off.dispose();
+  });
+
+  it('the density is counted over every row, and a NaN in the last of many chunks is refused naming x', async () => {
+    const m = await model(backend, 'auto');
+    const rows = 1001; // 50,050 inputs: the upload checks and counts them in several chunks
+    const x = sparseData(rows, 50, 3).x;
+    const want = Array.from(x).filter((value) => value !== 0).length / x.length;
+    const before = m.predict({ data: x.subarray(0, 50), shape: [1, 50] }).data;
+    m.predict({ data: x, shape: [rows, 50] });
+    expect(m.inputDensity).toBe(want);
+    x[x.length - 1] = NaN;
+    expect(() => m.predict({ data: x, shape: [rows, 50] })).toThrow(/predict\(\): x /);
+    expect(Array.from(m.predict({ data: x.subarray(0, 50), shape: [1, 50] }).data)).toEqual(Array.from(before));
+    m.dispose();
   });
 
   it("'auto' keeps dense inputs on the dense kernels, and the switch can be set between calls", async () => {

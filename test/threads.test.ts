@@ -240,25 +240,22 @@ describe('every kernel cut into parts gives the bits of one thread', () => {
     for (const b of backends) b.dispose();
   });
 
-  it('copies, finiteness checks and nonzero counts, 3 threads, with a NaN or an infinity in any part', async () => {
+  it('copies and finiteness checks, 3 threads, with a NaN or an infinity in any part', async () => {
     const backends = await pair(3, false);
     for (const n of [1, 5, 9, 100, 4097]) {
-      const x = random(n, n).map((v) => (v > 0.3 ? v : 0));
+      const x = random(n, n);
       const [c1, c2] = both(backends, [x], n, (be, [px], out) => be.copy(px, out, n));
       expect(difference(c2, c1), `copy n=${n}`).toBeUndefined();
       expect(Array.from(c2)).toEqual(Array.from(bits(x)));
-      const expected = x.reduce((count, v) => count + (v !== 0 ? 1 : 0), 0);
       for (const at of [-1, 0, Math.floor(n / 2), n - 1]) {
         const data = x.slice();
         if (at >= 0) data[at] = at % 2 === 0 ? Number.NaN : -Infinity;
         const found = backends.map((be) => {
           const p = be.alloc(n);
           be.f32.set(data, p >> 2);
-          return [be.allFinite(p, n), be.countNonzero(p, n)];
+          return be.allFinite(p, n);
         });
-        expect(found[1], `n=${n}, non-finite at ${at}`).toEqual(found[0]);
-        expect(found[1][0], `allFinite n=${n}, non-finite at ${at}`).toBe(at < 0 ? 1 : 0);
-        expect(found[1][1], `countNonzero n=${n}`).toBe(expected + (at >= 0 && x[at] === 0 ? 1 : 0));
+        expect(found, `allFinite n=${n}, non-finite at ${at}`).toEqual(at < 0 ? [1, 1] : [0, 0]);
       }
     }
     for (const b of backends) b.dispose();

@@ -179,6 +179,8 @@ export interface Backend {
   allFinite(x: Ptr, n: number): number;
   /** How many x[i] (i < n) are not ±0 (NaN counts): the density that picks the sparse path. */
   countNonzero(x: Ptr, n: number): number;
+  /** countNonzero and allFinite in one pass: the nonzero x[i] (i < n), or −1 when one is NaN or ±Infinity. */
+  countNonzeroFinite(x: Ptr, n: number): number;
 
   // --- Optimizer updates, in place over n parameters. `l2` adds l2·w to the gradient first.
   /** w ← w − lr·g. */

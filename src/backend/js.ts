@@ -511,6 +511,18 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, th
     return count;
   }
 
+  function countNonzeroFinite(x: Ptr, n: number): number {
+    const f = f32;
+    const X = x >>> 2;
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const v = f[X + i];
+      if (v - v !== 0) return -1; // NaN for ±Infinity and NaN
+      if (v !== 0) count++;
+    }
+    return count;
+  }
+
   // --- Optimizers, in place over n parameters; g' = g + l2·w (coupled L2). The state they keep
   // (m, v) is stored flushed to zero, as in assembly/optimizers.ts, which says why: a magnitude
   // below the smallest normal float32 is stored as +0, and the update uses the flushed value. With
@@ -615,7 +627,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, th
     biasAdd, colSum,
     activation, biasActivation, biasActivationKeep, activationBackward,
     lossSigmoidBce, lossSoftmaxCce, lossMse, lossMae, lossHuber, countCorrect,
-    gatherRows, copy, fill, allFinite, countNonzero,
+    gatherRows, copy, fill, allFinite, countNonzero, countNonzeroFinite,
     sgd, momentum, adam,
     // The kernels of js-updates.ts, on the current view of memory.
     sgdMomentum: (w, g, acc, n, lr, mu, nesterov, l2) => updates.sgdMomentum(f32, w >>> 2, g >>> 2, acc >>> 2, n, lr, mu, nesterov, l2),

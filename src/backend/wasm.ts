@@ -48,6 +48,7 @@ export interface KernelExports {
   fill(x: Ptr, n: number, value: number): void;
   allFinite(x: Ptr, n: number): number;
   countNonzero(x: Ptr, n: number): number;
+  countNonzeroFinite(x: Ptr, n: number): number;
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number, tmp: Ptr): void;
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number, tmp: Ptr): void;
   adam(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, epsilon: number,
@@ -428,6 +429,10 @@ export class WasmBackend implements Backend {
 
   countNonzero(x: Ptr, n: number): number {
     return this.ex.countNonzero(x, n);
+  }
+
+  countNonzeroFinite(x: Ptr, n: number): number {
+    return this.ex.countNonzeroFinite(x, n);
   }
 
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number): void {

@@ -77,7 +77,7 @@ export async function runFit(job: FitJob): Promise<History> {
   const top = backend.mark();
   try {
     const data = uploadData(job);
-    measureInputs(net, data.x, trainRows); // validation runs on the same path
+    measureInputs(net, data.nonzero, job.x.data.length); // all rows of x: validation runs on the same path
     const order = allocateOrder(net, trainRows);
     const objects = job.objects ?? new FitObjects();
     const bufs = allocateBatch(net.backend, net.specs, Math.min(options.batchSize, trainRows), { gather: shuffle, loss: true, backward: true }, objects.bufs);
@@ -177,6 +177,8 @@ function checkFitMemory(job: FitJob, shuffle: boolean): void {
 interface FitData {
   x: Ptr;
   y: Ptr;
+  /** Nonzero elements of x (all its rows), for the input density. */
+  nonzero: number;
   xVal: Ptr;
   yVal: Ptr;
   valRows: number;
@@ -184,14 +186,14 @@ interface FitData {
 
 function uploadData(job: FitJob): FitData {
   const { backend, specs } = job.net;
-  const x = uploadRows(backend, job.x, 'fit()', 'x');
+  const { ptr: x, nonzero } = uploadRows(backend, job.x, 'fit()', 'x');
   const y = upload(backend, job.y.data);
   if (job.validation) {
-    const xVal = uploadRows(backend, job.validation.x, 'fit()', 'validationData[0]');
-    return { x, y, xVal, yVal: upload(backend, job.validation.y.data), valRows: job.validation.x.rows };
+    const xVal = uploadRows(backend, job.validation.x, 'fit()', 'validationData[0]').ptr;
+    return { x, y, nonzero, xVal, yVal: upload(backend, job.validation.y.data), valRows: job.validation.x.rows };
   }
   return {
-    x, y,
+    x, y, nonzero,
     xVal: rowAt(x, job.trainRows, specs[0].inputUnits),
     yVal: rowAt(y, job.trainRows, specs[specs.length - 1].units),
     valRows: job.x.rows - job.trainRows,

@@ -161,6 +161,11 @@ export class ThreadPool {
     }
   }
 
+  /** Parts of the current call finished so far. */
+  get done(): number {
+    return Atomics.load(this.i32, LAYOUT.done);
+  }
+
   partDone(): void {
     Atomics.add(this.i32, LAYOUT.done, 1);
   }

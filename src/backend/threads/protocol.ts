@@ -22,15 +22,15 @@
  *   DONE        parts finished
  *   slot(w)     worker w: STATE (non-zero while it claims or runs a part), DEAD (set by the
  *               supervisor), its GEMM scratch and tmp pointers (written once, before any call)
- * and from byte ARGS_BYTE, ARGS float64 arguments per part; the last of them, RESULT, receives
- * what the part's kernel returned (allFinite, countNonzero), for the caller to combine in part order.
+ * and from byte ARGS_BYTE, ARGS float64 arguments per part; the last, RESULT, receives what the
+ * part's kernel returned (allFinite), for the caller to combine in part order.
  */
 
 /** The kernels a worker can run, by index: the raw exports of the shared builds. */
 export const KERNEL_NAMES = [
   'gemmNN', 'gemmTN', 'gemmNT', 'gemmNTBackward', 'activation', 'biasActivation',
   'activationBackward', 'gatherRows', 'sgd', 'momentum', 'adam', 'sparseGemmNN', 'sparseGemmTN',
-  'copy', 'allFinite', 'countNonzero',
+  'copy', 'allFinite',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

@@ -33,7 +33,6 @@ const K_SPARSE_GEMM_NN = kernelIndex('sparseGemmNN');
 const K_SPARSE_GEMM_TN = kernelIndex('sparseGemmTN');
 const K_COPY = kernelIndex('copy');
 const K_ALL_FINITE = kernelIndex('allFinite');
-const K_COUNT_NONZERO = kernelIndex('countNonzero');
 
 /** The GEMM's register tile (assembly/gemm.ts): row parts start on MR, column parts on NR. */
 const MR = 2;
@@ -52,11 +51,14 @@ export interface SplitThresholds {
   rows: number;
   update: number;
   gather: number;
-  /** copy, allFinite and countNonzero, in floats. */
+  /** copy and allFinite, in floats. */
   scan: number;
 }
 
 export const DEFAULT_THRESHOLDS: SplitThresholds = { gemm: 1 << 15, rows: 1 << 14, update: 1 << 13, gather: 1 << 14, scan: 1 << 15 };
+
+/** How far part 0's share of a sparse product moves after each call (ThreadedWasmBackend.#balance). */
+const BALANCE_STEP = 0.004;
 
 /** Start of part p of `total` items cut into `parts`, on a multiple of `align` (the last part takes the rest). */
 function bound(total: number, p: number, parts: number, align: number): number {
@@ -81,6 +83,10 @@ export class ThreadedWasmBackend extends WasmBackend {
   /** The control block's argument table, read when this thread runs a part. */
   readonly #args: Float64Array;
   #stopped: string | undefined;
+  /** Parts the workers had finished when this thread finished part 0 of the last call (#run). */
+  #othersDone = 0;
+  /** The sparse products' shares per part, by kernel (#sparse). */
+  readonly #shares = new Map<number, Float64Array>();
   /**
    * The call's fractional arguments (alpha, the optimizers' hyper-parameters) as the caller passed
    * them, for the parts this thread runs: read back from the float64 table they would be new
@@ -136,6 +142,7 @@ export class ThreadedWasmBackend extends WasmBackend {
     const pool = this.#pool;
     pool.publish();
     this.#runHere(kernel, LAYOUT.argsByte >> 3);
+    this.#othersDone = pool.done;
     pool.partDone();
     for (let p = pool.claim(); p >= 0; p = pool.claim()) {
       this.#runHere(kernel, (LAYOUT.argsByte >> 3) + p * LAYOUT.args);
@@ -163,7 +170,6 @@ export class ThreadedWasmBackend extends WasmBackend {
     switch (kernel) {
       case K_COPY: ex.copy(a[f], a[f + 1], a[f + 2]); break;
       case K_ALL_FINITE: a[f + LAYOUT.result] = ex.allFinite(a[f], a[f + 1]); break;
-      case K_COUNT_NONZERO: a[f + LAYOUT.result] = ex.countNonzero(a[f], a[f + 1]); break;
       case K_GEMM_NN: ex.gemmNN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
       case K_GEMM_TN: ex.gemmTN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
       case K_GEMM_NT: ex.gemmNT(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
@@ -241,17 +247,55 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#sparse(K_SPARSE_GEMM_TN, parts, SPARSE_GROUP, m, n, k, a, m, 1, b, c, accumulate ? 1 : 0);
   }
 
+  /**
+   * The work of a sparse product depends on where the nonzeros are, not only on the rows: MNIST's
+   * first 384 pixels hold 47% of its nonzeros, so even halves of dW = Xᵀ·dZ leave one thread
+   * waiting. So the rows are cut by shares learnt from the calls before (#balance), which also
+   * gives less to a thread that other work on the machine slows down. Where a cut falls changes
+   * no bit (each row of C is computed whole by one thread).
+   */
   #sparse(
     kernel: number, parts: number, align: number, m: number, n: number, k: number, a: Ptr, lda: number, aRow: number,
     b: Ptr, c: Ptr, accumulate: number,
   ): void {
+    const shares = this.#sharesOf(kernel, parts);
     this.#pool.begin(kernel, parts, 10, SCRATCH_GEMM);
+    let from = 0;
+    let before = 0;
     for (let p = 0; p < parts; p++) {
-      const from = bound(m, p, parts, align);
-      const rows = bound(m, p + 1, parts, align) - from;
-      this.#pool.part(p, rows, n, k, a + 4 * from * aRow, lda, b, n, c + 4 * from * n, n, accumulate, 0, 0, 0, 0);
+      before += shares[p];
+      const to = p === parts - 1 ? m : Math.min(m, Math.round((m * before) / align) * align);
+      this.#pool.part(p, to - from, n, k, a + 4 * from * aRow, lda, b, n, c + 4 * from * n, n, accumulate, 0, 0, 0, 0);
+      from = to;
     }
     this.#run(kernel);
+    this.#balance(shares, parts);
+  }
+
+  /** The shares of a kernel's parts (summing to 1), even at first and whenever the number of parts changes. */
+  #sharesOf(kernel: number, parts: number): Float64Array {
+    let shares = this.#shares.get(kernel);
+    if (shares?.length !== parts) {
+      shares = new Float64Array(parts).fill(1 / parts);
+      this.#shares.set(kernel, shares);
+    }
+    return shares;
+  }
+
+  /**
+   * After a call: when every other part had ended by the time this thread finished part 0, part 0
+   * was too large, and when none had, too small; its share moves by BALANCE_STEP, the others share
+   * the rest evenly. No clock: reading one the few times a step would allocate a number each time.
+   */
+  #balance(shares: Float64Array, parts: number): void {
+    const others = this.#othersDone;
+    let first = shares[0];
+    if (others === parts - 1) first -= BALANCE_STEP;
+    else if (others === 0) first += BALANCE_STEP;
+    else return;
+    first = Math.min(Math.max(first, 0.5 / parts), 1 - 0.5 / parts);
+    shares[0] = first;
+    for (let p = 1; p < parts; p++) shares[p] = (1 - first) / (parts - 1);
   }
 
   override gemmNTBackward(
@@ -326,8 +370,8 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#run(K_GATHER_ROWS);
   }
 
-  // Scans and copies of long spans (the non-finite guard's saves and checks, the checks and the
-  // density of fit's and predict's inputs): ranges of floats, results combined in part order.
+  // Copies and checks of long spans (the non-finite guard's saves and checks of the parameters and
+  // the optimizer's state): ranges of floats, results combined in part order.
   override copy(src: Ptr, dst: Ptr, n: number): void {
     const parts = this.#scan(K_COPY, n, src, dst);
     if (parts <= 1) super.copy(src, dst, n);
@@ -339,14 +383,6 @@ export class ThreadedWasmBackend extends WasmBackend {
     let all = 1;
     for (let p = 0; p < parts; p++) if (this.#result(p) === 0) all = 0;
     return all;
-  }
-
-  override countNonzero(x: Ptr, n: number): number {
-    const parts = this.#scan(K_COUNT_NONZERO, n, x, 0);
-    if (parts <= 1) return super.countNonzero(x, n);
-    let count = 0;
-    for (let p = 0; p < parts; p++) count += this.#result(p);
-    return count;
   }
 
   /** Runs a scan of n floats from x (and to y, for copy) in parts; returns the parts, 1: not split, run nothing. */
