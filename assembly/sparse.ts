@@ -58,7 +58,6 @@ export function sparseGemmNN(
     return;
   }
   const ldbBytes = <usize>ldb << 2;
-  if (m >= WARM_MIN_ROWS) warm(b, k, n, ldbBytes, scratch);
   for (let i = 0; i < m; i++) {
     const row = a + ((<usize>i * lda) << 2);
     const cRow = c + ((<usize>i * ldc) << 2);
@@ -99,28 +98,6 @@ export function sparseGemmTN(
       }
     }
   }
-}
-
-/**
- * sparseGemmNN first reads B through once, a line at a time, when C has at least this many rows.
- * The list then visits B's rows in the order of A's nonzeros, one dependent miss after another;
- * a sequential pass lets the hardware prefetcher bring B in at full speed first. On one thread B is
- * mostly in cache already and the pass costs nothing measurable; on several, the optimizer has just
- * written parts of B (the weights) on the other cores, and at batch 64 it cut the product from 78 to
- * 67 µs (784-128 MNIST layer, two threads, Intel Xeon). Below it the pass (k·n/16 loads) is no
- * longer small next to the product (m·k·n·density multiply-adds).
- */
-const WARM_MIN_ROWS = 8;
-
-/** Reads every 64-byte line of B (k rows of n floats, ldbBytes apart); the result goes to scratch so it is not dropped. */
-function warm(b: usize, k: i32, n: i32, ldbBytes: usize, scratch: usize): void {
-  let seen = v128.splat<i32>(0);
-  const rowBytes = <usize>n << 2;
-  for (let p = 0; p < k; p++) {
-    const row = b + <usize>p * ldbBytes;
-    for (let j: usize = 0; j + 16 <= rowBytes; j += 64) seen = v128.or(seen, v128.load(row + j));
-  }
-  v128.store(scratch, seen);
 }
 
 /**

@@ -18,7 +18,7 @@ import { checkLoss, resolveLoss, type LossAlias, type LossName } from './losses.
 import { checkMetrics, METRIC_BITS, metricBits, type MetricName } from './metrics.js';
 import { initialState, parseOptimizer, stateSlots, type Optimizer, type OptimizerConfig, type OptimizerName } from './optimizers.js';
 import {
-  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, initialParams, layoutParams, modelBytes, readFlat, upload, uploadRows,
+  allocateBatch, allocateModel, allocBytes, batchBytes, checkMemory, initialParams, layoutParams, modelBytes, readFlat, upload, uploadRowRange, uploadRows,
   writeFlat, type BatchNeeds, type MemoryParts, type TensorSlot,
 } from './plan.js';
 import { checkSeed, Random } from './random.js';
@@ -302,10 +302,17 @@ export class Sequential {
     checkCallMemory(net, where, xs, undefined, batchSize, needs);
     const out = new Float32Array(xs.rows * this.outputUnits);
     this.#scoped(net, () => {
-      const { ptr: xData, nonzero } = uploadRows(net.backend, xs, where, 'x');
-      measureInputs(net, nonzero, xs.data.length);
+      const xData = net.backend.alloc(xs.data.length, false); // filled batch by batch by predictRows
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
-      predictRows(net, xData, xs.rows, bufs, out);
+      const { inputDensity, sparseInput } = net;
+      try {
+        predictRows(net, xData, xs.rows, bufs, out, (from, to) => uploadRowRange(net.backend, xs, xData, from, to, where, 'x'));
+      } catch (err) {
+        // A refused x leaves the model as it was, the density of its last inputs included.
+        net.inputDensity = inputDensity;
+        net.sparseInput = sparseInput;
+        throw err;
+      }
     });
     return { data: out, shape: [xs.rows, this.outputUnits] };
   }

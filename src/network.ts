@@ -325,15 +325,39 @@ export function evaluateRows(
   }
 }
 
-/** Outputs A_L for `rows` rows at x, in batches of bufs.rows, copied into `out` [rows × units]. */
-export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffers, out: Float32Array): void {
+/** Copies rows [from, to) of the inputs into backend memory, checks them, and returns their nonzero elements. */
+export type RowUpload = (from: number, to: number) => number;
+
+/**
+ * Outputs A_L for `rows` rows at x, in batches of bufs.rows, copied into `out` [rows × units], with
+ * the rows copied in as they go: each batch's rows by `upload` while the batch before runs
+ * (backend.overlap: on several threads the workers start on its first product meanwhile, and the
+ * copy, on one thread only, no longer waits in front of the whole call). Each batch takes the first
+ * layer's sparse or dense kernels by its own density (the same bits either way); the call's density
+ * is measured at the end, once every row has been checked.
+ */
+export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffers, out: Float32Array, upload: RowUpload): void {
   const { backend, specs } = net;
   const inWidth = specs[0].inputUnits;
   const units = specs[specs.length - 1].units;
   const a = bufs.acts[specs.length - 1] >>> 2;
-  for (let start = 0; start < rows; start += bufs.rows) {
-    const m = Math.min(bufs.rows, rows - start);
-    forward(net, rowAt(x, start, inWidth), m, bufs, false);
-    out.set(backend.f32.subarray(a, a + m * units), start * units);
+  let nonzero = 0;
+  let next = upload(0, Math.min(bufs.rows, rows));
+  // A task left behind by a call that threw must not copy rows into memory freed since.
+  let live = true;
+  try {
+    for (let start = 0; start < rows; start += bufs.rows) {
+      const m = Math.min(bufs.rows, rows - start);
+      nonzero += next;
+      measureInputs(net, next, m * inWidth);
+      const end = start + m;
+      if (end < rows) backend.overlap(() => { if (live) next = upload(end, Math.min(end + bufs.rows, rows)); });
+      forward(net, rowAt(x, start, inWidth), m, bufs, false);
+      backend.settle();
+      out.set(backend.f32.subarray(a, a + m * units), start * units);
+    }
+  } finally {
+    live = false;
   }
+  measureInputs(net, nonzero, rows * inWidth);
 }

@@ -406,18 +406,27 @@ const UPLOAD_CHUNK = 1 << 14;
  * ±Infinity; the caller's mark/release frees the copy.
  */
 export function uploadRows(backend: Backend, rows: Rows, where: string, arg: string): UploadedRows {
-  const { data } = rows;
-  const ptr = backend.alloc(data.length, false); // overwritten whole just below: no zero-fill first
+  const ptr = backend.alloc(rows.data.length, false); // overwritten whole just below: no zero-fill first
+  return { ptr, nonzero: uploadRowRange(backend, rows, ptr, 0, rows.rows, where, arg) };
+}
+
+/**
+ * uploadRows for rows [from, to) of `rows` into their places in an allocation of all of them at
+ * ptr; returns their nonzero elements (predict streams its rows in this way, network.ts).
+ */
+export function uploadRowRange(backend: Backend, rows: Rows, ptr: Ptr, from: number, to: number, where: string, arg: string): number {
+  const { data, cols } = rows;
   const f32 = backend.f32;
+  const end = to * cols;
   let nonzero = 0;
-  for (let at = 0; at < data.length; at += UPLOAD_CHUNK) {
-    const count = Math.min(UPLOAD_CHUNK, data.length - at);
+  for (let at = from * cols; at < end; at += UPLOAD_CHUNK) {
+    const count = Math.min(UPLOAD_CHUNK, end - at);
     f32.set(data.subarray(at, at + count), (ptr >>> 2) + at);
     const found = backend.countNonzeroFinite(ptr + 4 * at, count);
     if (found < 0) throw notFiniteError(where, arg, rows);
     nonzero += found;
   }
-  return { ptr, nonzero };
+  return nonzero;
 }
 
 function alignUp(floats: number): number {

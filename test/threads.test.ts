@@ -262,6 +262,77 @@ describe('every kernel cut into parts gives the bits of one thread', () => {
   });
 });
 
+describe('overlap: a task on the calling thread while the workers start on the next split call', () => {
+  it('runs the task once, by settle(), beside a call that keeps its bits; an error it throws comes after the call', async () => {
+    const one = await createWasmBackend({ relaxed: false });
+    const many = await createThreadedBackend({ relaxed: false, threads: 3, thresholds: SPLIT_ALL });
+    if ('reason' in many) throw new Error(many.reason);
+    const m = 40, n = 24, k = 33;
+    const a = random(m * k, 1), b = random(k * n, 2);
+    const product = (be: Backend, task?: () => void): Uint32Array => {
+      const top = be.mark();
+      const [pa, pb, pc] = [be.alloc(m * k), be.alloc(k * n), be.alloc(m * n)];
+      be.f32.set(a, pa >> 2);
+      be.f32.set(b, pb >> 2);
+      if (task) be.overlap(task);
+      try {
+        be.gemmNN(m, n, k, pa, pb, pc, false);
+      } finally {
+        be.settle();
+      }
+      const out = new Uint32Array(be.f32.slice(pc >> 2, (pc >> 2) + m * n).buffer);
+      be.release(top);
+      return out;
+    };
+    const expected = product(one);
+    let runs = 0;
+    expect(difference(product(many, () => { runs += 1; }), expected)).toBeUndefined();
+    expect(runs).toBe(1);
+    // A call too small to split runs the task first, before its kernel.
+    const top = many.mark();
+    const one1 = many.alloc(4);
+    many.overlap(() => { runs += 1; });
+    many.gemmNN(1, 1, 1, one1, one1, one1 + 4, false);
+    expect(runs).toBe(2);
+    many.settle();
+    expect(runs).toBe(2);
+    many.release(top);
+    // On one thread the task runs at once.
+    one.overlap(() => { runs += 1; });
+    expect(runs).toBe(3);
+    const failing = new Error('task failed');
+    expect(() => product(many, () => { throw failing; })).toThrow(failing);
+    expect(difference(product(many), expected)).toBeUndefined();
+    expect(many.threads).toBe(3);
+    many.dispose();
+  });
+
+  it('predict streams its rows in beside the first product: the bits of one thread, a NaN in the last batch refused naming x', async () => {
+    const rows = 1000;
+    const x = random(rows * 784, 41, 0, 1).map((v) => (v > 0.8 ? v : 0));
+    const models = [];
+    for (const threads of [1, 2, 3]) {
+      const model = await sequential({ layers: [dense({ units: 48, activation: 'relu', inputShape: [784] }), dense({ units: 10, activation: 'softmax' })], threads, seed: 4 });
+      models.push(model);
+    }
+    const [reference, ...threaded] = models;
+    const expected = reference.predict({ data: x, shape: [rows, 784] }, { batchSize: 96 }).data;
+    for (const model of threaded) {
+      expect(difference(model.predict({ data: x, shape: [rows, 784] }, { batchSize: 96 }).data, expected)).toBeUndefined();
+      expect(model.inputDensity).toBe(reference.inputDensity);
+    }
+    const bad = x.slice();
+    bad[bad.length - 3] = Number.NaN;
+    for (const model of models) {
+      const density = model.inputDensity;
+      expect(() => model.predict({ data: bad, shape: [rows, 784] }, { batchSize: 96 })).toThrow(/predict\(\): x /);
+      expect(model.inputDensity).toBe(density);
+      expect(difference(model.predict({ data: x, shape: [rows, 784] }, { batchSize: 96 }).data, expected)).toBeUndefined();
+      model.dispose();
+    }
+  });
+});
+
 describe('a whole fit gives the same bits on 1, 2, 3 and 4 threads', () => {
   const ROWS = 640;
   const dense784 = random(ROWS * 784, 11, 0, 1);

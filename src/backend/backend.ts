@@ -62,6 +62,15 @@ export interface Backend {
   readonly threadsReason: string | undefined;
   /** Stops the backend's threads, if it has any (idempotent); kernels then run on the calling thread. */
   dispose(): void;
+  /**
+   * Runs `task` (JavaScript work on the calling thread, such as copying the next rows in) while the
+   * other threads start on the next kernel call that is split; on one thread, at once. It must not
+   * touch memory that kernel calls made before `settle()` read or write; it has run when `settle()`
+   * returns, and an error it throws is thrown by the call it ran in, once that call is complete.
+   */
+  overlap(task: () => void): void;
+  /** Runs the task given to `overlap`, if it has not run yet. */
+  settle(): void;
 
   /**
    * The most bytes its memory can ever hold: 4 GiB for both, the wasm32 address space (the js

@@ -615,6 +615,8 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, th
     threads: 1,
     threadsReason,
     dispose: (): void => undefined,
+    overlap: (task: () => void): void => task(),
+    settle: (): void => undefined,
     maxBytes: MAX_BYTES,
     get f32() { return f32; },
     get i32() { return i32; },

@@ -293,6 +293,14 @@ export class WasmBackend implements Backend {
     // One thread, nothing to stop: the memory goes with the last reference to the backend.
   }
 
+  overlap(task: () => void): void {
+    task();
+  }
+
+  settle(): void {
+    // overlap ran its task at once.
+  }
+
   // Only `alloc` grows the memory, and it makes new views when it does: growth detaches an own
   // memory's buffer (emptying its views), and leaves a shared memory's old views at the old size.
   get f32(): Float32Array {

@@ -138,15 +138,16 @@ export class ThreadPool {
   }
 
   /**
-   * Makes the described call claimable, waking sleeping workers. CLAIM holds the generation, the
+   * Makes the described call claimable from part `first` on (1 when the caller runs part 0
+   * itself), waking sleeping workers. CLAIM holds the generation, the
    * parts and the next part together, so that a claim made with an old reading fails: a thread
    * that wins one holds a part of the current call, whose arguments stay put until it is done.
    */
-  publish(): void {
+  publish(first: number): void {
     const i32 = this.i32;
     Atomics.store(i32, LAYOUT.done, 0);
     this.generation = (this.generation + 1) & 0x7ffff;
-    Atomics.store(i32, LAYOUT.claim, (this.generation << 12) | (this.parts << 6) | 1);
+    Atomics.store(i32, LAYOUT.claim, (this.generation << 12) | (this.parts << 6) | first);
     if (Atomics.load(i32, LAYOUT.sleepers) > 0) Atomics.notify(i32, LAYOUT.claim);
   }
 

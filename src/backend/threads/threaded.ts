@@ -16,7 +16,7 @@ import type { ActivationCode, Ptr } from '../backend.js';
 import { ACTIVATION, derivativeFromZ } from '../backend.js';
 import { type KernelExports, WasmBackend } from '../wasm.js';
 import { kernelIndex, ThreadPool, ThreadsStoppedError } from './pool.js';
-import { LAYOUT, SCRATCH_GEMM, SCRATCH_TMP } from './protocol.js';
+import { LAYOUT, MAX_PARTS, SCRATCH_GEMM, SCRATCH_TMP } from './protocol.js';
 
 const K_GEMM_NN = kernelIndex('gemmNN');
 const K_GEMM_TN = kernelIndex('gemmTN');
@@ -57,6 +57,9 @@ export interface SplitThresholds {
 
 export const DEFAULT_THRESHOLDS: SplitThresholds = { gemm: 1 << 15, rows: 1 << 14, update: 1 << 13, gather: 1 << 14, scan: 1 << 15 };
 
+/** Parts per thread of a call that a task given to overlap() runs beside (#parts). */
+const TASK_PARTS = 8;
+
 /** How far part 0's share of a sparse product moves after each call (ThreadedWasmBackend.#balance). */
 const BALANCE_STEP = 0.004;
 
@@ -83,9 +86,11 @@ export class ThreadedWasmBackend extends WasmBackend {
   /** The control block's argument table, read when this thread runs a part. */
   readonly #args: Float64Array;
   #stopped: string | undefined;
-  /** Parts the workers had finished when this thread finished part 0 of the last call (#run). */
+  /** The task given to overlap(), until a split call or settle() runs it. */
+  #task: (() => void) | null = null;
+  /** Parts the workers had finished when this thread finished part 0 of the last call (#run; −1: it ran a task instead). */
   #othersDone = 0;
-  /** The sparse products' shares per part, by kernel (#sparse). */
+  /** The sparse products' shares per part, by kernel and number of parts (#sparse). */
   readonly #shares = new Map<number, Float64Array>();
   /**
    * The call's fractional arguments (alpha, the optimizers' hyper-parameters) as the caller passed
@@ -122,11 +127,20 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#pool.stop();
   }
 
-  /** Parts for `work` units at `perPart` each: 1 (run here) when small, or once the threads have stopped. */
+  /**
+   * Parts for `work` units at `perPart` each: 1 (run here, after a task given to overlap) when small,
+   * or once the threads have stopped. With a task waiting, TASK_PARTS a thread, so that the workers
+   * can take more of the call than this thread while it runs the task.
+   */
   #parts(work: number, perPart: number): number {
-    if (this.#stopped !== undefined) return 1;
-    const parts = Math.min(this.#pool.workers + 1, Math.floor(work / perPart));
-    if (parts > 1 && this.#pool.failure !== null) this.#fail();
+    const threads = this.#pool.workers + 1;
+    const most = this.#task === null ? threads : Math.min(threads * TASK_PARTS, MAX_PARTS);
+    const parts = this.#stopped === undefined ? Math.min(most, Math.floor(work / perPart)) : 1;
+    if (parts <= 1) {
+      this.settle();
+      return 1;
+    }
+    if (this.#pool.failure !== null) this.#fail();
     return parts;
   }
 
@@ -140,10 +154,26 @@ export class ThreadedWasmBackend extends WasmBackend {
    */
   #run(kernel: number): void {
     const pool = this.#pool;
-    pool.publish();
-    this.#runHere(kernel, LAYOUT.argsByte >> 3);
-    this.#othersDone = pool.done;
-    pool.partDone();
+    const task = this.#task;
+    let taskFailed = false;
+    let taskError: unknown;
+    if (task === null) {
+      pool.publish(1);
+      this.#runHere(kernel, LAYOUT.argsByte >> 3);
+      this.#othersDone = pool.done;
+      pool.partDone();
+    } else {
+      // overlap(): every part is the workers' to claim while this thread runs the task.
+      this.#task = null;
+      this.#othersDone = -1;
+      pool.publish(0);
+      try {
+        task();
+      } catch (err) {
+        taskFailed = true;
+        taskError = err;
+      }
+    }
     for (let p = pool.claim(); p >= 0; p = pool.claim()) {
       this.#runHere(kernel, (LAYOUT.argsByte >> 3) + p * LAYOUT.args);
       pool.partDone();
@@ -154,9 +184,23 @@ export class ThreadedWasmBackend extends WasmBackend {
       this.#stopped = err instanceof ThreadsStoppedError ? this.#pool.failure ?? err.message : String(err);
       throw err;
     }
+    if (taskFailed) throw taskError;
+  }
+
+  override overlap(task: () => void): void {
+    this.settle();
+    this.#task = task;
+  }
+
+  override settle(): void {
+    const task = this.#task;
+    if (task === null) return;
+    this.#task = null;
+    task();
   }
 
   #fail(): never {
+    this.#task = null;
     const failure = this.#pool.failure ?? 'a worker thread stopped';
     this.#stopped = failure;
     this.#pool.stop();
@@ -272,12 +316,13 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.#balance(shares, parts);
   }
 
-  /** The shares of a kernel's parts (summing to 1), even at first and whenever the number of parts changes. */
+  /** The shares of a kernel's parts (summing to 1) when cut into `parts`, even at first. */
   #sharesOf(kernel: number, parts: number): Float64Array {
-    let shares = this.#shares.get(kernel);
-    if (shares?.length !== parts) {
+    const key = kernel * 256 + parts;
+    let shares = this.#shares.get(key);
+    if (shares === undefined) {
       shares = new Float64Array(parts).fill(1 / parts);
-      this.#shares.set(kernel, shares);
+      this.#shares.set(key, shares);
     }
     return shares;
   }
@@ -289,6 +334,7 @@ export class ThreadedWasmBackend extends WasmBackend {
    */
   #balance(shares: Float64Array, parts: number): void {
     const others = this.#othersDone;
+    if (others < 0) return; // a call beside a task: parts went to whoever was free
     let first = shares[0];
     if (others === parts - 1) first -= BALANCE_STEP;
     else if (others === 0) first += BALANCE_STEP;
