@@ -136,6 +136,7 @@ const digits = loadDigits(mode.digits);
 await runAll([
   ...mnistCases(digits, mode.batchSizes, contenders), ...mnistCases(digits, mode.batchSizes, contenders, { dropout: 0.2 }),
   ...mnistCases(digits, mode.batchSizes, contenders, { batchNorm: true }),
+  ...mnistCases(digits, mode.batchSizes, contenders, { epochsPerFit: 4 }),
 ], mode.training);
 // Batch normalization's own cost, interleaved round by round by CPU time (bench/batchnorm.ts).
 for (const line of await batchNormCost(digits, mode.normRounds)) {

@@ -43,8 +43,9 @@ const SPARSE_GROUP = 32;
 const UPDATE_ALIGN = 8;
 
 /**
- * The least work worth a part of its own, measured with bench/threads.ts: a smaller part costs
- * more in hand-off than it saves. GEMM in multiply-adds, the others in floats.
+ * The least work worth a part of its own: a smaller part costs more in hand-off (under a
+ * microsecond to a polling worker, pool.ts, plus the wait for the slower part) than it saves.
+ * GEMM in multiply-adds, the others in floats.
  */
 export interface SplitThresholds {
   gemm: number;
