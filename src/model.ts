@@ -304,15 +304,9 @@ export class Sequential {
     this.#scoped(net, () => {
       const xData = net.backend.alloc(xs.data.length, false); // filled batch by batch by predictRows
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
-      const { inputDensity, sparseInput } = net;
-      try {
+      this.#keepingDensity(net, () => {
         predictRows(net, xData, xs.rows, bufs, out, (from, to) => uploadRowRange(net.backend, xs, xData, from, to, where, 'x'));
-      } catch (err) {
-        // A refused x leaves the model as it was, the density of its last inputs included.
-        net.inputDensity = inputDensity;
-        net.sparseInput = sparseInput;
-        throw err;
-      }
+      });
     });
     return { data: out, shape: [xs.rows, this.outputUnits] };
   }
@@ -330,11 +324,12 @@ export class Sequential {
     checkCallMemory(net, where, xs, ys, batchSize, needs);
     const totals = new Totals();
     this.#scoped(net, () => {
-      const { ptr: xData, nonzero } = uploadRows(net.backend, xs, where, 'x');
-      measureInputs(net, nonzero, xs.data.length);
+      const xData = net.backend.alloc(xs.data.length, false); // filled batch by batch by evaluateRows
       const yData = upload(net.backend, ys.data);
       const bufs = allocateBatch(net.backend, net.specs, Math.min(batchSize, xs.rows), needs);
-      evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, bits, totals);
+      this.#keepingDensity(net, () => {
+        evaluateRows(net, compiled.loss, xData, yData, xs.rows, bufs, bits, totals, (from, to) => uploadRowRange(net.backend, xs, xData, from, to, where, 'x'));
+      });
     });
     const result: Evaluation = { loss: totals.loss / xs.rows };
     const outputs = xs.rows * this.outputUnits;
@@ -533,6 +528,18 @@ export class Sequential {
 
   #inputs(where: string, arg: string, x: unknown): Rows {
     return toMatrix(where, arg, x, this.inputUnits, ` (the model's input features, layers[0].inputShape)`);
+  }
+
+  /** Runs body, which streams its inputs in; if it throws (a refused x), the density of the last inputs is as it was. */
+  #keepingDensity(net: Network, body: () => void): void {
+    const { inputDensity, sparseInput } = net;
+    try {
+      body();
+    } catch (err) {
+      net.inputDensity = inputDensity;
+      net.sparseInput = sparseInput;
+      throw err;
+    }
   }
 
   /** Runs body with per-call allocations freed afterwards, whatever happens. */

@@ -307,40 +307,55 @@ export function applyUpdate(net: Network, optimizer: Optimizer): void {
   }
 }
 
-/** Loss (and the metrics in `metrics`, bits) over `rows` rows in place at x, y, in batches of bufs.rows. */
-export function evaluateRows(
-  net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, bufs: BatchBuffers, metrics: number, totals: Totals,
-): void {
-  const { specs } = net;
-  const inWidth = specs[0].inputUnits;
-  const out = specs[specs.length - 1];
-  for (let start = 0; start < rows; start += bufs.rows) {
-    const m = Math.min(bufs.rows, rows - start);
-    const xb = rowAt(x, start, inWidth);
-    const yb = rowAt(y, start, out.units);
-    forward(net, xb, m, bufs, false);
-    addMetrics(net, yb, m, bufs, metrics, totals);
-    batchLoss(net, loss, yb, m, bufs, totals);
-    totals.loss += totals.lastLoss * m;
-  }
-}
-
 /** Copies rows [from, to) of the inputs into backend memory, checks them, and returns their nonzero elements. */
 export type RowUpload = (from: number, to: number) => number;
 
 /**
- * Outputs A_L for `rows` rows at x, in batches of bufs.rows, copied into `out` [rows × units], with
- * the rows copied in as they go: each batch's rows by `upload` while the batch before runs
- * (backend.overlap: on several threads the workers start on its first product meanwhile, and the
- * copy, on one thread only, no longer waits in front of the whole call). Each batch takes the first
- * layer's sparse or dense kernels by its own density (the same bits either way); the call's density
- * is measured at the end, once every row has been checked.
+ * Loss (and the metrics in `metrics`, bits) over `rows` rows at x, y, in batches of bufs.rows: in
+ * place (fit's validation), or copied in as they go by `upload` (evaluate, see eachBatch).
  */
+export function evaluateRows(
+  net: Network, loss: LossName, x: Ptr, y: Ptr, rows: number, bufs: BatchBuffers, metrics: number, totals: Totals,
+  upload?: RowUpload,
+): void {
+  const { specs } = net;
+  const inWidth = specs[0].inputUnits;
+  const out = specs[specs.length - 1];
+  eachBatch(net, rows, bufs, upload, (start, m) => {
+    const yb = rowAt(y, start, out.units);
+    forward(net, rowAt(x, start, inWidth), m, bufs, false);
+    addMetrics(net, yb, m, bufs, metrics, totals);
+    batchLoss(net, loss, yb, m, bufs, totals);
+    totals.loss += totals.lastLoss * m;
+  });
+}
+
+/** Outputs A_L for `rows` rows at x, copied in as they go by `upload` (see eachBatch), into `out` [rows × units]. */
 export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffers, out: Float32Array, upload: RowUpload): void {
   const { backend, specs } = net;
   const inWidth = specs[0].inputUnits;
   const units = specs[specs.length - 1].units;
   const a = bufs.acts[specs.length - 1] >>> 2;
+  eachBatch(net, rows, bufs, upload, (start, m) => {
+    forward(net, rowAt(x, start, inWidth), m, bufs, false);
+    out.set(backend.f32.subarray(a, a + m * units), start * units);
+  });
+}
+
+/**
+ * Runs `batch(start, m)` over `rows` rows in batches of bufs.rows. With `upload`, each batch's rows
+ * are copied in while the batch before runs (backend.overlap: on several threads the workers start
+ * on its first product meanwhile, and the copy, on one thread only, no longer waits in front of the
+ * whole call); each batch takes the first layer's sparse or dense kernels by its own density (the
+ * same bits either way), and the call's density is measured at the end, once every row is checked.
+ */
+function eachBatch(net: Network, rows: number, bufs: BatchBuffers, upload: RowUpload | undefined, batch: (start: number, m: number) => void): void {
+  if (upload === undefined) {
+    for (let start = 0; start < rows; start += bufs.rows) batch(start, Math.min(bufs.rows, rows - start));
+    return;
+  }
+  const { backend } = net;
+  const inWidth = net.specs[0].inputUnits;
   let nonzero = 0;
   let next = upload(0, Math.min(bufs.rows, rows));
   // A task left behind by a call that threw must not copy rows into memory freed since.
@@ -352,9 +367,8 @@ export function predictRows(net: Network, x: Ptr, rows: number, bufs: BatchBuffe
       measureInputs(net, next, m * inWidth);
       const end = start + m;
       if (end < rows) backend.overlap(() => { if (live) next = upload(end, Math.min(end + bufs.rows, rows)); });
-      forward(net, rowAt(x, start, inWidth), m, bufs, false);
+      batch(start, m);
       backend.settle();
-      out.set(backend.f32.subarray(a, a + m * units), start * units);
     }
   } finally {
     live = false;

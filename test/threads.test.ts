@@ -307,27 +307,35 @@ describe('overlap: a task on the calling thread while the workers start on the n
     many.dispose();
   });
 
-  it('predict streams its rows in beside the first product: the bits of one thread, a NaN in the last batch refused naming x', async () => {
+  it('predict and evaluate stream their rows in beside the first product: the bits of one thread, a NaN in the last batch refused naming x', async () => {
     const rows = 1000;
     const x = random(rows * 784, 41, 0, 1).map((v) => (v > 0.8 ? v : 0));
-    const models = [];
+    const labels = Array.from({ length: rows }, (_, i) => (i * 7) % 10);
+    const xs = { data: x, shape: [rows, 784] as [number, number] };
+    const models: Sequential[] = [];
     for (const threads of [1, 2, 3]) {
       const model = await sequential({ layers: [dense({ units: 48, activation: 'relu', inputShape: [784] }), dense({ units: 10, activation: 'softmax' })], threads, seed: 4 });
+      model.compile({ loss: 'categoricalCrossentropy', optimizer: 'adam', metrics: ['accuracy'] });
       models.push(model);
     }
-    const [reference, ...threaded] = models;
-    const expected = reference.predict({ data: x, shape: [rows, 784] }, { batchSize: 96 }).data;
-    for (const model of threaded) {
-      expect(difference(model.predict({ data: x, shape: [rows, 784] }, { batchSize: 96 }).data, expected)).toBeUndefined();
+    const reference = models[0];
+    const expected = reference.predict(xs, { batchSize: 96 }).data;
+    const evaluation = reference.evaluate(xs, labels, { batchSize: 96 });
+    for (const model of models.slice(1)) {
+      expect(difference(model.predict(xs, { batchSize: 96 }).data, expected)).toBeUndefined();
       expect(model.inputDensity).toBe(reference.inputDensity);
+      expect(model.evaluate(xs, labels, { batchSize: 96 })).toEqual(evaluation);
     }
     const bad = x.slice();
     bad[bad.length - 3] = Number.NaN;
+    const badXs = { data: bad, shape: [rows, 784] as [number, number] };
     for (const model of models) {
       const density = model.inputDensity;
-      expect(() => model.predict({ data: bad, shape: [rows, 784] }, { batchSize: 96 })).toThrow(/predict\(\): x /);
+      expect(() => model.predict(badXs, { batchSize: 96 })).toThrow(/predict\(\): x /);
+      expect(() => model.evaluate(badXs, labels, { batchSize: 96 })).toThrow(/evaluate\(\): x /);
       expect(model.inputDensity).toBe(density);
-      expect(difference(model.predict({ data: x, shape: [rows, 784] }, { batchSize: 96 }).data, expected)).toBeUndefined();
+      expect(difference(model.predict(xs, { batchSize: 96 }).data, expected)).toBeUndefined();
+      expect(model.evaluate(xs, labels, { batchSize: 96 })).toEqual(evaluation);
       model.dispose();
     }
   });

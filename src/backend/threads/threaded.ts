@@ -61,8 +61,10 @@ export const DEFAULT_THRESHOLDS: SplitThresholds = { gemm: 1 << 15, rows: 1 << 1
 /** Parts per thread of a call that a task given to overlap() runs beside (#parts). */
 const TASK_PARTS = 8;
 
-/** How far part 0's share of a sparse product moves after each call (ThreadedWasmBackend.#balance). */
-const BALANCE_STEP = 0.004;
+/** Part 0's share of a sparse product's rows is kept in units of 1 / SHARE_ONE, and moves by BALANCE_STEP (0.4%) after each call. */
+const SHARE_BITS = 12;
+const SHARE_ONE = 1 << SHARE_BITS;
+const BALANCE_STEP = 16;
 
 /** Start of part p of `total` items cut into `parts`, on a multiple of `align` (the last part takes the rest). */
 function bound(total: number, p: number, parts: number, align: number): number {
@@ -91,8 +93,8 @@ export class ThreadedWasmBackend extends WasmBackend {
   #task: (() => void) | null = null;
   /** Parts the workers had finished when this thread finished part 0 of the last call (#run; −1: it ran a task instead). */
   #othersDone = 0;
-  /** The sparse products' shares per part, by kernel and number of parts (#sparse). */
-  readonly #shares = new Map<number, Float64Array>();
+  /** Part 0's share of each sparse product (in 1 / SHARE_ONE), by kernel and number of parts (#sparse). */
+  readonly #shares = new Map<number, number>();
   /**
    * The call's fractional arguments (alpha, the optimizers' hyper-parameters) as the caller passed
    * them, for the parts this thread runs: read back from the float64 table they would be new
@@ -138,7 +140,7 @@ export class ThreadedWasmBackend extends WasmBackend {
     const most = this.#task === null ? threads : Math.min(threads * TASK_PARTS, MAX_PARTS);
     const parts = this.#stopped === undefined ? Math.min(most, Math.floor(work / perPart)) : 1;
     if (parts <= 1) {
-      this.settle();
+      if (this.#task !== null) this.settle();
       return 1;
     }
     if (this.#pool.failure !== null) this.#fail();
@@ -295,7 +297,7 @@ export class ThreadedWasmBackend extends WasmBackend {
   /**
    * The work of a sparse product depends on where the nonzeros are, not only on the rows: MNIST's
    * first 384 pixels hold 47% of its nonzeros, so even halves of dW = Xᵀ·dZ leave one thread
-   * waiting. So the rows are cut by shares learnt from the calls before (#balance), which also
+   * waiting. So the rows are cut by a share learnt from the calls before, which also
    * gives less to a thread that other work on the machine slows down. Where a cut falls changes
    * no bit (each row of C is computed whole by one thread).
    */
@@ -303,46 +305,24 @@ export class ThreadedWasmBackend extends WasmBackend {
     kernel: number, parts: number, align: number, m: number, n: number, k: number, a: Ptr, lda: number, aRow: number,
     b: Ptr, c: Ptr, accumulate: number,
   ): void {
-    const shares = this.#sharesOf(kernel, parts);
+    const key = kernel * 256 + parts;
+    const share = this.#shares.get(key) ?? ((SHARE_ONE / parts) | 0);
+    // Part 0's rows from its share, in small integers only (no number is boxed before the code is
+    // optimized, test/alloc.test.ts); align is a power of two. The other parts share the rest evenly.
+    const first = m < 1 << 18 ? Math.min(m, (((m * share) >> SHARE_BITS) + (align >> 1)) & -align) : bound(m, 1, parts, align);
     this.#pool.begin(kernel, parts, 10, SCRATCH_GEMM);
-    let from = 0;
-    let before = 0;
     for (let p = 0; p < parts; p++) {
-      before += shares[p];
-      const to = p === parts - 1 ? m : Math.min(m, Math.round((m * before) / align) * align);
+      const from = p === 0 ? 0 : first + bound(m - first, p - 1, parts - 1, align);
+      const to = p === 0 ? first : first + bound(m - first, p, parts - 1, align);
       this.#pool.part(p, to - from, n, k, a + 4 * from * aRow, lda, b, n, c + 4 * from * n, n, accumulate, 0, 0, 0, 0);
-      from = to;
     }
     this.#run(kernel);
-    this.#balance(shares, parts);
-  }
-
-  /** The shares of a kernel's parts (summing to 1) when cut into `parts`, even at first. */
-  #sharesOf(kernel: number, parts: number): Float64Array {
-    const key = kernel * 256 + parts;
-    let shares = this.#shares.get(key);
-    if (shares === undefined) {
-      shares = new Float64Array(parts).fill(1 / parts);
-      this.#shares.set(key, shares);
-    }
-    return shares;
-  }
-
-  /**
-   * After a call: when every other part had ended by the time this thread finished part 0, part 0
-   * was too large, and when none had, too small; its share moves by BALANCE_STEP, the others share
-   * the rest evenly. No clock: reading one the few times a step would allocate a number each time.
-   */
-  #balance(shares: Float64Array, parts: number): void {
+    // When every other part had ended by the time this thread finished part 0, part 0 was too
+    // large, and when none had, too small: its share moves by BALANCE_STEP. No clock: reading one
+    // the few times a step would allocate a number each time.
     const others = this.#othersDone;
-    if (others < 0) return; // a call beside a task: parts went to whoever was free
-    let first = shares[0];
-    if (others === parts - 1) first -= BALANCE_STEP;
-    else if (others === 0) first += BALANCE_STEP;
-    else return;
-    first = Math.min(Math.max(first, 0.5 / parts), 1 - 0.5 / parts);
-    shares[0] = first;
-    for (let p = 1; p < parts; p++) shares[p] = (1 - first) / (parts - 1);
+    if (others === parts - 1) this.#shares.set(key, Math.max(share - BALANCE_STEP, (SHARE_ONE / parts / 2) | 0));
+    else if (others === 0) this.#shares.set(key, Math.min(share + BALANCE_STEP, SHARE_ONE - ((SHARE_ONE / parts / 2) | 0)));
   }
 
   override gemmNTBackward(
