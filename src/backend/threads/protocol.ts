@@ -3,10 +3,12 @@
  * from the model's linear memory so that no kernel can overwrite it (docs/ARCHITECTURE.md, 'Threads').
  *
  * A kernel call is cut into parts. The caller writes each part's arguments into the table, resets
- * DONE and publishes the call in CLAIM = generation·4096 + parts·64 + next part. Then every thread, the caller
- * included, claims parts with a compare-and-swap on CLAIM and runs them, until none is left; the
- * caller waits until DONE counts them all. A part goes to whichever thread claims it first, so a
- * worker that is asleep or descheduled delays nothing: the caller runs the parts it leaves.
+ * DONE and publishes the call in CLAIM = generation·4096 + parts·64 + next part, the next part
+ * being 1 when the caller runs part 0 itself (so that a range stays on one core from call to
+ * call) and 0 when it has other work first (overlap). Then every thread, the caller included,
+ * claims parts with a compare-and-swap on CLAIM and runs them, until none is left; the caller waits
+ * until DONE counts them all. A part goes to whichever thread claims it first, so a worker that is
+ * asleep or descheduled delays nothing: the caller runs the parts it leaves.
  *
  * Int32 indices:
  *   FAILED      0, or 1 + the index of the first worker that stopped

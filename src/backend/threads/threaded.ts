@@ -7,10 +7,11 @@
  * thread with exactly the arithmetic one thread would use (the GEMM's k-slabs do not depend on
  * m or n, and its edge tiles run the same micro-kernel over zero padding; activations give a value
  * the same result wherever it sits, assembly/activations.ts), so results are bit-identical for every
- * thread count. Smaller calls, the losses and the reductions run on the calling thread.
+ * thread count. Smaller calls, the losses and the sums (column sums, norms) run on the calling thread.
  *
- * The calling thread writes every part's arguments into the control block (protocol.ts), then
- * claims and runs parts alongside the workers until none is left.
+ * The calling thread writes every part's arguments into the control block (protocol.ts), runs
+ * part 0 (or a task given to overlap()), then claims and runs parts alongside the workers until
+ * none is left.
  */
 import type { ActivationCode, Ptr } from '../backend.js';
 import { ACTIVATION, derivativeFromZ } from '../backend.js';
