@@ -240,6 +240,24 @@ describe('every kernel cut into parts gives the bits of one thread', () => {
     for (const b of backends) b.dispose();
   });
 
+  it('sparse products keep their bits while their cut moves from call to call (nonzeros bunched at the top)', async () => {
+    for (const threads of [2, 3]) {
+      const backends = await pair(threads, false);
+      const [m, n, k] = [96, 40, 200];
+      // Rows of A with many nonzeros first, few last: part 0 has the most work, so its share moves.
+      const a = random(m * k, 17).map((v, i) => (v > (Math.floor(i / k) < m / 3 ? -0.6 : 0.8) ? v : 0));
+      const b = random(k * n, 18);
+      const aT = random(k * m, 19).map((v, i) => (v > (i % m < m / 3 ? -0.6 : 0.8) ? v : 0));
+      for (let call = 0; call < 60; call++) {
+        const [s1, s2] = both(backends, [a, b], m * n, (be, [pa, pb], out) => be.sparseGemmNN(m, n, k, pa, pb, out, false));
+        expect(difference(s2, s1), `sparseGemmNN, ${threads} threads, call ${call}`).toBeUndefined();
+        const [t1, t2] = both(backends, [aT, b], m * n, (be, [pa, pb], out) => be.sparseGemmTN(m, n, k, pa, pb, out, false));
+        expect(difference(t2, t1), `sparseGemmTN, ${threads} threads, call ${call}`).toBeUndefined();
+      }
+      for (const be of backends) be.dispose();
+    }
+  });
+
   it('copies and finiteness checks, 3 threads, with a NaN or an infinity in any part', async () => {
     const backends = await pair(3, false);
     for (const n of [1, 5, 9, 100, 4097]) {
