@@ -38,6 +38,12 @@ export class ThreadPool {
   readonly workers: number;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
+  /**
+   * The arguments again as 32-bit integers, for this thread only: a float64 read back from the
+   * table is a new heap number in code V8 has not optimized (yet, or again after a deopt), and the
+   * calling thread runs parts on the training step's path, which allocates nothing.
+   */
+  readonly ints = new Int32Array(MAX_PARTS * LAYOUT.args);
   private readonly spin: number;
   private readonly canBlock: boolean;
   private readonly supervisor: ChildThread;
@@ -46,6 +52,7 @@ export class ThreadPool {
   private parts = 0;
   #failure: string | null = null;
   #stopped = false;
+  #sleeps = 0;
 
   private constructor(options: PoolOptions, control: SharedArrayBuffer, supervisor: ChildThread) {
     this.workers = options.workers;
@@ -135,6 +142,11 @@ export class ThreadPool {
     args[f] = a0; args[f + 1] = a1; args[f + 2] = a2; args[f + 3] = a3; args[f + 4] = a4; args[f + 5] = a5;
     args[f + 6] = a6; args[f + 7] = a7; args[f + 8] = a8; args[f + 9] = a9; args[f + 10] = a10; args[f + 11] = a11;
     args[f + 12] = a12; args[f + 13] = a13;
+    const i = p * LAYOUT.args;
+    const ints = this.ints;
+    ints[i] = a0; ints[i + 1] = a1; ints[i + 2] = a2; ints[i + 3] = a3; ints[i + 4] = a4; ints[i + 5] = a5;
+    ints[i + 6] = a6; ints[i + 7] = a7; ints[i + 8] = a8; ints[i + 9] = a9; ints[i + 10] = a10; ints[i + 11] = a11;
+    ints[i + 12] = a12; ints[i + 13] = a13;
   }
 
   /**
@@ -148,7 +160,10 @@ export class ThreadPool {
     Atomics.store(i32, LAYOUT.done, 0);
     this.generation = (this.generation + 1) & 0x7ffff;
     Atomics.store(i32, LAYOUT.claim, (this.generation << 12) | (this.parts << 6) | first);
-    if (Atomics.load(i32, LAYOUT.sleepers) > 0) Atomics.notify(i32, LAYOUT.claim);
+    if (Atomics.load(i32, LAYOUT.sleepers) > 0) {
+      this.#sleeps++;
+      Atomics.notify(i32, LAYOUT.claim);
+    }
   }
 
   /** The next unclaimed part of the call, now this thread's to run (then `partDone`), or −1. */
@@ -160,6 +175,25 @@ export class ThreadPool {
       if (part >= this.parts) return -1;
       if (Atomics.compareExchange(i32, LAYOUT.claim, claim, claim + 1) === claim) return part;
     }
+  }
+
+  /** What part p's kernel returned (RESULTS, protocol.ts). */
+  result(p: number): number {
+    return this.i32[LAYOUT.results + p];
+  }
+
+  /** Records what part p's kernel returned, when this thread ran it. */
+  setResult(p: number, value: number): void {
+    this.i32[LAYOUT.results + p] = value;
+  }
+
+  /**
+   * Times this thread slept waiting for a worker or woke a sleeping one: each allocates some tens of
+   * bytes inside the engine's Atomics.wait / Atomics.notify (V8), the one allocation a training step
+   * can make, and only when a worker was late or idle long enough to sleep (test/alloc.test.ts).
+   */
+  get sleeps(): number {
+    return this.#sleeps;
   }
 
   /** Parts of the current call finished so far. */
@@ -184,6 +218,7 @@ export class ThreadPool {
       if (Atomics.load(i32, LAYOUT.failed) !== 0) break;
       if (this.canBlock) {
         Atomics.store(i32, LAYOUT.waiting, 1);
+        this.#sleeps++;
         Atomics.wait(i32, LAYOUT.done, done, WAIT_SLICE_MS);
         Atomics.store(i32, LAYOUT.waiting, 0);
       }

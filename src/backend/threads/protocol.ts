@@ -24,8 +24,9 @@
  *   DONE        parts finished
  *   slot(w)     worker w: STATE (non-zero while it claims or runs a part), DEAD (set by the
  *               supervisor), its GEMM scratch and tmp pointers (written once, before any call)
- * and from byte ARGS_BYTE, ARGS float64 arguments per part; the last, RESULT, receives what the
- * part's kernel returned (allFinite), for the caller to combine in part order.
+ *   RESULTS …   what each part's kernel returned (allFinite), one int per part, for the caller to
+ *               combine in part order
+ * and from byte ARGS_BYTE, ARGS float64 arguments per part.
  */
 
 /** The kernels a worker can run, by index: the raw exports of the shared builds. */
@@ -62,7 +63,7 @@ export interface ControlLayout {
   readonly tmp: number;
   readonly argsByte: number;
   readonly args: number;
-  readonly result: number;
+  readonly results: number;
 }
 
 const SLOT0 = 512;
@@ -90,7 +91,7 @@ export const LAYOUT: ControlLayout = {
   tmp: 3,
   argsByte: (SLOT0 + MAX_WORKERS * SLOT_INTS) * 4,
   args: 16,
-  result: 15,
+  results: 448,
 };
 
 /** Bytes of the control block. */

@@ -87,8 +87,8 @@ function columnBound(total: number, p: number, parts: number): number {
 export class ThreadedWasmBackend extends WasmBackend {
   readonly #pool: ThreadPool;
   readonly #limits: SplitThresholds;
-  /** The control block's argument table, read when this thread runs a part. */
-  readonly #args: Float64Array;
+  /** The integer copy of the argument table, read when this thread runs a part (ThreadPool.ints). */
+  readonly #ints: Int32Array;
   #stopped: string | undefined;
   /** The task given to overlap(), until a split call or settle() runs it. */
   #task: (() => void) | null = null;
@@ -112,7 +112,7 @@ export class ThreadedWasmBackend extends WasmBackend {
     super(ex, memory, relaxed);
     this.#pool = pool;
     this.#limits = limits;
-    this.#args = pool.args;
+    this.#ints = pool.ints;
     for (let w = 0; w < pool.workers; w++) {
       pool.setScratch(w, this.allocPermanent(ex.gemmScratchFloats()), this.allocPermanent(ex.tmpFloats()));
     }
@@ -120,6 +120,11 @@ export class ThreadedWasmBackend extends WasmBackend {
 
   override get threads(): number {
     return this.#stopped === undefined ? this.#pool.workers + 1 : 1;
+  }
+
+  /** How often the calling thread slept waiting for a worker, or woke one (ThreadPool.sleeps). */
+  get sleeps(): number {
+    return this.#pool.sleeps;
   }
 
   override get threadsReason(): string | undefined {
@@ -163,7 +168,7 @@ export class ThreadedWasmBackend extends WasmBackend {
     let taskError: unknown;
     if (task === null) {
       pool.publish(1);
-      this.#runHere(kernel, LAYOUT.argsByte >> 3);
+      this.#runHere(kernel, 0);
       this.#othersDone = pool.done;
       pool.partDone();
     } else {
@@ -179,7 +184,7 @@ export class ThreadedWasmBackend extends WasmBackend {
       }
     }
     for (let p = pool.claim(); p >= 0; p = pool.claim()) {
-      this.#runHere(kernel, (LAYOUT.argsByte >> 3) + p * LAYOUT.args);
+      this.#runHere(kernel, p);
       pool.partDone();
     }
     try {
@@ -211,13 +216,14 @@ export class ThreadedWasmBackend extends WasmBackend {
     throw new ThreadsStoppedError(failure);
   }
 
-  /** Runs the part whose arguments start at f in the table, with this thread's scratch. */
-  #runHere(kernel: number, f: number): void {
-    const a = this.#args;
+  /** Runs part p, with this thread's scratch, from the integer copy of its arguments (ThreadPool.ints). */
+  #runHere(kernel: number, p: number): void {
+    const a = this.#ints;
+    const f = p * LAYOUT.args;
     const ex = this.ex;
     switch (kernel) {
       case K_COPY: ex.copy(a[f], a[f + 1], a[f + 2]); break;
-      case K_ALL_FINITE: a[f + LAYOUT.result] = ex.allFinite(a[f], a[f + 1]); break;
+      case K_ALL_FINITE: this.#pool.setResult(p, ex.allFinite(a[f], a[f + 1])); break;
       case K_GEMM_NN: ex.gemmNN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
       case K_GEMM_TN: ex.gemmTN(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
       case K_GEMM_NT: ex.gemmNT(a[f], a[f + 1], a[f + 2], a[f + 3], a[f + 4], a[f + 5], a[f + 6], a[f + 7], a[f + 8], a[f + 9], this.gemmScratch); break;
@@ -429,7 +435,7 @@ export class ThreadedWasmBackend extends WasmBackend {
   }
 
   #result(p: number): number {
-    return this.#args[(LAYOUT.argsByte >> 3) + p * LAYOUT.args + LAYOUT.result];
+    return this.#pool.result(p);
   }
 
   // The optimizers: ranges of parameters, each a whole number of two-vector passes but the last.

@@ -149,7 +149,7 @@ export const THREAD_SOURCE = String.raw`'use strict';
           if (kind !== 0) f64[a + i32[L.scratchArg]] = i32[slot + (kind === 1 ? L.scratch : L.tmp)];
           const result = kernels[i32[L.kernel]](f64[a], f64[a + 1], f64[a + 2], f64[a + 3], f64[a + 4], f64[a + 5], f64[a + 6],
             f64[a + 7], f64[a + 8], f64[a + 9], f64[a + 10], f64[a + 11], f64[a + 12], f64[a + 13]);
-          if (result !== undefined) f64[a + L.result] = result;
+          if (result !== undefined) i32[L.results + part] = result;
           const done = Atomics.add(i32, L.done, 1) + 1;
           Atomics.store(i32, slot + L.state, 0);
           if (done === parts && Atomics.load(i32, L.waiting) !== 0) Atomics.notify(i32, L.done);
