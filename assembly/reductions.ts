@@ -112,9 +112,10 @@ export function allFinite(x: usize, n: i32): i32 {
 
 /**
  * The inputs' check and density in one pass (src/plan.ts uploadRows): how many x[i] (i < n) are not
- * ±0, or −1 when one is NaN or ±Infinity. The two sums of allFinite and the two counters of
- * countNonzero side by side: a pass over a data set that has just been copied in is bound by memory,
- * not by these few instructions a vector.
+ * ±0, or −1 when one is NaN or ±Infinity; the density decides the sparse path (sparse.ts). Each
+ * lane's compare gives −1 for a nonzero, subtracted from two counters (2³¹ floats would not fit in
+ * memory, so a lane count cannot overflow); beside them allFinite's two sums of x·0. A pass over
+ * data just copied in is bound by memory, not by these few instructions a vector.
  */
 export function countNonzeroFinite(x: usize, n: i32): i32 {
   const zero = f32x4.splat(0);
@@ -140,24 +141,4 @@ export function countNonzeroFinite(x: usize, n: i32): i32 {
     sum += v * 0;
   }
   return sum == sum ? count : -1;
-}
-
-/**
- * How many x[i] (i < n) are not ±0 (NaN counts as nonzero): the density measure that decides the
- * sparse path (sparse.ts). Each lane's compare gives −1 for a nonzero; two vectors a step, subtracted
- * from two counters (2³¹ floats would not fit in memory, so a lane count cannot overflow).
- */
-export function countNonzero(x: usize, n: i32): i32 {
-  const zero = f32x4.splat(0);
-  let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
-  const end = x + (<usize>n << 2);
-  const blockEnd = x + (<usize>(n & ~7) << 2);
-  for (; x < blockEnd; x += 32) {
-    c0 = i32x4.sub(c0, f32x4.ne(v128.load(x), zero));
-    c1 = i32x4.sub(c1, f32x4.ne(v128.load(x, 16), zero));
-  }
-  const c = i32x4.add(c0, c1);
-  let count = i32x4.extract_lane(c, 0) + i32x4.extract_lane(c, 1) + i32x4.extract_lane(c, 2) + i32x4.extract_lane(c, 3);
-  for (; x < end; x += 4) if (load<f32>(x) != 0) count++;
-  return count;
 }

@@ -186,9 +186,10 @@ export interface Backend {
   fill(x: Ptr, n: number, value: number): void;
   /** 1 if every x[i] (i < n) is finite, else 0. */
   allFinite(x: Ptr, n: number): number;
-  /** How many x[i] (i < n) are not ±0 (NaN counts): the density that picks the sparse path. */
-  countNonzero(x: Ptr, n: number): number;
-  /** countNonzero and allFinite in one pass: the nonzero x[i] (i < n), or −1 when one is NaN or ±Infinity. */
+  /**
+   * The nonzero x[i] (i < n), or −1 when one is NaN or ±Infinity: the check of user inputs and
+   * their density, which picks the sparse path, in one pass.
+   */
   countNonzeroFinite(x: Ptr, n: number): number;
 
   // --- Optimizer updates, in place over n parameters. `l2` adds l2·w to the gradient first.

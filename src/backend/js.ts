@@ -503,14 +503,6 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, th
     return 1;
   }
 
-  function countNonzero(x: Ptr, n: number): number {
-    const f = f32;
-    const X = x >>> 2;
-    let count = 0;
-    for (let i = 0; i < n; i++) if (f[X + i] !== 0) count++; // NaN !== 0
-    return count;
-  }
-
   function countNonzeroFinite(x: Ptr, n: number): number {
     const f = f32;
     const X = x >>> 2;
@@ -629,7 +621,7 @@ export function createJsBackend(initialBytes: number = DEFAULT_INITIAL_BYTES, th
     biasAdd, colSum,
     activation, biasActivation, biasActivationKeep, activationBackward,
     lossSigmoidBce, lossSoftmaxCce, lossMse, lossMae, lossHuber, countCorrect,
-    gatherRows, copy, fill, allFinite, countNonzero, countNonzeroFinite,
+    gatherRows, copy, fill, allFinite, countNonzeroFinite,
     sgd, momentum, adam,
     // The kernels of js-updates.ts, on the current view of memory.
     sgdMomentum: (w, g, acc, n, lr, mu, nesterov, l2) => updates.sgdMomentum(f32, w >>> 2, g >>> 2, acc >>> 2, n, lr, mu, nesterov, l2),

@@ -47,7 +47,6 @@ export interface KernelExports {
   copy(src: Ptr, dst: Ptr, n: number): void;
   fill(x: Ptr, n: number, value: number): void;
   allFinite(x: Ptr, n: number): number;
-  countNonzero(x: Ptr, n: number): number;
   countNonzeroFinite(x: Ptr, n: number): number;
   sgd(w: Ptr, g: Ptr, n: number, lr: number, l2: number, tmp: Ptr): void;
   momentum(w: Ptr, g: Ptr, mom: Ptr, n: number, lr: number, beta: number, t: number, l2: number, tmp: Ptr): void;
@@ -433,10 +432,6 @@ export class WasmBackend implements Backend {
 
   allFinite(x: Ptr, n: number): number {
     return this.ex.allFinite(x, n);
-  }
-
-  countNonzero(x: Ptr, n: number): number {
-    return this.ex.countNonzero(x, n);
   }
 
   countNonzeroFinite(x: Ptr, n: number): number {

@@ -100,11 +100,6 @@ export class ThreadPool {
     return pool;
   }
 
-  /** The argument table (protocol.ts): part p's arguments from float64 index ARGS_BYTE / 8 + p·ARGS. */
-  get args(): Float64Array {
-    return this.f64;
-  }
-
   /** Tells worker w where its GEMM scratch and its tmp slot are (before any call). */
   setScratch(w: number, scratch: number, tmp: number): void {
     const slot = LAYOUT.slot0 + w * LAYOUT.slotInts;
