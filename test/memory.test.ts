@@ -66,8 +66,8 @@ describe.each(BACKEND_NAMES)('memory on %s', (name) => {
     });
   });
 
-  it('gatherRows copies the indexed rows (repeats and any order)', () => {
-    for (const rowLen of [1, 3, 4, 5, 17, 67]) {
+  it('gatherRows copies the indexed rows (repeats and any order), inline and by block copy (from 64 floats)', () => {
+    for (const rowLen of [1, 3, 4, 5, 17, 63, 64, 67, 784]) {
       scoped(b, () => {
         const rows = 9;
         const src = uniform(mulberry32(rowLen), rows * rowLen);
