@@ -415,7 +415,7 @@ export class ThreadedWasmBackend extends WasmBackend {
     const parts = this.#scan(K_ALL_FINITE, n, x, 0);
     if (parts <= 1) return super.allFinite(x, n);
     let all = 1;
-    for (let p = 0; p < parts; p++) if (this.#result(p) === 0) all = 0;
+    for (let p = 0; p < parts; p++) if (this.#pool.result(p) === 0) all = 0;
     return all;
   }
 
@@ -432,10 +432,6 @@ export class ThreadedWasmBackend extends WasmBackend {
     }
     this.#run(kernel);
     return parts;
-  }
-
-  #result(p: number): number {
-    return this.#pool.result(p);
   }
 
   // The optimizers: ranges of parameters, each a whole number of two-vector passes but the last.
